@@ -113,7 +113,24 @@ def prepare_dataset(name: str, spec: dict, resources_dir: Path | str) -> ImageDa
         raise DataError(
             f"datasets.{name}.source: unknown source {source!r}; choose one of {sorted(SOURCES)}"
         )
-    return SOURCES[source](name, spec, Path(resources_dir))
+    ds = SOURCES[source](name, spec, Path(resources_dir))
+    if spec.get("max_per_class"):
+        ds = limit_train_per_class(ds, spec["max_per_class"], spec.get("split", {}).get("seed", 0))
+    return ds
+
+
+def limit_train_per_class(ds: ImageDataset, max_per_class: int, seed: int = 0) -> ImageDataset:
+    """Keep at most `max_per_class` training images per class (deterministic; quick runs)."""
+    x, y = ds.splits["train"]
+    rng = np.random.default_rng(seed)
+    keep = np.sort(
+        np.concatenate(
+            [rng.permutation(np.flatnonzero(y == c))[:max_per_class] for c in np.unique(y)]
+        )
+    )
+    splits = dict(ds.splits, train=(x[keep], y[keep]))
+    meta = dict(ds.meta, max_per_class=max_per_class)
+    return ImageDataset(ds.name, ds.class_names, splits, meta)
 
 
 def save_dataset(ds: ImageDataset, path: Path | str) -> None:
