@@ -13,7 +13,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from mobilenet_repro.models import ARCHITECTURES
+from mobilenet_repro.archspec import ARCH_SPECS as ARCHITECTURES
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 

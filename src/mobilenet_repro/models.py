@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
+from mobilenet_repro.archspec import ARCH_SPECS
+
 WEIGHT_CHOICES = (None, "imagenet")
 MOBILENET_V1_ALPHAS = (0.25, 0.50, 0.75, 1.0)
 MOBILENET_V2_ALPHAS = (0.35, 0.50, 0.75, 1.0, 1.3, 1.4)
@@ -35,7 +37,9 @@ class ModelConfigError(ValueError):
 
 
 def _check_common(name, input_shape, include_top, weights, classes, min_size, default_size=224):
-    if weights not in WEIGHT_CHOICES and not (isinstance(weights, str) and weights.endswith((".h5", ".weights.h5", ".keras"))):
+    if weights not in WEIGHT_CHOICES and not (
+        isinstance(weights, str) and weights.endswith((".h5", ".weights.h5", ".keras"))
+    ):
         raise ModelConfigError(
             f"{name}: weights must be None, 'imagenet' or a path to a weights file; "
             f"received {weights!r}"
@@ -139,9 +143,9 @@ def _v1_depthwise_block(inputs, filters, alpha, depth_multiplier=1, strides=(1, 
     )(x)
     x = layers.BatchNormalization(name=f"conv_dw_{block_id}_bn")(x)
     x = layers.ReLU(6.0, name=f"conv_dw_{block_id}_relu")(x)
-    x = layers.Conv2D(
-        filters, (1, 1), padding="same", use_bias=False, name=f"conv_pw_{block_id}"
-    )(x)
+    x = layers.Conv2D(filters, (1, 1), padding="same", use_bias=False, name=f"conv_pw_{block_id}")(
+        x
+    )
     x = layers.BatchNormalization(name=f"conv_pw_{block_id}_bn")(x)
     return layers.ReLU(6.0, name=f"conv_pw_{block_id}_relu")(x)
 
@@ -191,9 +195,7 @@ def MobileNet(
         x = layers.Activation(classifier_activation, name="predictions")(x)
     else:
         x = _pool(x, pooling)
-    model = keras.Model(
-        inputs, x, name=name or f"mobilenet_{alpha:0.2f}_{input_shape[0]}"
-    )
+    model = keras.Model(inputs, x, name=name or f"mobilenet_{alpha:0.2f}_{input_shape[0]}")
     _load_weights(
         model,
         weights,
@@ -240,9 +242,9 @@ def _inverted_res_block(inputs, expansion, stride, alpha, filters, block_id, bn_
     )
     x = layers.ReLU(6.0, name=prefix + "depthwise_relu")(x)
     # Linear bottleneck: no activation after the projection (V2 paper, Sec. 3.2).
-    x = layers.Conv2D(pointwise_filters, 1, padding="same", use_bias=False, name=prefix + "project")(
-        x
-    )
+    x = layers.Conv2D(
+        pointwise_filters, 1, padding="same", use_bias=False, name=prefix + "project"
+    )(x)
     x = layers.BatchNormalization(epsilon=1e-3, momentum=bn_momentum, name=prefix + "project_BN")(x)
     if in_channels == pointwise_filters and stride == 1:
         return layers.Add(name=prefix + "add")([inputs, x])
@@ -302,9 +304,7 @@ def MobileNetV2(
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
     else:
         x = _pool(x, pooling)
-    model = keras.Model(
-        inputs, x, name=name or f"mobilenetv2_{alpha:0.2f}_{input_shape[0]}"
-    )
+    model = keras.Model(inputs, x, name=name or f"mobilenetv2_{alpha:0.2f}_{input_shape[0]}")
     _load_weights(
         model,
         weights,
@@ -353,7 +353,9 @@ def CifarMobileNetV2(
     x = layers.BatchNormalization(epsilon=1e-3, momentum=0.99, name="bn_Conv1")(x)
     x = layers.ReLU(6.0, name="Conv1_relu")(x)
     # block ids start at 1 so that the first block has its expansion layer (t = 6).
-    x = _bottleneck_stack(x, CIFAR_MOBILENET_V2_BOTTLENECKS, alpha, first_block_id=1, bn_momentum=0.99)
+    x = _bottleneck_stack(
+        x, CIFAR_MOBILENET_V2_BOTTLENECKS, alpha, first_block_id=1, bn_momentum=0.99
+    )
     if include_top:
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
@@ -428,14 +430,14 @@ class Architecture:
 
 
 ARCHITECTURES: dict[str, Architecture] = {
-    "mobilenet_v1": Architecture(MobileNet, "MobileNet V1", 32, True, "mobilenet"),
-    "mobilenet_v2": Architecture(MobileNetV2, "MobileNetV2", 32, True, "mobilenet_v2"),
-    "cifar_mobilenet_v2": Architecture(
-        CifarMobileNetV2, "CIFAR MobileNetV2 (seed 000)", 8, True, "mobilenet_v2"
-    ),
-    "inception_v3": Architecture(InceptionV3, "Inception V3", 75, False, "inception_v3"),
-    "resnet50_v2": Architecture(ResNet50V2, "ResNet50 V2", 32, False, "resnet_v2"),
-    "vgg16": Architecture(VGG16, "VGG16", 32, False, "vgg16"),
+    name: Architecture(
+        globals()[spec.builder],
+        spec.label,
+        spec.min_resolution,
+        spec.has_alpha,
+        spec.imagenet_preprocess,
+    )
+    for name, spec in ARCH_SPECS.items()
 }
 
 

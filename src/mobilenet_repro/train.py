@@ -212,6 +212,9 @@ def train_run(
             optimizer=make_optimizer(recipe, schedule),
             loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe["label_smoothing"]),
             metrics=["accuracy"],
+            # XLA on CPU: minutes of compilation per model and slower steps here (measured
+            # in bench/); Keras's "auto" would turn it on for the TensorFlow backend.
+            jit_compile=False,
         )
 
     def one_hot(x, y):

@@ -1,0 +1,163 @@
+"""Tables and figures from run outputs, shared by the notebooks, the rules and the tests.
+
+Everything here reads pipeline output files (metrics.json, history.csv, lr_schedule.csv) and
+returns DataFrames or writes figures: the notebooks stay short and the logic stays testable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from mobilenet_repro.io import atomic_path, read_json
+
+RUNS_COLUMNS = [
+    "experiment",
+    "dataset",
+    "model",
+    "alpha",
+    "resolution",
+    "seed",
+    "params",
+    "mult_adds",
+    "test_top1",
+    "epochs",
+    "train_seconds",
+    "images_per_second",
+]
+
+
+def runs_table(metrics_files) -> pd.DataFrame:
+    """One row per run: the consolidated results/summary/runs.csv."""
+    rows = [read_json(p) for p in metrics_files]
+    extra = ["arch", "val_top1", "trainable_params", "resumed"]
+    frame = pd.DataFrame(rows, columns=RUNS_COLUMNS + extra)
+    return frame[RUNS_COLUMNS + extra]
+
+
+def results_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean and sample standard deviation over seeds of each (data set, model)."""
+    keys = ["experiment", "dataset", "model", "arch", "alpha", "resolution"]
+    grouped = runs.groupby(keys, sort=False)
+    table = grouped.agg(
+        seeds=("seed", "count"),
+        params=("params", "first"),
+        mult_adds=("mult_adds", "first"),
+        test_top1_mean=("test_top1", "mean"),
+        test_top1_std=("test_top1", "std"),
+        train_seconds_mean=("train_seconds", "mean"),
+        images_per_second_mean=("images_per_second", "mean"),
+    ).reset_index()
+    table["test_top1_std"] = table["test_top1_std"].fillna(0.0)  # one seed: no spread
+    return table
+
+
+def history_frame(history_files) -> pd.DataFrame:
+    """All histories stacked, with the run's identity taken from its path."""
+    frames = []
+    for path in history_files:
+        path = Path(path)
+        seed_dir, model_dir, dataset_dir = path.parent, path.parent.parent, path.parent.parent.parent
+        frame = pd.read_csv(path)
+        frame["seed"] = int(seed_dir.name.removeprefix("seed"))
+        frame["model"] = model_dir.name
+        frame["dataset"] = dataset_dir.name
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def save_figure(fig, png_path, svg_path=None, dpi=150) -> None:
+    """PNG for the HTML report, SVG (vector) for the PDF; both written atomically."""
+    with atomic_path(png_path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
+    if svg_path:
+        with atomic_path(svg_path) as tmp:
+            fig.savefig(tmp, format="svg", bbox_inches="tight")
+
+
+def plot_accuracy_vs(table: pd.DataFrame, x: str, xlabel: str):
+    """Test top-1 (mean +- std over seeds) against model size or cost (seed 001, Fig. 4.1)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for dataset, part in table.groupby("dataset", sort=False):
+        ax.errorbar(
+            part[x] / 1e6,
+            part["test_top1_mean"] * 100,
+            yerr=part["test_top1_std"] * 100,
+            fmt="o",
+            capsize=3,
+            label=dataset,
+        )
+        for _, row in part.iterrows():
+            ax.annotate(
+                row["model"],
+                (row[x] / 1e6, row["test_top1_mean"] * 100),
+                fontsize=7,
+                xytext=(4, 2),
+                textcoords="offset points",
+            )
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("test top-1 accuracy (%)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(title="data set", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_learning_curves(history: pd.DataFrame):
+    """Train and validation accuracy per epoch, mean over seeds (seed 001, Fig. 4.2)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharex=True)
+    mean = history.groupby(["dataset", "model", "epoch"], sort=False).mean(numeric_only=True)
+    for (dataset, model), part in mean.groupby(level=[0, 1], sort=False):
+        epochs = part.index.get_level_values("epoch")
+        label = f"{model} ({dataset})"
+        (line,) = axes[0].plot(epochs, part["accuracy"] * 100, "--", alpha=0.7)
+        axes[0].plot(epochs, part["val_accuracy"] * 100, "-", color=line.get_color(), label=label)
+        axes[1].plot(epochs, part["loss"], "--", color=line.get_color(), alpha=0.7)
+        axes[1].plot(epochs, part["val_loss"], "-", color=line.get_color())
+    axes[0].set_ylabel("accuracy (%) (dashed: train, solid: validation)")
+    axes[1].set_ylabel("loss (dashed: train, solid: validation)")
+    axes[1].set_yscale("log")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.grid(True, alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_lr_schedule(schedule_files):
+    """Learning rate per step as recorded by training (seed 000, Fig. 5)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    seen = set()
+    for path in schedule_files:
+        frame = pd.read_csv(path)
+        key = tuple(frame["learning_rate"].round(12))
+        if key in seen:  # every seed of a recipe has the same schedule
+            continue
+        seen.add(key)
+        model = Path(path).parent.parent.name
+        ax.plot(frame["epoch"], frame["learning_rate"], label=model)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("learning rate")
+    ax.grid(True, alpha=0.3)
+    if len(seen) > 1:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

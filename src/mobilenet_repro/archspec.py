@@ -1,0 +1,30 @@
+"""What the configuration needs to know about each architecture, without importing Keras.
+
+The Snakefile validates the configuration on every invocation; importing TensorFlow there
+would add seconds to every no-op run. `models.ARCHITECTURES` joins these facts to builders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    label: str  # name used in tables
+    min_resolution: int  # smallest input side the architecture accepts
+    has_alpha: bool  # has a width multiplier
+    imagenet_preprocess: str  # keras.applications module whose preprocess_input fits
+    builder: str  # name of the builder in mobilenet_repro.models
+
+
+ARCH_SPECS: dict[str, ArchSpec] = {
+    "mobilenet_v1": ArchSpec("MobileNet V1", 32, True, "mobilenet", "MobileNet"),
+    "mobilenet_v2": ArchSpec("MobileNetV2", 32, True, "mobilenet_v2", "MobileNetV2"),
+    "cifar_mobilenet_v2": ArchSpec(
+        "CIFAR MobileNetV2 (seed 000)", 8, True, "mobilenet_v2", "CifarMobileNetV2"
+    ),
+    "inception_v3": ArchSpec("Inception V3", 75, False, "inception_v3", "InceptionV3"),
+    "resnet50_v2": ArchSpec("ResNet50 V2", 32, False, "resnet_v2", "ResNet50V2"),
+    "vgg16": ArchSpec("VGG16", 32, False, "vgg16", "VGG16"),
+}

@@ -1,0 +1,281 @@
+"""The report: Jinja2 templates rendered to self-contained HTML and, through Typst, to PDF.
+
+Every number shown is read here from a pipeline output file (metrics, tables, manifests,
+benchmark files, the architecture stage) or from report/published.yaml; templates only lay
+them out. Text from the configuration or the data (titles, notes, model and class names) is
+escaped for each output: HTML autoescaping, and backslash-escaping of every markup character
+for Typst, so nothing from data is ever interpreted as markup.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime as dt
+import math
+import subprocess
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+import yaml
+
+from mobilenet_repro.io import atomic_path, read_json, write_bytes, write_text
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "report" / "templates"
+
+
+# ----------------------------------------------------------------------------- escaping
+class TypstRaw(str):
+    """Typst source that the template author wrote on purpose; never escaped again."""
+
+
+def typst_escape(value) -> str:
+    """Text shown literally in Typst markup: every ASCII punctuation mark gets a backslash."""
+    if isinstance(value, TypstRaw):
+        return value
+    text = " ".join(str(value).split())  # newlines would start paragraphs, headings or lists
+    return "".join("\\" + c if c.isascii() and not c.isalnum() and c != " " else c for c in text)
+
+
+def typst_string(value) -> TypstRaw:
+    """A Typst string literal for code mode (paths, arguments)."""
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return TypstRaw(f'"{text}"')
+
+
+def _typst_finalize(value):
+    if value is None:
+        return ""
+    return value if isinstance(value, TypstRaw) else typst_escape(value)
+
+
+def environments(template_dir: Path | str = TEMPLATE_DIR):
+    """(html, typst) Jinja2 environments over the same template folder."""
+    loader = jinja2.FileSystemLoader(str(template_dir))
+    common = {"loader": loader, "undefined": jinja2.StrictUndefined, "trim_blocks": True,
+              "lstrip_blocks": True}
+    html = jinja2.Environment(autoescape=True, **common)
+    typ = jinja2.Environment(autoescape=False, finalize=_typst_finalize, **common)
+    typ.filters["typst_string"] = typst_string
+    typ.filters["raw"] = TypstRaw
+    for env in (html, typ):
+        env.filters["num"] = fmt_int
+        env.filters["pct"] = fmt_pct
+        env.filters["millions"] = fmt_millions
+    return html, typ
+
+
+# ----------------------------------------------------------------------------- formatting
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def fmt_int(x) -> str:
+    return "-" if _missing(x) else f"{int(round(float(x))):,}"
+
+
+def fmt_pct(x, digits=1) -> str:
+    return "-" if _missing(x) else f"{float(x) * 100:.{digits}f}"
+
+
+def fmt_millions(x, digits=2) -> str:
+    return "-" if _missing(x) else f"{float(x) / 1e6:.{digits}f}"
+
+
+def mean_std(mean, std, digits=1) -> str:
+    return f"{mean * 100:.{digits}f} ± {std * 100:.{digits}f}"
+
+
+# ----------------------------------------------------------------------------- context
+def figure(png: Path | str, svg: Path | str, root: Path) -> dict:
+    """A figure for both outputs: a data URI for the HTML, a root-relative path for Typst."""
+    png, svg = Path(png), Path(svg)
+    data = base64.b64encode(png.read_bytes()).decode("ascii")
+    return {
+        "png_data_uri": f"data:image/png;base64,{data}",
+        "svg_path": "/" + svg.resolve().relative_to(root.resolve()).as_posix(),
+    }
+
+
+def git_state(root: Path) -> dict:
+    def git(*args):
+        try:
+            return subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=True
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+    commit = git("rev-parse", "HEAD")
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit or "unknown (not a git checkout)", "dirty": bool(dirty)}
+
+
+def read_benchmarks(paths) -> list[dict]:
+    rows = []
+    for path in paths:
+        path = Path(path)
+        if not path.exists():
+            continue
+        with path.open() as fh:
+            records = list(csv.DictReader(fh, delimiter="\t"))
+        if not records:
+            continue
+        rec = records[-1]
+        job = path.relative_to(path.parts[0]).with_suffix("").as_posix()
+        rows.append(
+            {
+                "job": job,
+                "seconds": float(rec["s"]),
+                "max_rss_mb": float(rec["max_rss"]) if rec.get("max_rss") not in (None, "", "NA", "-") else None,
+            }
+        )
+    return rows
+
+
+def _experiment_context(exp_id, exp, config, analysis_dir: Path, runs: pd.DataFrame, root):
+    table = pd.read_csv(analysis_dir / exp_id / "results_table.csv")
+    models = config["models"]
+    rows = []
+    for _, r in table.iterrows():
+        rows.append(
+            {
+                "dataset": r["dataset"],
+                "model": r["model"],
+                "label": models[r["model"]].get("label") or r["model"],
+                "arch": r["arch"],
+                "alpha": f"{r['alpha']:.2f}",
+                "resolution": int(r["resolution"]),
+                "params": fmt_int(r["params"]),
+                "params_m": fmt_millions(r["params"]),
+                "mult_adds_m": fmt_millions(r["mult_adds"], 1),
+                "top1": mean_std(r["test_top1_mean"], r["test_top1_std"]),
+                "top1_mean": float(r["test_top1_mean"]),
+                "seeds": int(r["seeds"]),
+                "train_seconds": f"{r['train_seconds_mean']:.1f}",
+                "images_per_second": f"{r['images_per_second_mean']:.0f}",
+            }
+        )
+    fig = lambda name: figure(  # noqa: E731
+        analysis_dir / exp_id / f"{name}.png", analysis_dir / exp_id / f"{name}.svg", root
+    )
+    best = max(rows, key=lambda r: r["top1_mean"])
+    return {
+        "id": exp_id,
+        "title": exp.get("title") or exp_id,
+        "description": exp.get("description", ""),
+        "datasets": exp["datasets"],
+        "recipe_name": exp["recipe"],
+        "recipe": config["recipes"][exp["recipe"]],
+        "seeds": exp["seeds"],
+        "rows": rows,
+        "best": best,
+        "figures": {
+            "accuracy_vs_params": fig("accuracy_vs_params"),
+            "accuracy_vs_mult_adds": fig("accuracy_vs_mult_adds"),
+            "learning_curves": fig("learning_curves"),
+            "lr_schedule": fig("lr_schedule"),
+        },
+    }
+
+
+def build_context(
+    config: dict,
+    runs_csv: Path | str,
+    metrics_files,
+    analysis_dir: Path | str,
+    manifest_files,
+    benchmark_files,
+    published_file: Path | str,
+    arch_dir: Path | str | None = None,
+    root: Path | str = ".",
+) -> dict:
+    """Everything the templates show, read from the pipeline's files."""
+    root = Path(root)
+    analysis_dir = Path(analysis_dir)
+    runs = pd.read_csv(runs_csv)
+    metrics = [read_json(p) for p in metrics_files]
+    published = yaml.safe_load(Path(published_file).read_text())
+    experiments = [
+        _experiment_context(exp_id, exp, config, analysis_dir, runs, root)
+        for exp_id, exp in config["experiments"].items()
+    ]
+    manifests = [read_json(p) for p in manifest_files]
+    first = metrics[0] if metrics else {}
+    context = {
+        "title": config["report"]["title"],
+        "authors": config["report"]["authors"],
+        "note": config["report"]["note"],
+        "generated": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "n_runs": len(runs),
+        "n_experiments": len(experiments),
+        "n_models": runs["model"].nunique(),
+        "n_datasets": runs["dataset"].nunique(),
+        "total_train_minutes": f"{runs['train_seconds'].sum() / 60:.1f}",
+        "experiments": experiments,
+        "datasets": manifests,
+        "models": [
+            {"id": k, "label": v.get("label") or k, **v} for k, v in config["models"].items()
+        ],
+        "versions": first.get("versions", {}),
+        "hardware": first.get("hardware", {}),
+        "git": git_state(root),
+        "config_yaml": yaml.safe_dump(config, sort_keys=False),
+        "benchmarks": read_benchmarks(benchmark_files),
+        "published": published,
+        "arch": None,
+        "figures": {},
+    }
+    if arch_dir is not None and Path(arch_dir, "stats.csv").exists():
+        from mobilenet_repro.architectures import report_context
+
+        context["arch"] = report_context(Path(arch_dir))
+        context["figures"]["madds_vs_params"] = figure(
+            Path(arch_dir) / "madds_vs_params.png", Path(arch_dir) / "madds_vs_params.svg", root
+        )
+    context["cifar_params"] = _cifar_param_check(metrics, published)
+    return context
+
+
+def _cifar_param_check(metrics, published) -> dict | None:
+    """Our CIFAR MobileNetV2's trainable parameters next to seed 000's stated count."""
+    stated = (published or {}).get("seed000", {}).get("cifar_mobilenet_v2_trainable_params")
+    ours = [m for m in metrics if m["arch"] == "cifar_mobilenet_v2"]
+    if not ours or stated is None:
+        return None
+    m = ours[0]
+    value = stated["value"] if isinstance(stated, dict) else stated
+    diff = m["trainable_params"] - value
+    return {
+        "model": m["model"],
+        "alpha": m["alpha"],
+        "resolution": m["resolution"],
+        "classes": m["classes"],
+        "trainable": fmt_int(m["trainable_params"]),
+        "total": fmt_int(m["params"]),
+        "stated": fmt_int(value),
+        "diff": f"{diff:+,}",
+        "diff_pct": f"{diff / value * 100:+.1f}",
+    }
+
+
+# ----------------------------------------------------------------------------- rendering
+def render(context: dict, html_path, pdf_path, root: Path | str = ".", template_dir=TEMPLATE_DIR):
+    """Write the HTML and the PDF (each atomically)."""
+    import typst
+
+    html_env, typ_env = environments(template_dir)
+    write_text(html_env.get_template("report.html.j2").render(**context), html_path)
+    source = typ_env.get_template("report.typ.j2").render(**context)
+    root = Path(root).resolve()
+    build_dir = Path(pdf_path).parent / ".build"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(build_dir / "report.typ") as tmp:
+        tmp.write_text(source, encoding="utf-8")
+    typ_file = build_dir / "report.typ"
+    try:
+        pdf = typst.compile(str(typ_file), root=str(root))
+    except Exception as exc:  # typst raises its own error type with the source position
+        raise RuntimeError(f"Typst could not compile {typ_file}: {exc}") from exc
+    write_bytes(pdf, pdf_path)

@@ -1,0 +1,47 @@
+# Analysis: papermill runs each parameterized notebook in notebooks/ once per experiment.
+# The executed notebook is written under logs/ first (kept when a cell fails, for
+# debugging) and copied to results/ only when every cell succeeded.
+
+
+rule analyse_results:
+    input:
+        notebook="notebooks/results.ipynb",
+        metrics=get_experiment_metrics,
+    output:
+        notebook="results/analysis/{experiment}/results.ipynb",
+        table="results/analysis/{experiment}/results_table.csv",
+        acc_params_png="results/analysis/{experiment}/accuracy_vs_params.png",
+        acc_params_svg="results/analysis/{experiment}/accuracy_vs_params.svg",
+        acc_madds_png="results/analysis/{experiment}/accuracy_vs_mult_adds.png",
+        acc_madds_svg="results/analysis/{experiment}/accuracy_vs_mult_adds.svg",
+    log:
+        notebook="logs/notebooks/{experiment}/results.ipynb",
+        stderr="logs/notebooks/{experiment}/results.log",
+    benchmark:
+        "benchmarks/analysis/{experiment}/results.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/run_notebook.py"
+
+
+rule analyse_training:
+    input:
+        notebook="notebooks/training.ipynb",
+        histories=get_experiment_histories,
+        schedules=get_experiment_schedules,
+    output:
+        notebook="results/analysis/{experiment}/training.ipynb",
+        curves_png="results/analysis/{experiment}/learning_curves.png",
+        curves_svg="results/analysis/{experiment}/learning_curves.svg",
+        schedule_png="results/analysis/{experiment}/lr_schedule.png",
+        schedule_svg="results/analysis/{experiment}/lr_schedule.svg",
+    log:
+        notebook="logs/notebooks/{experiment}/training.ipynb",
+        stderr="logs/notebooks/{experiment}/training.log",
+    benchmark:
+        "benchmarks/analysis/{experiment}/training.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/run_notebook.py"

@@ -1,0 +1,91 @@
+# Input functions and target lists shared by the rule files. Every (experiment, data set,
+# model, seed) of the configuration is one run with its own output directory.
+from pathlib import Path
+
+from mobilenet_repro.config import expand_runs, run_spec
+
+RUNS = expand_runs(config)
+RUN_DIR = "results/runs/{experiment}/{dataset}/{model}/seed{seed}"
+KNOWN_CLASS_COUNTS = {"sklearn_digits": 10, "cifar10": 10, "mnist": 10, "stanford_dogs": 120}
+
+
+wildcard_constraints:
+    experiment=r"[A-Za-z0-9_-]+",
+    dataset=r"[A-Za-z0-9_-]+",
+    model=r"[A-Za-z0-9_.-]+",
+    seed=r"\d+",
+
+
+def get_run_files(kind, experiment=None):
+    """Paths of one output kind (metrics.json, history.csv, ...) of every run."""
+    return [
+        f"{RUN_DIR}/{kind}".format(**vars(run))
+        for run in RUNS
+        if experiment is None or run.experiment == experiment
+    ]
+
+
+def get_run_benchmarks():
+    return [
+        "benchmarks/train/{experiment}/{dataset}/{model}/seed{seed}.tsv".format(**vars(run))
+        for run in RUNS
+    ]
+
+
+def get_run_spec(wildcards):
+    """Everything that decides a run's result; a change here reruns that run only."""
+    return run_spec(
+        config, wildcards.experiment, wildcards.dataset, wildcards.model, int(wildcards.seed)
+    )
+
+
+def get_dataset_spec(wildcards):
+    return config["datasets"][wildcards.dataset]
+
+
+def get_dataset_classes(name):
+    """Class count of a data set, where it is known without preparing the data."""
+    return KNOWN_CLASS_COUNTS.get(config["datasets"][name]["source"])
+
+
+def get_experiment_metrics(wildcards):
+    return get_run_files("metrics.json", wildcards.experiment)
+
+
+def get_experiment_histories(wildcards):
+    return get_run_files("history.csv", wildcards.experiment)
+
+
+def get_experiment_schedules(wildcards):
+    return get_run_files("lr_schedule.csv", wildcards.experiment)
+
+
+def get_used_datasets():
+    return sorted({run.dataset for run in RUNS})
+
+
+def get_analysis_outputs():
+    return expand(
+        "results/analysis/{experiment}/{name}",
+        experiment=list(config["experiments"]),
+        name=[
+            "results_table.csv",
+            "accuracy_vs_params.png",
+            "accuracy_vs_mult_adds.png",
+            "learning_curves.png",
+            "lr_schedule.png",
+        ],
+    )
+
+
+def get_report_templates():
+    base = Path(workflow.basedir)
+    return sorted(str(p.relative_to(base)) for p in (base / "report/templates").rglob("*.j2"))
+
+
+def get_final_targets():
+    return [
+        "results/summary/runs.csv",
+        "results/report/report.html",
+        "results/report/report.pdf",
+    ]

@@ -1,0 +1,18 @@
+# Data sets: turn each configured source into uint8 arrays once (cached under resources/)
+# and a manifest (counts, checksums, citation, licence) for the report's datasheet.
+
+
+rule prepare_dataset:
+    output:
+        data="resources/datasets/{dataset}.npz",
+        manifest="results/data/{dataset}/manifest.json",
+    params:
+        spec=get_dataset_spec,
+    log:
+        "logs/data/{dataset}.log",
+    benchmark:
+        "benchmarks/data/{dataset}.tsv"
+    conda:
+        "../../envs/tensorflow.yaml"
+    script:
+        "../scripts/prepare_dataset.py"

@@ -1,0 +1,23 @@
+"""Snakemake script: render results/report/report.html and report.pdf from the outputs."""
+
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)  # noqa: SIM115
+
+from pathlib import Path
+
+from mobilenet_repro.report import build_context, render
+
+arch_dir = Path(snakemake.input.arch_stats).parent if "arch_stats" in snakemake.input.keys() else None
+context = build_context(
+    config=snakemake.params.config,
+    runs_csv=snakemake.input.runs,
+    metrics_files=snakemake.input.metrics,
+    analysis_dir=snakemake.params.analysis_dir,
+    manifest_files=snakemake.input.manifests,
+    benchmark_files=snakemake.input.benchmarks,
+    published_file=snakemake.input.published,
+    arch_dir=arch_dir,
+)
+render(context, snakemake.output.html, snakemake.output.pdf)
+print("report rendered", file=sys.stderr)
