@@ -9,6 +9,7 @@ last completed epoch. A loss that turns NaN or infinite stops the run with an er
 from __future__ import annotations
 
 import hashlib
+import math
 import json
 import os
 import platform
@@ -22,8 +23,11 @@ import numpy as np
 from mobilenet_repro.io import atomic_path, write_csv, write_json
 
 
+DIVERGENCE_FACTOR = 1000  # a loss this many times a uniform guess's means the run diverged
+
+
 class TrainingDiverged(RuntimeError):
-    """The training loss became NaN or infinite."""
+    """The training loss became NaN, infinite, or absurdly large."""
 
 
 def configure_tensorflow(threads: int) -> None:
@@ -235,6 +239,10 @@ def train_run(
     val_ds = make_dataset(*ds.splits["val"], batch_size=256, **common).map(one_hot)
     test_ds = make_dataset(*ds.splits["test"], batch_size=256, **common).map(one_hot)
 
+    # Keras computes the loss from the softmax's logits, so a blown-up run can report huge
+    # finite losses instead of NaN; guessing uniformly costs ln(classes).
+    loss_limit = DIVERGENCE_FACTOR * math.log(classes)
+
     class Checkpoint(keras.callbacks.Callback):
         """Record the epoch, stop on NaN, and save a resumable checkpoint atomically."""
 
@@ -243,9 +251,9 @@ def train_run(
 
         def on_train_batch_end(self, batch, logs=None):
             loss = (logs or {}).get("loss")
-            if loss is not None and not np.isfinite(loss):
+            if loss is not None and (not np.isfinite(loss) or loss > loss_limit):
                 raise TrainingDiverged(
-                    f"run {run_id} diverged: training loss became {loss} in epoch "
+                    f"run {run_id} diverged: training loss became {loss:.4g} in epoch "
                     f"{self.epoch + 1} (step {batch + 1}); lower recipe learning_rate"
                 )
 

@@ -5,7 +5,7 @@
 
 rule analyse_results:
     input:
-        notebook="notebooks/results.ipynb",
+        notebook=get_repo_file("notebooks/results.ipynb"),
         metrics=get_experiment_metrics,
     output:
         notebook="results/analysis/{experiment}/results.ipynb",
@@ -27,7 +27,7 @@ rule analyse_results:
 
 rule analyse_training:
     input:
-        notebook="notebooks/training.ipynb",
+        notebook=get_repo_file("notebooks/training.ipynb"),
         histories=get_experiment_histories,
         schedules=get_experiment_schedules,
     output:

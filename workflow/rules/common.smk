@@ -5,6 +5,9 @@ from pathlib import Path
 from mobilenet_repro.config import expand_runs, run_spec
 
 RUNS = expand_runs(config)
+# Files shipped with the workflow (notebooks, templates) are addressed from the checkout,
+# so the workflow also runs with --directory elsewhere (as the integration tests do).
+REPO = Path(workflow.basedir)
 RUN_DIR = "results/runs/{experiment}/{dataset}/{model}/seed{seed}"
 KNOWN_CLASS_COUNTS = {"sklearn_digits": 10, "cifar10": 10, "mnist": 10, "stanford_dogs": 120}
 
@@ -78,9 +81,12 @@ def get_analysis_outputs():
     )
 
 
+def get_repo_file(relative):
+    return str(REPO / relative)
+
+
 def get_report_templates():
-    base = Path(workflow.basedir)
-    return sorted(str(p.relative_to(base)) for p in (base / "report/templates").rglob("*.j2"))
+    return sorted(str(p) for p in (REPO / "report/templates").rglob("*.j2"))
 
 
 def get_final_targets():

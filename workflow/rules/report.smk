@@ -10,7 +10,7 @@ rule report:
         manifests=expand("results/data/{dataset}/manifest.json", dataset=get_used_datasets()),
         # Per-job runtimes for the reproducibility appendix.
         benchmarks=get_run_benchmarks(),
-        published="report/published.yaml",
+        published=get_repo_file("report/published.yaml"),
         # Templates are inputs so that editing one reruns the report and nothing else.
         templates=get_report_templates(),
     output:

@@ -1,0 +1,50 @@
+"""Shared fixtures: the repository root and small configurations."""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_CIFAR = ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+TINY_CONFIG = {
+    "report": {"title": "Tiny test run", "authors": "pytest", "note": ""},
+    "threads": 1,
+    "datasets": {
+        "digits": {"source": "sklearn_digits", "max_per_class": 15},
+    },
+    "models": {
+        "v1_025_32": {"arch": "mobilenet_v1", "alpha": 0.25, "resolution": 32},
+        "cifar_v2_025_32": {"arch": "cifar_mobilenet_v2", "alpha": 0.25, "resolution": 32},
+    },
+    "recipes": {
+        "quick": {
+            "optimizer": "adam",
+            "learning_rate": 0.002,
+            "warmup_epochs": 1,
+            "epochs": 2,
+            "batch_size": 32,
+            "bn_momentum": 0.9,
+        }
+    },
+    "experiments": {
+        "tiny": {
+            "title": "Tiny experiment",
+            "datasets": ["digits"],
+            "models": ["v1_025_32", "cifar_v2_025_32"],
+            "recipe": "quick",
+            "seeds": [0, 1],
+        }
+    },
+}
+
+
+@pytest.fixture
+def tiny_config():
+    return copy.deepcopy(TINY_CONFIG)

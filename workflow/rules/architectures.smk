@@ -1,0 +1,69 @@
+# Architectures without training: parameters and mult-adds of the papers' grids and of every
+# configured model, counted from the built Keras models; the depthwise separable cost ratio;
+# the seeds' architecture tables re-derived cell by cell; and a verdict for every published
+# number in report/published.yaml. Runs on its own in well under a minute:
+#   snakemake --cores 1 results/architectures/stats.csv
+
+
+def get_architecture_dataset_classes():
+    """Class count of each configured data set; None where only preparing it tells."""
+    return {name: get_dataset_classes(name) for name in config["datasets"]}
+
+
+def get_architecture_models():
+    """The configured models with the data sets they train on (the counts depend on both)."""
+    from mobilenet_repro.architectures import configured_specs
+
+    return [
+        {**vars(spec), "model_id": model_id, "dataset": dataset}
+        for spec, model_id, dataset in configured_specs(
+            config["models"], config["experiments"], get_architecture_dataset_classes()
+        )
+    ]
+
+
+rule architecture_stats:
+    input:
+        published="report/published.yaml",
+        # The counts are a function of the builders and the counter: editing them reruns this.
+        code=[
+            "src/mobilenet_repro/models.py",
+            "src/mobilenet_repro/flops.py",
+            "src/mobilenet_repro/architectures.py",
+        ],
+    output:
+        stats="results/architectures/stats.csv",
+        layers="results/architectures/layers.csv",
+        ratios="results/architectures/separable_ratios.csv",
+        verdicts="results/architectures/verdicts.csv",
+        structures="results/architectures/structures.csv",
+        cifar_readings="results/architectures/cifar_readings.csv",
+        meta="results/architectures/meta.json",
+    params:
+        models=get_architecture_models(),
+        dataset_classes=get_architecture_dataset_classes(),
+    log:
+        "logs/architectures/architecture_stats.log",
+    benchmark:
+        "benchmarks/architectures/architecture_stats.tsv"
+    conda:
+        "../../envs/tensorflow.yaml"
+    script:
+        "../scripts/architecture_stats.py"
+
+
+rule plot_architectures:
+    input:
+        stats=rules.architecture_stats.output.stats,
+        verdicts=rules.architecture_stats.output.verdicts,
+    output:
+        png="results/architectures/madds_vs_params.png",
+        svg="results/architectures/madds_vs_params.svg",
+    log:
+        "logs/architectures/plot_architectures.log",
+    benchmark:
+        "benchmarks/architectures/plot_architectures.tsv"
+    conda:
+        "../../envs/tensorflow.yaml"
+    script:
+        "../scripts/plot_architectures.py"
