@@ -1,0 +1,115 @@
+"""End to end: the Snakemake workflow on a tiny configuration in a temporary directory.
+
+One real run (data -> training -> papermill notebooks -> report) shared by the tests below,
+then dry runs that check which jobs a change schedules.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT, TINY_CONFIG
+
+pytestmark = pytest.mark.slow
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
+
+
+def snakemake(workdir: Path, *args, config: Path | None = None, check=True):
+    cmd = [*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(config or workdir / "config.yaml"), *args]
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1500)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
+    return result
+
+
+def planned_jobs(result) -> dict[str, int]:
+    """Rule -> job count from the 'Job stats' table of a dry run."""
+    counts = {}
+    table = result.stdout + result.stderr
+    for line in table.splitlines():
+        m = re.match(r"^(\w+)\s+(\d+)\s*$", line.strip())
+        if m and m.group(1) != "total":
+            counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+@pytest.fixture(scope="module")
+def workflow_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("workflow")
+    (workdir / "config.yaml").write_text(yaml.safe_dump(TINY_CONFIG))
+    snakemake(workdir, "--cores", "2")
+    return workdir
+
+
+def test_outputs_exist_for_every_run(workflow_run):
+    runs = pd.read_csv(workflow_run / "results/summary/runs.csv")
+    assert list(runs.columns[:12]) == [
+        "experiment", "dataset", "model", "alpha", "resolution", "seed", "params",
+        "mult_adds", "test_top1", "epochs", "train_seconds", "images_per_second",
+    ]  # fmt: skip
+    assert len(runs) == 4
+    for _, run in runs.iterrows():
+        d = workflow_run / f"results/runs/{run.experiment}/{run.dataset}/{run.model}/seed{run.seed}"
+        for name in ("metrics.json", "history.csv", "lr_schedule.csv", "model.keras"):
+            assert (d / name).stat().st_size > 0, d / name
+        log = workflow_run / f"logs/train/{run.experiment}/{run.dataset}/{run.model}/seed{run.seed}.log"
+        assert "epoch 2/2" in log.read_text()
+    assert (workflow_run / "results/analysis/tiny/results.ipynb").exists()
+    assert (workflow_run / "benchmarks/train/tiny/digits/v1_025_32/seed0.tsv").exists()
+
+
+def test_report_numbers_are_those_of_the_run_files(workflow_run):
+    html = (workflow_run / "results/report/report.html").read_text()
+    pdf = (workflow_run / "results/report/report.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+    assert "<img" in html and "data:image/png;base64," in html  # self-contained
+    assert 'src="http' not in html
+    typst_source = (workflow_run / "results/report/.build/report.typ").read_text()
+    for model in TINY_CONFIG["models"]:
+        files = sorted((workflow_run / "results/runs/tiny/digits" / model).glob("seed*/metrics.json"))
+        metrics = [json.loads(p.read_text()) for p in files]
+        acc = [m["test_top1"] * 100 for m in metrics]
+        shown = f"{statistics.mean(acc):.1f} ± {statistics.stdev(acc):.1f}"
+        assert shown in html, shown
+        escaped = shown.replace(".", "\\.")
+        assert escaped in typst_source, escaped
+        params = f"{metrics[0]['params'] / 1e6:.2f}"
+        assert f"<td>{params}</td>" in html
+
+
+def test_no_op_rerun_schedules_nothing(workflow_run):
+    result = snakemake(workflow_run, "--dry-run", "--cores", "2")
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_changing_one_model_reruns_only_that_branch(workflow_run, tmp_path):
+    changed = json.loads(json.dumps(TINY_CONFIG))
+    changed["models"]["v1_025_32"]["dropout"] = 0.2
+    config = tmp_path / "changed.yaml"
+    config.write_text(yaml.safe_dump(changed))
+    jobs = planned_jobs(snakemake(workflow_run, "--dry-run", "--cores", "2", config=config))
+    assert jobs.get("train") == 2  # the two seeds of v1_025_32, not cifar_v2_025_32
+    assert "prepare_dataset" not in jobs
+    assert jobs.get("report") == 1
+
+
+def test_editing_a_template_reruns_only_the_report(workflow_run):
+    template = ROOT / "report/templates/report.html.j2"
+    before = template.stat()
+    try:
+        os.utime(template, (before.st_atime, before.st_mtime + 10_000_000))
+        jobs = planned_jobs(snakemake(workflow_run, "--dry-run", "--cores", "2"))
+    finally:
+        os.utime(template, (before.st_atime, before.st_mtime))
+    assert jobs == {"report": 1, "all": 1} or jobs == {"report": 1}
