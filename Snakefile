@@ -1,16 +1,13 @@
 # mobilenet-repro: re-train MobileNet V1/V2 and baselines, analyse, and regenerate the report.
 # Experiments are declared in config/config.yaml; see README.md for the commands.
-import os
 import sys
 from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
-# Jobs import the project's package from src/ whether or not it was pip-installed
-# (conda environments and cluster nodes see the same checkout).
-SRC = str(Path(workflow.basedir) / "src")
-sys.path.insert(0, SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))
+# The package in src/ is importable here (and in every script, which adds the same path)
+# whether or not it was pip-installed, so conda environments work too.
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from mobilenet_repro.config import check_config
 
@@ -35,6 +32,6 @@ include: "workflow/rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         get_final_targets(),
-    default_target: True

@@ -11,11 +11,10 @@ import time
 
 import pandas as pd
 import pytest
+from conftest import ROOT
 
 from mobilenet_repro.config import check_config, run_spec
 from mobilenet_repro.data import prepare_dataset, save_dataset
-
-from conftest import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import ROOT, TINY_CONFIG
 
 pytestmark = pytest.mark.slow
@@ -25,11 +24,20 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snake
 
 
 def snakemake(workdir: Path, *args, config: Path | None = None, check=True):
-    cmd = [*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(config or workdir / "config.yaml"), *args]
+    cmd = [
+        *SNAKEMAKE,
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config or workdir / "config.yaml"),
+        *args,
+    ]
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1500)
     if check and result.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}"
+        )
     return result
 
 
@@ -63,7 +71,10 @@ def test_outputs_exist_for_every_run(workflow_run):
         d = workflow_run / f"results/runs/{run.experiment}/{run.dataset}/{run.model}/seed{run.seed}"
         for name in ("metrics.json", "history.csv", "lr_schedule.csv", "model.keras"):
             assert (d / name).stat().st_size > 0, d / name
-        log = workflow_run / f"logs/train/{run.experiment}/{run.dataset}/{run.model}/seed{run.seed}.log"
+        log = (
+            workflow_run
+            / f"logs/train/{run.experiment}/{run.dataset}/{run.model}/seed{run.seed}.log"
+        )
         assert "epoch 2/2" in log.read_text()
     assert (workflow_run / "results/analysis/tiny/results.ipynb").exists()
     assert (workflow_run / "benchmarks/train/tiny/digits/v1_025_32/seed0.tsv").exists()
@@ -77,7 +88,9 @@ def test_report_numbers_are_those_of_the_run_files(workflow_run):
     assert 'src="http' not in html
     typst_source = (workflow_run / "results/report/.build/report.typ").read_text()
     for model in TINY_CONFIG["models"]:
-        files = sorted((workflow_run / "results/runs/tiny/digits" / model).glob("seed*/metrics.json"))
+        files = sorted(
+            (workflow_run / "results/runs/tiny/digits" / model).glob("seed*/metrics.json")
+        )
         metrics = [json.loads(p.read_text()) for p in files]
         acc = [m["test_top1"] * 100 for m in metrics]
         shown = f"{statistics.mean(acc):.1f} ± {statistics.stdev(acc):.1f}"

@@ -58,7 +58,11 @@ def history_frame(history_files) -> pd.DataFrame:
     frames = []
     for path in history_files:
         path = Path(path)
-        seed_dir, model_dir, dataset_dir = path.parent, path.parent.parent, path.parent.parent.parent
+        seed_dir, model_dir, dataset_dir = (
+            path.parent,
+            path.parent.parent,
+            path.parent.parent.parent,
+        )
         frame = pd.read_csv(path)
         frame["seed"] = int(seed_dir.name.removeprefix("seed"))
         frame["model"] = model_dir.name

@@ -102,7 +102,8 @@ def check_config(config: dict, schema_path: Path | str = SCHEMA_PATH) -> dict:
         problems = _check_references(config)
     if problems:
         raise ConfigError(
-            "invalid configuration:\n  - " + "\n  - ".join(problems)
+            "invalid configuration:\n  - "
+            + "\n  - ".join(problems)
             + "\nFix these keys in the config file (see workflow/schemas/config.schema.yaml)."
         )
     return config

@@ -71,7 +71,7 @@ def _check_common(name, input_shape, include_top, weights, classes, min_size, de
 
 
 def _check_alpha(name, alpha, weights, allowed):
-    if not isinstance(alpha, (int, float)) or not 0 < alpha:
+    if not isinstance(alpha, (int, float)) or not alpha > 0:
         raise ModelConfigError(f"{name}: alpha must be a positive number; received {alpha!r}")
     if weights == "imagenet" and alpha not in allowed:
         raise ModelConfigError(

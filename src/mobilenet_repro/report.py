@@ -53,8 +53,12 @@ def _typst_finalize(value):
 def environments(template_dir: Path | str = TEMPLATE_DIR):
     """(html, typst) Jinja2 environments over the same template folder."""
     loader = jinja2.FileSystemLoader(str(template_dir))
-    common = {"loader": loader, "undefined": jinja2.StrictUndefined, "trim_blocks": True,
-              "lstrip_blocks": True}
+    common = {
+        "loader": loader,
+        "undefined": jinja2.StrictUndefined,
+        "trim_blocks": True,
+        "lstrip_blocks": True,
+    }
     html = jinja2.Environment(autoescape=True, **common)
     typ = jinja2.Environment(autoescape=False, finalize=_typst_finalize, **common)
     typ.filters["typst_string"] = typst_string
@@ -128,7 +132,9 @@ def read_benchmarks(paths) -> list[dict]:
             {
                 "job": job,
                 "seconds": float(rec["s"]),
-                "max_rss_mb": float(rec["max_rss"]) if rec.get("max_rss") not in (None, "", "NA", "-") else None,
+                "max_rss_mb": float(rec["max_rss"])
+                if rec.get("max_rss") not in (None, "", "NA", "-")
+                else None,
             }
         )
     return rows

@@ -9,8 +9,8 @@ last completed epoch. A loss that turns NaN or infinite stops the run with an er
 from __future__ import annotations
 
 import hashlib
-import math
 import json
+import math
 import os
 import platform
 import shutil
@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 
 from mobilenet_repro.io import atomic_path, write_csv, write_json
-
 
 DIVERGENCE_FACTOR = 1000  # a loss this many times a uniform guess's means the run diverged
 
@@ -68,7 +67,14 @@ def package_versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version()}
-    for pkg in ("tensorflow", "tensorflow-cpu", "keras", "numpy", "scikit-learn", "mobilenet-repro"):
+    for pkg in (
+        "tensorflow",
+        "tensorflow-cpu",
+        "keras",
+        "numpy",
+        "scikit-learn",
+        "mobilenet-repro",
+    ):
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:
@@ -326,7 +332,9 @@ def train_run(
         "resumed": bool(state["resumed_from"]),
         "resumed_from_epochs": state["resumed_from"],
         "train_seconds": state["train_seconds"],
-        "images_per_second": images_seen / state["train_seconds"] if state["train_seconds"] else None,
+        "images_per_second": images_seen / state["train_seconds"]
+        if state["train_seconds"]
+        else None,
         "train_images": len(y_train),
         "val_images": len(ds.splits["val"][1]),
         "test_images": len(ds.splits["test"][1]),

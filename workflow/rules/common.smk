@@ -9,7 +9,12 @@ RUNS = expand_runs(config)
 # so the workflow also runs with --directory elsewhere (as the integration tests do).
 REPO = Path(workflow.basedir)
 RUN_DIR = "results/runs/{experiment}/{dataset}/{model}/seed{seed}"
-KNOWN_CLASS_COUNTS = {"sklearn_digits": 10, "cifar10": 10, "mnist": 10, "stanford_dogs": 120}
+KNOWN_CLASS_COUNTS = {
+    "sklearn_digits": 10,
+    "cifar10": 10,
+    "mnist": 10,
+    "stanford_dogs": 120,
+}
 
 
 wildcard_constraints:
@@ -30,7 +35,9 @@ def get_run_files(kind, experiment=None):
 
 def get_run_benchmarks():
     return [
-        "benchmarks/train/{experiment}/{dataset}/{model}/seed{seed}.tsv".format(**vars(run))
+        "benchmarks/train/{experiment}/{dataset}/{model}/seed{seed}.tsv".format(
+            **vars(run)
+        )
         for run in RUNS
     ]
 
@@ -38,7 +45,11 @@ def get_run_benchmarks():
 def get_run_spec(wildcards):
     """Everything that decides a run's result; a change here reruns that run only."""
     return run_spec(
-        config, wildcards.experiment, wildcards.dataset, wildcards.model, int(wildcards.seed)
+        config,
+        wildcards.experiment,
+        wildcards.dataset,
+        wildcards.model,
+        int(wildcards.seed),
     )
 
 

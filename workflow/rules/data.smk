@@ -6,13 +6,13 @@ rule prepare_dataset:
     output:
         data="resources/datasets/{dataset}.npz",
         manifest="results/data/{dataset}/manifest.json",
-    params:
-        spec=get_dataset_spec,
     log:
         "logs/data/{dataset}.log",
     benchmark:
         "benchmarks/data/{dataset}.tsv"
     conda:
         "../../envs/tensorflow.yaml"
+    params:
+        spec=get_dataset_spec,
     script:
         "../scripts/prepare_dataset.py"

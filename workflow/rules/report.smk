@@ -7,7 +7,9 @@ rule report:
         runs="results/summary/runs.csv",
         metrics=get_run_files("metrics.json"),
         analysis=get_analysis_outputs(),
-        manifests=expand("results/data/{dataset}/manifest.json", dataset=get_used_datasets()),
+        manifests=expand(
+            "results/data/{dataset}/manifest.json", dataset=get_used_datasets()
+        ),
         # Per-job runtimes for the reproducibility appendix.
         benchmarks=get_run_benchmarks(),
         published=get_repo_file("report/published.yaml"),
@@ -16,14 +18,14 @@ rule report:
     output:
         html="results/report/report.html",
         pdf="results/report/report.pdf",
-    params:
-        config=config,
-        analysis_dir="results/analysis",
     log:
         "logs/report/report.log",
     benchmark:
         "benchmarks/report/report.tsv"
     conda:
         "../../envs/analysis.yaml"
+    params:
+        config=config,
+        analysis_dir=lambda wildcards, input: Path(input.analysis[0]).parents[1],
     script:
         "../scripts/render_report.py"

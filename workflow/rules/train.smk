@@ -11,16 +11,16 @@ rule train:
         history=f"{RUN_DIR}/history.csv",
         schedule=f"{RUN_DIR}/lr_schedule.csv",
         model=f"{RUN_DIR}/model.keras",
-    params:
-        spec=get_run_spec,
-        checkpoint_dir="resources/checkpoints/{experiment}/{dataset}/{model}/seed{seed}",
-    threads: config["threads"]
     log:
         "logs/train/{experiment}/{dataset}/{model}/seed{seed}.log",
     benchmark:
         "benchmarks/train/{experiment}/{dataset}/{model}/seed{seed}.tsv"
     conda:
         "../../envs/tensorflow.yaml"
+    threads: config["threads"]
+    params:
+        spec=get_run_spec,
+        checkpoint_dir="resources/checkpoints/{experiment}/{dataset}/{model}/seed{seed}",
     script:
         "../scripts/train.py"
 

@@ -1,12 +1,16 @@
 """Snakemake script: prepare one data set (uint8 arrays in resources/) and its manifest."""
 
 import sys
+from pathlib import Path
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)  # noqa: SIM115
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # conda envs too
 
 from mobilenet_repro.data import prepare_dataset, save_dataset, write_manifest
 
 ds = prepare_dataset(snakemake.wildcards.dataset, snakemake.params.spec, "resources")
 save_dataset(ds, snakemake.output.data)
 write_manifest(ds, snakemake.output.manifest)
-print(f"prepared {ds.name}: {ds.num_classes} classes, image shape {ds.image_shape()}", file=sys.stderr)
+print(
+    f"prepared {ds.name}: {ds.num_classes} classes, image shape {ds.image_shape()}", file=sys.stderr
+)

@@ -3,12 +3,15 @@
 import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)  # noqa: SIM115
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # conda envs too
 
 from pathlib import Path
 
 from mobilenet_repro.report import build_context, render
 
-arch_dir = Path(snakemake.input.arch_stats).parent if "arch_stats" in snakemake.input.keys() else None
+arch_dir = (
+    Path(snakemake.input.arch_stats).parent if "arch_stats" in snakemake.input.keys() else None  # noqa: SIM118
+)
 context = build_context(
     config=snakemake.params.config,
     runs_csv=snakemake.input.runs,

@@ -7,10 +7,13 @@ the copy in results/ is made only after every cell succeeded.
 
 import shutil
 import sys
+from pathlib import Path
 
 sys.stderr = open(snakemake.log.stderr, "w", buffering=1)  # noqa: SIM115
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # conda envs too
 
 import papermill
+
 
 def plain(value):
     return list(value) if not isinstance(value, str) else value

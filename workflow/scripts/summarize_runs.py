@@ -1,8 +1,10 @@
 """Snakemake script: one row per finished run in results/summary/runs.csv."""
 
 import sys
+from pathlib import Path
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)  # noqa: SIM115
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # conda envs too
 
 from mobilenet_repro.analysis import runs_table
 from mobilenet_repro.io import write_csv

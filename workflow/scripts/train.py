@@ -1,8 +1,10 @@
 """Snakemake script: train one (experiment, data set, model, seed) run."""
 
 import sys
+from pathlib import Path
 
 sys.stderr = open(snakemake.log[0], "a", buffering=1)  # noqa: SIM115  (append: resumes keep history)
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # conda envs too
 
 from mobilenet_repro.train import train_run
 
