@@ -15,8 +15,10 @@ References:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 from keras import layers
@@ -115,6 +117,45 @@ def _copy_imagenet_weights(model, reference):
     for layer in model.layers:
         if layer.weights:
             layer.set_weights(reference.get_layer(layer.name).get_weights())
+
+
+class WeightsUnavailable(RuntimeError):
+    """Pretrained weights could not be downloaded or read; the message says where to put them."""
+
+
+def fetch_imagenet(builder: Callable[[], keras.Model]) -> keras.Model:
+    """Run a keras.applications builder with weights='imagenet', explaining a failed download.
+
+    Keras downloads each weights file once to its cache (`$KERAS_HOME/models`, by default
+    ~/.keras/models) and checks it there; offline, that is where the file has to be put.
+    """
+    try:
+        return builder()
+    except Exception as exc:
+        text = str(exc)
+        if not (isinstance(exc, OSError) or "URL fetch failure" in text or "hash" in text):
+            raise
+        cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+        raise WeightsUnavailable(
+            f"ImageNet weights could not be obtained: {text}\n"
+            "Offline? Download the file at the URL above on a machine with network access "
+            f"and place it, unchanged, in {cache}/ (Keras checks its hash when one is "
+            "published); or set the model's `weights: null` to train from scratch."
+        ) from exc
+
+
+def load_trusted_model(path: Path | str) -> keras.Model:
+    """Load a .keras file with Keras's safe mode: Lambda layers (arbitrary code) are refused."""
+    try:
+        return keras.models.load_model(path, safe_mode=True)
+    except ValueError as exc:
+        if "safe_mode" in str(exc) or "Lambda" in str(exc):
+            raise ValueError(
+                f"refusing to load {path}: it contains code (a Lambda layer), which safe mode "
+                "does not execute. Only load model files you created; delete this one and "
+                "rerun to train it again."
+            ) from exc
+        raise
 
 
 # ----------------------------------------------------------------------------- MobileNet V1
@@ -385,15 +426,18 @@ def _baseline(app, min_size, default_size=224):
         )
         if alpha != 1.0:
             raise ModelConfigError(f"{label}: has no width multiplier; received alpha={alpha}")
-        model = app(
+        kwargs = dict(
             include_top=include_top,
-            weights="imagenet" if weights == "imagenet" else None,
             input_tensor=input_tensor,
             input_shape=input_shape,
             pooling=pooling,
             classes=classes,
             classifier_activation=classifier_activation,
         )
+        if weights == "imagenet":
+            model = fetch_imagenet(lambda: app(weights="imagenet", **kwargs))
+        else:
+            model = app(weights=None, **kwargs)
         if weights not in (None, "imagenet"):
             model.load_weights(weights)
         return model
@@ -408,7 +452,7 @@ def _load_weights(model, weights, reference_builder: Callable[[], keras.Model] |
         return
     if weights == "imagenet":
         # keras.applications owns the official URLs and pinned hashes of these files.
-        _copy_imagenet_weights(model, reference_builder())
+        _copy_imagenet_weights(model, fetch_imagenet(reference_builder))
     else:
         model.load_weights(weights)
 

@@ -162,7 +162,7 @@ def train_run(
 
     from mobilenet_repro.data import load_dataset
     from mobilenet_repro.flops import count_mult_adds, count_params
-    from mobilenet_repro.models import ARCHITECTURES, build_classifier
+    from mobilenet_repro.models import ARCHITECTURES, build_classifier, load_trusted_model
     from mobilenet_repro.pipeline import (
         epoch_permutations,
         make_dataset,
@@ -205,7 +205,7 @@ def train_run(
     if start_epoch:
         _progress(f"[{run_id}] resuming from checkpoint after epoch {start_epoch}/{epochs}")
         state["resumed_from"].append(start_epoch)
-        model = keras.models.load_model(ckpt_model, safe_mode=True)
+        model = load_trusted_model(ckpt_model)
     else:
         model = build_classifier(
             model_cfg["arch"],
