@@ -13,14 +13,22 @@ SHARED_CIFAR = ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# Text that must reach both outputs literally: HTML, Jinja, Typst and LaTeX markup.
+NASTY = "<script>alert(1)</script> {{ 7*7 }} #set $x$ *b* _i_ @ref <l> \\ % ^ ~ & {x}"
+
 TINY_CONFIG = {
-    "report": {"title": "Tiny test run", "authors": "pytest", "note": ""},
+    "report": {"title": "Tiny test run", "authors": "pytest", "note": "Note: " + NASTY},
     "threads": 1,
     "datasets": {
         "digits": {"source": "sklearn_digits", "max_per_class": 15},
     },
     "models": {
-        "v1_025_32": {"arch": "mobilenet_v1", "alpha": 0.25, "resolution": 32},
+        "v1_025_32": {
+            "arch": "mobilenet_v1",
+            "alpha": 0.25,
+            "resolution": 32,
+            "label": "V1 #$*_@<> " + NASTY,
+        },
         "cifar_v2_025_32": {"arch": "cifar_mobilenet_v2", "alpha": 0.25, "resolution": 32},
     },
     "recipes": {
@@ -35,7 +43,7 @@ TINY_CONFIG = {
     },
     "experiments": {
         "tiny": {
-            "title": "Tiny experiment",
+            "title": "Tiny experiment " + NASTY,
             "datasets": ["digits"],
             "models": ["v1_025_32", "cifar_v2_025_32"],
             "recipe": "quick",

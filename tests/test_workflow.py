@@ -12,12 +12,13 @@ import re
 import statistics
 import subprocess
 import sys
+from html import escape as html_escape
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT, TINY_CONFIG
+from conftest import NASTY, ROOT, TINY_CONFIG
 
 pytestmark = pytest.mark.slow
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
@@ -99,6 +100,20 @@ def test_report_numbers_are_those_of_the_run_files(workflow_run):
         assert escaped in typst_source, escaped
         params = f"{metrics[0]['params'] / 1e6:.2f}"
         assert f"<td>{params}</td>" in html
+
+
+def test_text_from_config_appears_literally_in_html_and_pdf(workflow_run):
+    from pypdf import PdfReader
+
+    html = (workflow_run / "results/report/report.html").read_text()
+    assert "<script>alert(1)</script>" not in html
+    assert html_escape(NASTY, quote=False) in html
+    assert "{{ 7*7 }}" in html
+    reader = PdfReader(workflow_run / "results/report/report.pdf")
+    text = "".join(page.extract_text() for page in reader.pages)
+    squeeze = lambda t: "".join(t.split())  # noqa: E731  (PDF text breaks lines anywhere)
+    assert squeeze(NASTY) in squeeze(text)
+    assert squeeze("Tiny experiment " + NASTY) in squeeze(text)
 
 
 def test_no_op_rerun_schedules_nothing(workflow_run):
