@@ -1,10 +1,14 @@
 """Data sets as uint8 image arrays with train/val/test splits, and their manifests.
 
 Every source (the embedded scikit-learn digits, CIFAR-10, MNIST, Stanford Dogs, an image
-folder) is turned once into an `ImageDataset`: uint8 NHWC arrays at the source's own size,
-integer labels and class names. `prepare_dataset` dispatches on the configured `source`;
-a new source is one function registered with `@register_source`. Resizing to a model's
-input resolution happens later, per batch, in `mobilenet_repro.pipeline`.
+folder) is turned once into an `ImageDataset`: uint8 images at the source's own size,
+integer labels and class names. Images of one size are a dense N x H x W x C array; images
+of different sizes (Stanford Dogs, most image folders) are a `RaggedImages` store, one flat
+uint8 buffer plus each image's shape, so nothing is padded or resized before training (set
+`storage_size` to store them as dense squares instead). `prepare_dataset` dispatches on the
+configured `source`; a new source is one function registered with `@register_source`
+(the real sources live in `mobilenet_repro.sources`). Resizing to a model's input
+resolution happens later, per batch, in `mobilenet_repro.pipeline`.
 """
 
 from __future__ import annotations
@@ -17,30 +21,112 @@ from pathlib import Path
 
 import numpy as np
 
+from mobilenet_repro.errors import DataError
 from mobilenet_repro.io import atomic_path, write_json
+
+__all__ = [
+    "SOURCES",
+    "SPLITS",
+    "DataError",
+    "ImageDataset",
+    "RaggedImages",
+    "datasheet",
+    "load_dataset",
+    "manifest",
+    "prepare_dataset",
+    "register_source",
+    "save_dataset",
+    "write_manifest",
+]
 
 SPLITS = ("train", "val", "test")
 
 
-class DataError(RuntimeError):
-    """A data set is missing, corrupt or unusable; the message says which file and what to do."""
+class RaggedImages:
+    """uint8 images of different sizes: one flat buffer and an (N, 3) array of (H, W, C).
+
+    Behaves like a read-only sequence of H x W x C arrays: `len`, `x[i]` (a view) and
+    `x[index_array]` / `x[bool_mask]` (a new store), so code written for dense arrays
+    (subsetting, splitting) works unchanged.
+    """
+
+    dtype = np.dtype(np.uint8)
+
+    def __init__(self, flat: np.ndarray, shapes: np.ndarray):
+        self.flat = np.ascontiguousarray(flat, dtype=np.uint8).reshape(-1)
+        self.shapes = np.asarray(shapes, dtype=np.int32).reshape(-1, 3)
+        sizes = np.prod(self.shapes.astype(np.int64), axis=1)
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        if self.offsets[-1] != self.flat.size:
+            raise ValueError(
+                f"ragged store: shapes describe {self.offsets[-1]} bytes, "
+                f"buffer has {self.flat.size}"
+            )
+        if len(self.shapes) and len(set(self.shapes[:, 2].tolist())) > 1:
+            raise ValueError("ragged store: every image needs the same number of channels")
+
+    @classmethod
+    def from_list(cls, images: list[np.ndarray]) -> RaggedImages:
+        """Concatenate images, emptying `images` as it goes (peak memory ~ one copy)."""
+        shapes = np.array([im.shape for im in images], dtype=np.int32).reshape(-1, 3)
+        flat = np.empty(int(np.prod(shapes.astype(np.int64), axis=1).sum()), np.uint8)
+        pos = 0
+        images.reverse()
+        while images:
+            im = images.pop()
+            flat[pos : pos + im.size] = im.reshape(-1)
+            pos += im.size
+        return cls(flat, shapes)
+
+    @property
+    def channels(self) -> int:
+        return int(self.shapes[0, 2]) if len(self.shapes) else 0
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.flat.nbytes)
+
+    def __len__(self) -> int:
+        return len(self.shapes)
+
+    def __getitem__(self, key):
+        if isinstance(key, (int, np.integer)):
+            i = int(key) + (len(self) if key < 0 else 0)
+            return self.flat[self.offsets[i] : self.offsets[i + 1]].reshape(self.shapes[i])
+        idx = np.arange(len(self))[key]
+        if len(idx) == 0:
+            return RaggedImages(np.empty(0, np.uint8), np.empty((0, 3), np.int32))
+        return RaggedImages(
+            np.concatenate([self.flat[self.offsets[i] : self.offsets[i + 1]] for i in idx]),
+            self.shapes[idx],
+        )
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __repr__(self) -> str:
+        return f"RaggedImages({len(self)} images, {self.nbytes:,} bytes)"
 
 
 @dataclass
 class ImageDataset:
-    """Images (uint8, N x H x W x C) and labels (int) per split."""
+    """Images (uint8, N x H x W x C or RaggedImages) and labels (int) per split."""
 
     name: str
     class_names: list[str]
-    splits: dict[str, tuple[np.ndarray, np.ndarray]]
+    splits: dict[str, tuple[np.ndarray | RaggedImages, np.ndarray]]
     meta: dict = field(default_factory=dict)  # source, citation, licence, checksums
 
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
 
-    def image_shape(self) -> tuple[int, int, int]:
-        return tuple(self.splits["train"][0].shape[1:])
+    def image_shape(self) -> tuple:
+        """(H, W, C); H and W are None when the images differ in size."""
+        x = self.splits["train"][0]
+        if isinstance(x, RaggedImages):
+            return (None, None, x.channels)
+        return tuple(int(d) for d in x.shape[1:])
 
 
 SourceFn = Callable[[str, dict, Path], ImageDataset]
@@ -68,7 +154,7 @@ def split_indices(labels: np.ndarray, val_fraction: float, test_fraction: float,
         parts["test"].append(idx[:n_test])
         parts["val"].append(idx[n_test : n_test + n_val])
         parts["train"].append(idx[n_test + n_val :])
-    return {s: np.sort(np.concatenate(p)) for s, p in parts.items()}
+    return {s: np.sort(np.concatenate(p)) if p else np.empty(0, np.int64) for s, p in parts.items()}
 
 
 def carve_validation(x, y, val_fraction: float, seed: int):
@@ -88,7 +174,10 @@ def load_sklearn_digits(name: str, spec: dict, resources_dir: Path) -> ImageData
     labels = digits.target.astype(np.int64)
     split = spec.get("split", {})
     idx = split_indices(
-        labels, split.get("val_fraction", 0.15), split.get("test_fraction", 0.2), split.get("seed", 0)
+        labels,
+        split.get("val_fraction", 0.15),
+        split.get("test_fraction", 0.2),
+        split.get("seed", 0),
     )
     return ImageDataset(
         name=name,
@@ -98,46 +187,72 @@ def load_sklearn_digits(name: str, spec: dict, resources_dir: Path) -> ImageData
             "source": "sklearn_digits",
             "description": "UCI ML hand-written digits (optical recognition), as bundled with "
             "scikit-learn; 8x8 greyscale",
+            "homepage": "https://archive.ics.uci.edu/dataset/80",
             "citation": "E. Alpaydin and C. Kaynak, Optical Recognition of Handwritten Digits, "
             "UCI Machine Learning Repository, 1998.",
             "license": "CC BY 4.0",
             "files": {},
+            "splits_from": "stratified random split of the 1,797 images (split.seed)",
         },
     )
 
 
 def prepare_dataset(name: str, spec: dict, resources_dir: Path | str) -> ImageDataset:
-    """Build a data set from its configured source."""
+    """Build a data set from its configured source.
+
+    Downloads (or finds) and verifies the source files under `resources_dir`, decodes them
+    once, and applies `max_per_class` / `max_eval_per_class` and the configured text
+    (`title`, `description`, `citation`, `license`).
+    """
     source = spec.get("source")
     if source not in SOURCES:
         raise DataError(
             f"datasets.{name}.source: unknown source {source!r}; choose one of {sorted(SOURCES)}"
         )
     ds = SOURCES[source](name, spec, Path(resources_dir))
+    seed = spec.get("split", {}).get("seed", 0)
     if spec.get("max_per_class"):
-        ds = limit_train_per_class(ds, spec["max_per_class"], spec.get("split", {}).get("seed", 0))
+        ds = limit_train_per_class(ds, spec["max_per_class"], seed)
+    if spec.get("max_eval_per_class"):
+        ds = limit_per_class(ds, ("val", "test"), spec["max_eval_per_class"], seed)
+        ds.meta["max_eval_per_class"] = spec["max_eval_per_class"]
+    for key in ("title", "description", "citation", "license"):
+        if spec.get(key):
+            ds.meta[key] = spec[key]
     return ds
+
+
+def limit_per_class(ds: ImageDataset, splits, max_per_class: int, seed: int = 0) -> ImageDataset:
+    """Keep at most `max_per_class` images per class in each of `splits` (deterministic)."""
+    new = dict(ds.splits)
+    for split in splits:
+        x, y = ds.splits[split]
+        rng = np.random.default_rng(seed)
+        parts = [rng.permutation(np.flatnonzero(y == c))[:max_per_class] for c in np.unique(y)]
+        keep = np.sort(np.concatenate(parts)) if parts else np.empty(0, np.int64)
+        new[split] = (x[keep], y[keep])
+    return ImageDataset(ds.name, ds.class_names, new, dict(ds.meta))
 
 
 def limit_train_per_class(ds: ImageDataset, max_per_class: int, seed: int = 0) -> ImageDataset:
     """Keep at most `max_per_class` training images per class (deterministic; quick runs)."""
-    x, y = ds.splits["train"]
-    rng = np.random.default_rng(seed)
-    keep = np.sort(
-        np.concatenate(
-            [rng.permutation(np.flatnonzero(y == c))[:max_per_class] for c in np.unique(y)]
-        )
-    )
-    splits = dict(ds.splits, train=(x[keep], y[keep]))
-    meta = dict(ds.meta, max_per_class=max_per_class)
-    return ImageDataset(ds.name, ds.class_names, splits, meta)
+    out = limit_per_class(ds, ("train",), max_per_class, seed)
+    out.meta["max_per_class"] = max_per_class
+    return out
 
 
 def save_dataset(ds: ImageDataset, path: Path | str) -> None:
-    """Write the prepared arrays to one .npz (atomically: complete or absent)."""
+    """Write the prepared arrays to one .npz (atomically: complete or absent).
+
+    Dense splits are stored as x_<split>; ragged ones as x_<split>_flat and x_<split>_shapes.
+    """
     arrays = {"class_names": np.array(ds.class_names)}
     for split, (x, y) in ds.splits.items():
-        arrays[f"x_{split}"] = x
+        if isinstance(x, RaggedImages):
+            arrays[f"x_{split}_flat"] = x.flat
+            arrays[f"x_{split}_shapes"] = x.shapes
+        else:
+            arrays[f"x_{split}"] = x
         arrays[f"y_{split}"] = y
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **arrays, meta=np.array(json.dumps(ds.meta)))
@@ -148,28 +263,76 @@ def load_dataset(path: Path | str, name: str | None = None) -> ImageDataset:
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as f:
-            splits = {s: (f[f"x_{s}"], f[f"y_{s}"]) for s in SPLITS}
+            splits = {}
+            for s in SPLITS:
+                if f"x_{s}_flat" in f.files:
+                    x = RaggedImages(f[f"x_{s}_flat"], f[f"x_{s}_shapes"])
+                else:
+                    x = f[f"x_{s}"]
+                splits[s] = (x, f[f"y_{s}"])
             class_names = [str(c) for c in f["class_names"]]
             meta = json.loads(str(f["meta"]))
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, EOFError) as exc:
         raise DataError(
-            f"prepared data set {path} is unreadable ({exc}); delete it and rerun to prepare it again"
+            f"prepared data set {path} is unreadable ({exc}); "
+            "delete it and rerun to prepare it again"
         ) from exc
     return ImageDataset(name or path.stem, class_names, splits, meta)
 
 
-def manifest(ds: ImageDataset) -> dict:
-    """Counts per split and class, image shape, checksums of the arrays and of the sources."""
+def _storage(ds: ImageDataset) -> dict:
+    out = {"layout": None, "bytes": 0}
+    for split in SPLITS:
+        x = ds.splits[split][0]
+        out["layout"] = "ragged" if isinstance(x, RaggedImages) else "dense"
+        out["bytes"] += int(x.nbytes)
+    return out
+
+
+def _size_stats(ds: ImageDataset) -> dict:
+    hw = []
+    for split in SPLITS:
+        x = ds.splits[split][0]
+        if isinstance(x, RaggedImages):
+            hw.append(x.shapes[:, :2])
+        elif len(x):
+            hw.append(np.tile(np.array(x.shape[1:3]), (len(x), 1)))
+    if not hw:
+        return {}
+    hw = np.concatenate(hw)
+    return {
+        dim: {
+            "min": int(hw[:, i].min()),
+            "median": float(np.median(hw[:, i])),
+            "max": int(hw[:, i].max()),
+        }
+        for i, dim in enumerate(("height", "width"))
+    }
+
+
+def _arrays_digest(ds: ImageDataset) -> str:
     digest = hashlib.sha256()
     for split in SPLITS:
         x, y = ds.splits[split]
-        digest.update(np.ascontiguousarray(x).tobytes())
+        if isinstance(x, RaggedImages):
+            digest.update(x.shapes.tobytes())
+            digest.update(x.flat.tobytes())
+        else:
+            digest.update(np.ascontiguousarray(x).tobytes())
         digest.update(np.ascontiguousarray(y).tobytes())
+    return digest.hexdigest()
+
+
+def manifest(ds: ImageDataset) -> dict:
+    """Counts per split and class, image sizes, storage, checksums of arrays and sources,
+    and the source's description, citation and licence (the report's datasheet)."""
     return {
         "name": ds.name,
         "num_classes": ds.num_classes,
         "class_names": ds.class_names,
         "image_shape": list(ds.image_shape()),
+        "image_sizes": _size_stats(ds),
+        "storage": _storage(ds),
         "counts": {s: int(len(ds.splits[s][1])) for s in SPLITS},
         "counts_per_class": {
             s: {
@@ -178,10 +341,79 @@ def manifest(ds: ImageDataset) -> dict:
             }
             for s in SPLITS
         },
-        "arrays_sha256": digest.hexdigest(),
+        "arrays_sha256": _arrays_digest(ds),
         **ds.meta,
     }
 
 
 def write_manifest(ds: ImageDataset, path: Path | str) -> None:
     write_json(manifest(ds), path)
+
+
+def datasheet(man: dict) -> list[tuple[str, str]]:
+    """(field, text) rows of a data set's datasheet, from its manifest (for the report)."""
+
+    def size(dim):
+        s = man.get("image_sizes", {}).get(dim)
+        if not s:
+            return "?"
+        return (
+            str(s["min"])
+            if s["min"] == s["max"]
+            else f"{s['min']}-{s['max']} (median {s['median']:g})"
+        )
+
+    counts = man.get("counts", {})
+    per_class = man.get("counts_per_class", {})
+    rows = [
+        ("Name", man.get("title") or man["name"]),
+        ("Source", man.get("source", "")),
+        ("Description", man.get("description", "")),
+        ("Homepage", man.get("homepage", "")),
+        ("Citation", man.get("citation", "")),
+        ("Licence", man.get("license", "")),
+        (
+            "Classes",
+            f"{man['num_classes']}: "
+            + ", ".join(man["class_names"][:12])
+            + (", ..." if man["num_classes"] > 12 else ""),
+        ),
+        ("Images", ", ".join(f"{s} {counts.get(s, 0):,}" for s in SPLITS)),
+        (
+            "Images per class",
+            "; ".join(
+                f"{s} {min(v.values())}-{max(v.values())}" for s, v in per_class.items() if v
+            ),
+        ),
+        (
+            "Image size (H x W x C)",
+            f"{size('height')} x {size('width')} x {man['image_shape'][-1]}",
+        ),
+        (
+            "Storage",
+            f"uint8, {man['storage']['layout']}, {man['storage']['bytes'] / 2**20:,.1f} MiB",
+        ),
+        ("Splits", man.get("splits_from", "")),
+    ]
+    if man.get("max_per_class"):
+        rows.append(("Subset", f"at most {man['max_per_class']} training images per class"))
+    if man.get("max_eval_per_class"):
+        rows.append(
+            ("Subset (eval)", f"at most {man['max_eval_per_class']} val/test images per class")
+        )
+    for fname, rec in sorted(man.get("files", {}).items()):
+        rows.append(
+            (
+                f"File {fname}",
+                f"sha256 {rec['sha256']}, {rec['size']:,} bytes, "
+                f"{rec['origin']}, checked against {rec['verification']}",
+            )
+        )
+    if man.get("notes"):
+        rows.append(("Notes", man["notes"]))
+    rows.append(("Arrays sha256", man["arrays_sha256"]))
+    return [(k, v) for k, v in rows if v]
+
+
+# The real sources register themselves with `register_source` on import.
+from mobilenet_repro import sources as _sources  # noqa: E402,F401

@@ -1,9 +1,22 @@
-"""tf.data input pipeline: uint8 images in memory, resized and normalised per batch.
+"""tf.data input pipeline: uint8 images in memory, resized, augmented and normalised per batch.
 
-The whole data set stays uint8 at its own size; each batch is gathered, resized to the
-model's resolution, augmented and normalised on the fly, so memory does not grow with the
-model's resolution. Epoch orders come from numpy permutations seeded by (seed, epoch), so a
-run resumed at epoch k sees exactly the batches it would have seen without the interruption.
+The whole data set stays uint8 at the size it was stored (`mobilenet_repro.data`); each
+batch is gathered from the numpy arrays (no second copy of the data set inside TensorFlow),
+resized or cropped to the model's resolution, augmented and normalised on the fly, so memory
+does not grow with the model's resolution and no float copy of the data set ever exists.
+Dense stores (one image size) are handled a batch at a time; ragged stores (Stanford Dogs,
+image folders) image by image inside the batch. Epoch orders come from numpy permutations
+seeded by (seed, epoch), and every random augmentation is a stateless function of the seed
+and the batch's image indices, so a run resumed at epoch k sees exactly the batches, augmented
+alike, that it would have seen without the interruption. Batches are prefetched with autotuning.
+
+Augmentations (training only; evaluation always uses the plain central view):
+
+* none: the central square of each image, resized to the resolution;
+* flip_crop (CIFAR): zero-pad by resolution/8 pixels (4 px at 32), take a random crop at
+  the resolution, independently per image, and flip horizontally with probability 1/2;
+* resize_crop (Stanford Dogs): a random square crop of 80-100% of the shorter side at a
+  random position, per image, resized to the resolution, and flipped with probability 1/2.
 """
 
 from __future__ import annotations
@@ -12,6 +25,11 @@ import math
 
 import numpy as np
 import tensorflow as tf
+
+from mobilenet_repro.data import RaggedImages
+
+AUGMENTATIONS = ("none", "flip_crop", "resize_crop")
+CROP_SIDE_RANGE = (0.8, 1.0)  # resize_crop: crop side as a fraction of the shorter side
 
 
 def epoch_permutations(n: int, seed: int, first_epoch: int, epochs: int) -> np.ndarray:
@@ -33,33 +51,68 @@ def preprocessing_fn(arch_preprocess: str | None):
     return getattr(keras.applications, arch_preprocess).preprocess_input
 
 
-def _augment(images, resolution, augment, seed):
-    if augment == "none":
+def _central_square(images, resolution):
+    """Central square crop (when not square) resized to resolution; float32 in, float32 out."""
+    shape = tf.shape(images)
+    h, w = shape[-3], shape[-2]
+    side = tf.minimum(h, w)
+    images = tf.image.crop_to_bounding_box(images, (h - side) // 2, (w - side) // 2, side, side)
+    return tf.image.resize(images, (resolution, resolution))
+
+
+def _pad_crop(images, resolution, seed):
+    """Zero padding and a random crop back to resolution, with its own offset per image."""
+    pad = max(1, resolution // 8)
+    size = resolution + 2 * pad
+    images = tf.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
+    batch = tf.shape(images)[0]
+    offsets = tf.random.stateless_uniform([batch, 2], seed, 0, 2 * pad + 1, dtype=tf.int32)
+    top_left = tf.cast(offsets, tf.float32) / (size - 1)
+    boxes = tf.concat([top_left, top_left + (resolution - 1) / (size - 1)], axis=1)
+    # Corner-aligned boxes land on whole pixels: an exact crop, not an interpolation.
+    return tf.image.crop_and_resize(
+        images, boxes, tf.range(batch), (resolution, resolution), method="nearest"
+    )
+
+
+def _crop_boxes(shape_hw, batch, seed):
+    """Normalised boxes of random squares of 80-100% of the shorter side, one per image."""
+    h, w = tf.cast(shape_hw[0], tf.float32), tf.cast(shape_hw[1], tf.float32)
+    u = tf.random.stateless_uniform([batch, 3], seed)
+    side = tf.minimum(h, w) * (
+        CROP_SIDE_RANGE[0] + (CROP_SIDE_RANGE[1] - CROP_SIDE_RANGE[0]) * u[:, 0]
+    )
+    top, left = (h - side) * u[:, 1], (w - side) * u[:, 2]
+    # crop_and_resize maps box coordinate 1.0 to pixel H-1.
+    return tf.stack(
+        [
+            top / tf.maximum(h - 1, 1),
+            left / tf.maximum(w - 1, 1),
+            (top + side - 1) / tf.maximum(h - 1, 1),
+            (left + side - 1) / tf.maximum(w - 1, 1),
+        ],
+        axis=1,
+    )
+
+
+def _random_resized_crop(images, resolution, seed):
+    batch = tf.shape(images)[0]
+    boxes = _crop_boxes(tf.shape(images)[1:3], batch, seed)
+    return tf.image.crop_and_resize(images, boxes, tf.range(batch), (resolution, resolution))
+
+
+def _to_channels(images, have: int, want: int):
+    if have == want:
         return images
-    if augment == "flip_crop":
-        # CIFAR recipe: pad 4 px (at 32 px; scaled with resolution), random crop, flip.
-        pad = max(1, resolution // 8)
-        images = tf.image.resize_with_crop_or_pad(images, resolution + 2 * pad, resolution + 2 * pad)
-        batch = tf.shape(images)[0]
-        images = tf.image.stateless_random_crop(
-            images, tf.stack([batch, resolution, resolution, tf.shape(images)[-1]]), seed=seed
-        )
-        return tf.image.stateless_random_flip_left_right(images, seed=seed + 1)
-    if augment == "resize_crop":
-        # Stanford Dogs recipe: random crop of 80-100% of the side, resized back, and flip.
-        size = tf.cast(tf.shape(images)[1], tf.float32)
-        crop = tf.cast(size * tf.random.stateless_uniform([], seed, 0.8, 1.0), tf.int32)
-        batch = tf.shape(images)[0]
-        images = tf.image.stateless_random_crop(
-            images, tf.stack([batch, crop, crop, tf.shape(images)[-1]]), seed=seed
-        )
-        images = tf.image.resize(images, (resolution, resolution))
-        return tf.image.stateless_random_flip_left_right(images, seed=seed + 1)
-    raise ValueError(f"unknown augmentation {augment!r}; choose none, flip_crop or resize_crop")
+    if have == 1 and want == 3:
+        return tf.image.grayscale_to_rgb(images)
+    if have == 3 and want == 1:
+        return tf.image.rgb_to_grayscale(images)
+    raise ValueError(f"cannot turn {have}-channel images into {want}-channel images")
 
 
 def make_dataset(
-    images: np.ndarray,
+    images: np.ndarray | RaggedImages,
     labels: np.ndarray,
     *,
     resolution: int,
@@ -70,36 +123,123 @@ def make_dataset(
     seed: int = 0,
     channels: int = 3,
 ) -> tf.data.Dataset:
-    """Batches of (float32 images at `resolution`, int labels).
+    """Batches of (float32 images at `resolution`, int32 labels).
 
-    `order` is an (epochs, n) array of index permutations (training) or None (one pass in
-    order: evaluation).
+    `images` is a uint8 N x H x W x C array or a RaggedImages store. `order` is an
+    (epochs, n) array of index permutations (training: augmented) or None (one pass in
+    order, not augmented: evaluation).
     """
+    if augment not in AUGMENTATIONS:
+        raise ValueError(f"unknown augmentation {augment!r}; choose one of {AUGMENTATIONS}")
     preprocess = preprocess or preprocessing_fn(None)
-    images_t = tf.constant(images)  # uint8; shared by every epoch, never copied as float
-    labels_t = tf.constant(labels.astype(np.int32))
+    labels = np.ascontiguousarray(labels, dtype=np.int32)
+    if len(images) != len(labels):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels")
     if order is None:
         index = tf.data.Dataset.range(len(labels)).batch(batch_size)
     else:
-        index = tf.data.Dataset.from_tensor_slices(order).flat_map(
+        index = tf.data.Dataset.from_tensor_slices(np.asarray(order, np.int32)).flat_map(
             lambda perm: tf.data.Dataset.from_tensor_slices(perm).batch(batch_size)
         )
-    index = index.enumerate()
-
-    def load(step, idx):
-        x = tf.gather(images_t, idx)
-        if x.shape[-1] == 1 and channels == 3:
-            x = tf.image.grayscale_to_rgb(x)
-        x = tf.cast(x, tf.float32)
-        if x.shape[1] != resolution or x.shape[2] != resolution:
-            x = tf.image.resize(x, (resolution, resolution))
-        if order is not None:
-            x = _augment(x, resolution, augment, tf.stack([tf.constant(seed, tf.int64), step]))
-        return preprocess(x), tf.gather(labels_t, idx)
-
-    return index.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(
-        tf.data.AUTOTUNE
+    train = order is not None
+    load = (_ragged_loader if isinstance(images, RaggedImages) else _dense_loader)(
+        images, labels, resolution, augment if train else "none", seed, channels
     )
+    return index.map(
+        lambda idx: (lambda x, y: (preprocess(x), y))(*load(idx)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    ).prefetch(tf.data.AUTOTUNE)
+
+
+def _batch_seed(seed: int, idx):
+    """Seed of a batch's random augmentation: (seed, a hash of the batch's image indices).
+
+    It depends on what the batch holds, not on its position in the stream, so a run
+    resumed at epoch k (whose stream starts at that epoch) augments exactly as the
+    uninterrupted run did.
+    """
+    idx = tf.cast(idx, tf.int64)
+    pos = tf.range(1, tf.size(idx, out_type=tf.int64) + 1, dtype=tf.int64)
+    digest = tf.reduce_sum((idx + 1) * (pos * 2654435761 + 40503))  # wraps around: fine
+    return tf.stack([tf.constant(seed, tf.int64), digest])
+
+
+def _dense_loader(images, labels, resolution, augment, seed, channels):
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim != 4:
+        raise ValueError(
+            f"images must be uint8 N x H x W x C; received {images.dtype} {images.shape}"
+        )
+    _, h, w, c = images.shape
+
+    def gather(idx):
+        return images[idx], labels[idx]
+
+    def load(idx):
+        x, y = tf.numpy_function(gather, [idx], (tf.uint8, tf.int32), stateful=False)
+        x = tf.ensure_shape(x, [None, h, w, c])
+        y = tf.ensure_shape(y, [None])
+        x = tf.cast(_to_channels(x, c, channels), tf.float32)
+        s = _batch_seed(seed, idx)
+        if augment == "resize_crop":
+            x = _random_resized_crop(x, resolution, s)
+            x = tf.image.stateless_random_flip_left_right(x, seed=s + 1)
+        else:
+            if (h, w) != (resolution, resolution):
+                x = _central_square(x, resolution)
+            if augment == "flip_crop":
+                x = _pad_crop(x, resolution, s)
+                x = tf.image.stateless_random_flip_left_right(x, seed=s + 1)
+        return tf.ensure_shape(x, [None, resolution, resolution, channels]), y
+
+    return load
+
+
+def _ragged_loader(images: RaggedImages, labels, resolution, augment, seed, channels):
+    flat, offsets, shapes = images.flat, images.offsets, images.shapes
+    c = images.channels
+
+    def gather(idx):
+        parts = [flat[offsets[i] : offsets[i + 1]] for i in idx]
+        return (np.concatenate(parts) if parts else flat[:0]), shapes[idx], labels[idx]
+
+    def load(idx):
+        buf, shp, y = tf.numpy_function(
+            gather, [idx], (tf.uint8, tf.int32, tf.int32), stateful=False
+        )
+        buf, shp, y = tf.ensure_shape(buf, [None]), tf.ensure_shape(shp, [None, 3]), y
+        y = tf.ensure_shape(y, [None])
+        ends = tf.cumsum(tf.cast(tf.reduce_prod(shp, axis=1), tf.int64))
+        starts = ends - tf.cast(tf.reduce_prod(shp, axis=1), tf.int64)
+        s = _batch_seed(seed, idx)
+
+        def one(i):
+            img = tf.reshape(buf[starts[i] : ends[i]], shp[i])
+            img = tf.cast(tf.ensure_shape(img, [None, None, c]), tf.float32)[None]
+            if augment == "resize_crop":
+                box = _crop_boxes(
+                    tf.shape(img)[1:3], 1, tf.random.experimental.stateless_fold_in(s, i)
+                )
+                img = tf.image.crop_and_resize(img, box, [0], (resolution, resolution))
+            else:
+                img = _central_square(img, resolution)
+            return img[0]
+
+        x = tf.map_fn(
+            one,
+            tf.range(tf.shape(shp)[0]),
+            fn_output_signature=tf.TensorSpec([resolution, resolution, c], tf.float32),
+        )
+        x = _to_channels(x, c, channels)
+        if augment == "resize_crop":
+            x = tf.image.stateless_random_flip_left_right(x, seed=s + 1)
+        elif augment == "flip_crop":
+            x = _pad_crop(x, resolution, s)
+            x = tf.image.stateless_random_flip_left_right(x, seed=s + 1)
+        return tf.ensure_shape(x, [None, resolution, resolution, channels]), y
+
+    return load
 
 
 def steps_per_epoch(n: int, batch_size: int) -> int:

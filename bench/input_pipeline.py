@@ -1,0 +1,335 @@
+"""Benchmark: cost of the tf.data input pipeline, and peak memory of a CIFAR-10 training job.
+
+Not a test: run it by hand on an otherwise quiet machine.
+
+1. Pipeline overhead. The CIFAR MobileNetV2 trains for one epoch on `--train-images` CIFAR-10
+   images, alternately (a) from float32 batches that are already preprocessed and in memory
+   (the reference: no input work at all) and (b) through `pipeline.make_dataset` exactly as
+   `train.py` uses it (uint8 arrays, per-batch gather, CIFAR augmentation, preprocessing,
+   autotuned prefetch), and (c) the same pipeline without augmentation. Modes are interleaved
+   within each repetition (the order rotates) so that drifting load on a shared machine hits
+   all of them alike. Reported: every epoch time, the medians, and the overhead
+   median(b) / median(a) - 1 (also per repetition, paired).
+2. Peak RSS (`--rss-job`): a real training job (`train.train_run`, one epoch, validation and
+   test evaluation, checkpoint and model saving) on the full prepared CIFAR-10, in a child
+   process; its peak resident memory is ru_maxrss of the child, cross-checked by sampling.
+
+Data: the real CIFAR-10 JPEG copy (`--archive`, default ../shared/data/cifar10-jpeg.tar.gz),
+prepared once through the image_folder source into `--cache`.
+
+    python bench/input_pipeline.py --train-images 2560 --reps 3
+    python bench/input_pipeline.py --rss-job
+
+Writes JSON (machine, versions, settings, all repetitions, medians) to `--out`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_ARCHIVE = ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
+ARCHIVE_SHA256 = "e20d59972b8a202e76a349914ad58f161947a2aa3f002b4c26018bf15664c0be"
+
+
+def dataset_spec(archive: Path) -> dict:
+    return {
+        "source": "image_folder",
+        "path": str(archive),
+        "sha256": ARCHIVE_SHA256,
+        "split": {"val_fraction": 0.15, "seed": 0},
+    }
+
+
+def prepared(archive: Path, cache: Path) -> Path:
+    from mobilenet_repro.data import prepare_dataset, save_dataset
+
+    if not cache.exists():
+        if not archive.exists():
+            sys.exit(f"{archive} is absent; pass --archive (see ../shared/data/README.md)")
+        print(f"preparing {archive} -> {cache}", file=sys.stderr)
+        save_dataset(
+            prepare_dataset("cifar10_jpeg", dataset_spec(archive), ROOT / "resources"), cache
+        )
+    return cache
+
+
+def machine(threads: int) -> dict:
+    from mobilenet_repro.train import hardware_info, package_versions
+
+    return {
+        "hardware": hardware_info(threads),
+        "versions": package_versions(),
+        "loadavg_start": os.getloadavg(),
+        "python": sys.version,
+        "platform": platform.platform(),
+    }
+
+
+def overhead(args) -> dict:
+    from mobilenet_repro.train import configure_tensorflow
+
+    configure_tensorflow(args.threads)
+    import keras
+    import tensorflow as tf
+
+    from mobilenet_repro.data import load_dataset
+    from mobilenet_repro.models import build_classifier
+    from mobilenet_repro.pipeline import epoch_permutations, make_dataset, preprocessing_fn
+
+    keras.utils.set_random_seed(0)
+    ds = load_dataset(prepared(args.archive, args.cache))
+    x_all, y_all = ds.splits["train"]
+    bs = args.batch_size
+    n = min(args.train_images, len(y_all)) // bs * bs  # whole batches: same steps in all modes
+    x, y = x_all[:n], y_all[:n]
+    steps = n // bs
+    preprocess = preprocessing_fn(None)
+
+    # (a) reference: preprocessed float32 batches already in memory.
+    xf = preprocess(x.astype(np.float32)).reshape(steps, bs, 32, 32, 3)
+    yf = keras.utils.to_categorical(y, 10).reshape(steps, bs, 10)
+    memory = tf.data.Dataset.from_tensor_slices((tf.constant(xf), tf.constant(yf)))
+
+    def one_hot(a, b):
+        return a, tf.one_hot(b, 10)
+
+    def pipeline(augment):
+        return make_dataset(
+            x,
+            y,
+            resolution=32,
+            batch_size=bs,
+            preprocess=preprocess,
+            order=epoch_permutations(n, 0, 0, 1),
+            augment=augment,
+            seed=0,
+        ).map(one_hot)
+
+    # Built once, as train.py builds its dataset once for all epochs; each fit call below
+    # iterates one epoch of it afresh.
+    built = {"flip_crop": pipeline("flip_crop"), "none": pipeline("none")}
+    modes = {
+        "memory": lambda: memory,
+        "pipeline_flip_crop": lambda: built["flip_crop"],
+        "pipeline_no_augment": lambda: built["none"],
+    }
+    model = build_classifier("cifar_mobilenet_v2", classes=10, resolution=32, alpha=args.alpha)
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(1e-3),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+
+    class Timer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t0 = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds = time.perf_counter() - self.t0
+
+    for make in modes.values():  # trace the train step once per input kind
+        model.fit(make(), epochs=1, steps_per_epoch=min(3, steps), verbose=0)
+    # The pipeline alone (no training): what it costs the CPU per epoch.
+    pipeline_alone = []
+    for _ in range(args.reps):
+        t0 = time.perf_counter()
+        for _batch in built["flip_crop"]:
+            pass
+        pipeline_alone.append(time.perf_counter() - t0)
+    times = {m: [] for m in modes}
+    order = list(modes)
+    for rep in range(args.reps):
+        rotated = order[rep % len(order) :] + order[: rep % len(order)]
+        for name in rotated:
+            timer = Timer()
+            model.fit(modes[name](), epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[timer])
+            times[name].append(timer.seconds)
+            print(
+                f"rep {rep + 1}/{args.reps} {name}: {timer.seconds:.2f}s "
+                f"({n / timer.seconds:.1f} img/s)",
+                file=sys.stderr,
+                flush=True,
+            )
+    med = {m: statistics.median(t) for m, t in times.items()}
+    paired = {
+        m: [t / r - 1 for t, r in zip(times[m], times["memory"], strict=True)]
+        for m in modes
+        if m != "memory"
+    }
+    return {
+        "kind": "pipeline_overhead",
+        "settings": {
+            "model": "cifar_mobilenet_v2",
+            "alpha": args.alpha,
+            "resolution": 32,
+            "batch_size": bs,
+            "train_images": n,
+            "steps_per_epoch": steps,
+            "reps": args.reps,
+            "threads": args.threads,
+            "optimizer": "rmsprop",
+            "op_determinism": True,
+            "data": str(args.archive),
+        },
+        "epoch_seconds": times,
+        "median_epoch_seconds": med,
+        "images_per_second_median": {m: n / s for m, s in med.items()},
+        "overhead_vs_memory": {m: med[m] / med["memory"] - 1 for m in modes if m != "memory"},
+        "overhead_vs_memory_paired": paired,
+        "overhead_vs_memory_paired_median": {m: statistics.median(v) for m, v in paired.items()},
+        "pipeline_alone_epoch_seconds": pipeline_alone,
+        "pipeline_alone_images_per_second_median": n / statistics.median(pipeline_alone),
+        "criterion": "overhead_vs_memory['pipeline_flip_crop'] <= 0.05",
+        "passed": med["pipeline_flip_crop"] / med["memory"] - 1 <= 0.05,
+    }
+
+
+def rss_child(spec_path: str, data: str, work: str) -> None:
+    from mobilenet_repro.train import train_run
+
+    spec = json.loads(Path(spec_path).read_text())
+    work = Path(work)
+    out = {
+        k: str(work / f)
+        for k, f in (
+            ("metrics", "metrics.json"),
+            ("history", "history.csv"),
+            ("schedule", "lr.csv"),
+            ("model", "model.keras"),
+        )
+    }
+    metrics = train_run(spec, data, out, work / "ckpt", threads=spec.pop("_threads", 2))
+    print(
+        json.dumps(
+            {
+                "test_top1": metrics["test_top1"],
+                "train_seconds": metrics["train_seconds"],
+                "train_images": metrics["train_images"],
+            }
+        )
+    )
+
+
+def rss_job(args) -> dict:
+    import psutil
+
+    from mobilenet_repro.config import load_config, run_spec
+
+    data = prepared(args.archive, args.cache)
+    config = load_config(ROOT / "config" / "cifar10-jpeg.yaml")
+    spec = run_spec(config, "cifar_mobilenetv2", "cifar10_jpeg", args.rss_model, 0)
+    spec["recipe"]["epochs"] = 1
+    spec["recipe"]["warmup_epochs"] = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        spec_path = Path(tmp) / "spec.json"
+        spec_path.write_text(json.dumps(dict(spec, _threads=args.threads)))
+        t0 = time.perf_counter()
+        child = subprocess.Popen(
+            [sys.executable, __file__, "--rss-child", str(spec_path), str(data), tmp],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        samples = []
+
+        def sample():
+            proc = psutil.Process(child.pid)
+            while child.poll() is None:
+                try:
+                    samples.append((time.perf_counter() - t0, proc.memory_info().rss))
+                except psutil.Error:
+                    break
+                time.sleep(1.0)
+
+        watcher = threading.Thread(target=sample, daemon=True)
+        watcher.start()
+        stdout, _ = child.communicate()
+        watcher.join()
+        wall = time.perf_counter() - t0
+    if child.returncode:
+        sys.exit(f"training job failed (exit {child.returncode})")
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # Linux: KiB
+    result = json.loads(stdout.strip().splitlines()[-1])
+    return {
+        "kind": "peak_rss",
+        "settings": {
+            "config": "config/cifar10-jpeg.yaml",
+            "experiment": "cifar_mobilenetv2",
+            "model": args.rss_model,
+            "epochs": 1,
+            "batch_size": spec["recipe"]["batch_size"],
+            "augment": spec["recipe"]["augment"],
+            "threads": args.threads,
+            "data": str(data),
+        },
+        "job": result,
+        "wall_seconds": wall,
+        "peak_rss_bytes": peak_kib * 1024,
+        "peak_rss_gib": peak_kib * 1024 / 2**30,
+        "sampled_max_rss_bytes": max((r for _, r in samples), default=None),
+        "rss_samples_every_1s": samples[:: max(1, len(samples) // 200)],
+        "criterion": "peak_rss_gib < 4",
+        "passed": peak_kib * 1024 / 2**30 < 4,
+    }
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE)
+    p.add_argument("--cache", type=Path, default=ROOT / "resources" / "bench" / "cifar10_jpeg.npz")
+    p.add_argument("--train-images", type=int, default=2560)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--alpha", type=float, default=0.5)
+    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--rss-job", action="store_true", help="measure a training job's peak RSS")
+    p.add_argument("--rss-model", default="cifar_mobilenetv2_0.50_32")
+    p.add_argument("--rss-child", nargs=3, help=argparse.SUPPRESS)
+    p.add_argument("--out", type=Path, default=None)
+    args = p.parse_args(argv)
+    if args.rss_child:
+        rss_child(*args.rss_child)
+        return
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    info = machine(args.threads)
+    result = rss_job(args) if args.rss_job else overhead(args)
+    result.update(
+        info,
+        started=started,
+        loadavg_end=os.getloadavg(),
+        command=" ".join([Path(sys.executable).name, *sys.argv]),
+    )
+    out = args.out or ROOT / "results" / "bench" / f"input_pipeline_{result['kind']}.json"
+    from mobilenet_repro.io import write_json
+
+    write_json(result, out)
+    summary = {
+        k: result[k]
+        for k in (
+            "overhead_vs_memory",
+            "overhead_vs_memory_paired_median",
+            "median_epoch_seconds",
+            "peak_rss_gib",
+            "passed",
+        )
+        if k in result
+    }
+    print(json.dumps(summary, indent=2))
+    print(f"wrote {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
