@@ -13,6 +13,8 @@ rule report:
         # Per-job runtimes for the reproducibility appendix.
         benchmarks=get_run_benchmarks(),
         published=get_repo_file("report/published.yaml"),
+        arch_stats="results/architectures/stats.csv",
+        arch_figure="results/architectures/madds_vs_params.png",
         # Templates are inputs so that editing one reruns the report and nothing else.
         templates=get_report_templates(),
     output:

@@ -9,9 +9,6 @@ from pathlib import Path
 
 from mobilenet_repro.report import build_context, render
 
-arch_dir = (
-    Path(snakemake.input.arch_stats).parent if "arch_stats" in snakemake.input.keys() else None  # noqa: SIM118
-)
 context = build_context(
     config=snakemake.params.config,
     runs_csv=snakemake.input.runs,
@@ -20,7 +17,7 @@ context = build_context(
     manifest_files=snakemake.input.manifests,
     benchmark_files=snakemake.input.benchmarks,
     published_file=snakemake.input.published,
-    arch_dir=arch_dir,
+    arch_dir=Path(snakemake.input.arch_stats).parent,
 )
 render(context, snakemake.output.html, snakemake.output.pdf)
 print("report rendered", file=sys.stderr)

@@ -1,0 +1,199 @@
+"""Faults and bad input (issue 5): clear errors before expensive work, nothing computed lost.
+
+The Snakemake-level cases run the real workflow on one tiny run in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT, TINY_CONFIG
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
+RUN = "results/runs/tiny/digits/v1_025_32/seed0"
+RUN_LOG = "logs/train/tiny/digits/v1_025_32/seed0.log"
+
+
+def one_run_config(workdir: Path, **recipe) -> Path:
+    config = json.loads(json.dumps(TINY_CONFIG))
+    config["models"] = {"v1_025_32": {"arch": "mobilenet_v1", "alpha": 0.25, "resolution": 32}}
+    config["experiments"]["tiny"].update(models=["v1_025_32"], seeds=[0, 1])
+    config["recipes"]["quick"].update(recipe)
+    path = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def snakemake_cmd(workdir: Path, *args) -> list[str]:
+    return [*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"),
+            "--cores", "1", *args]  # fmt: skip
+
+
+def run(workdir, *args, timeout=900):
+    return subprocess.run(
+        snakemake_cmd(workdir, *args), capture_output=True, text=True, timeout=timeout
+    )
+
+
+def wait_for(path: Path, text: str, proc, timeout=300):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if path.exists() and text in path.read_text():
+            return
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(f"snakemake ended early ({proc.returncode}):\n{err[-3000:]}")
+        time.sleep(0.5)
+    raise AssertionError(f"{text!r} did not appear in {path} within {timeout} s")
+
+
+# ------------------------------------------------------------------ 1. invalid configuration
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("alpha", 2.0, "models.v1_025_32.alpha: received 2.0; allowed: a number > 0 and <= 1"),
+        ("resolution", 16, "models.v1_025_32.resolution: received 16; allowed: a number >= 32"),
+        ("arch", "mobilenet_v3", "models.v1_025_32.arch: received 'mobilenet_v3'; allowed: one of"),
+    ],
+)
+def test_invalid_config_fails_before_any_job_and_touches_nothing(tmp_path, key, value, expected):
+    config = one_run_config(tmp_path)
+    data = yaml.safe_load(config.read_text())
+    data["models"]["v1_025_32"][key] = value
+    config.write_text(yaml.safe_dump(data))
+    existing = tmp_path / RUN / "metrics.json"
+    existing.parent.mkdir(parents=True)
+    existing.write_text('{"kept": true}')
+    before = existing.stat().st_mtime_ns
+    result = run(tmp_path, timeout=120)
+    assert result.returncode != 0
+    assert expected in result.stderr
+    assert not (tmp_path / "logs").exists()  # no job started
+    assert existing.stat().st_mtime_ns == before and "kept" in existing.read_text()
+
+
+# ------------------------------------------- 2. killed training: Ctrl+C to Snakemake, resume
+@pytest.mark.slow
+def test_interrupted_snakemake_resumes_training_from_last_epoch(tmp_path):
+    one_run_config(tmp_path, epochs=3)
+    target = f"{RUN}/metrics.json"
+    proc = subprocess.Popen(
+        snakemake_cmd(tmp_path, target),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    wait_for(tmp_path / RUN_LOG, "epoch 1/3", proc)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl+C: SIGINT to the whole foreground group
+    proc.communicate(timeout=120)
+    assert not (tmp_path / target).exists()
+    state = json.loads(
+        (tmp_path / "resources/checkpoints/tiny/digits/v1_025_32/seed0/state.json").read_text()
+    )
+    assert state["epoch"] >= 1
+
+    result = run(tmp_path, target, "--rerun-incomplete")
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = (tmp_path / RUN_LOG).read_text()
+    assert f"resuming from checkpoint after epoch {state['epoch']}/3" in log
+    metrics = json.loads((tmp_path / target).read_text())
+    assert metrics["resumed"] is True
+    assert metrics["epochs_trained_last_invocation"] == 3 - state["epoch"]
+    history = (tmp_path / RUN / "history.csv").read_text().strip().splitlines()
+    assert len(history) == 1 + 3  # header and one row per epoch
+
+
+# ------------------------------------------------------------------ 3. diverging training
+@pytest.mark.slow
+def test_diverging_run_fails_without_metrics_or_report(tmp_path):
+    one_run_config(tmp_path, learning_rate=1e6, optimizer="rmsprop", warmup_epochs=0)
+    result = run(tmp_path, "--keep-going")
+    assert result.returncode != 0
+    log = (tmp_path / RUN_LOG).read_text()
+    assert "run tiny/digits/v1_025_32/seed0 diverged" in log and "in epoch 1" in log
+    assert not (tmp_path / RUN / "metrics.json").exists()
+    assert not (tmp_path / "results/report/report.html").exists()
+    assert not (tmp_path / "results/summary/runs.csv").exists()
+
+
+# ------------------------------------------------------------------ 8. concurrent runs
+@pytest.mark.slow
+def test_overlapping_invocation_is_refused_disjoint_one_runs(tmp_path):
+    one_run_config(tmp_path, epochs=20)  # long enough to overlap
+    assert run(tmp_path, "resources/datasets/digits.npz").returncode == 0
+    first_target = f"{RUN}/metrics.json"
+    other_target = first_target.replace("seed0", "seed1")
+    first = subprocess.Popen(
+        snakemake_cmd(tmp_path, first_target),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for(tmp_path / RUN_LOG, "epoch 1/20", first)
+    overlapping = run(tmp_path, first_target, timeout=120)
+    assert overlapping.returncode != 0
+    assert "cannot be locked" in overlapping.stderr + overlapping.stdout
+    disjoint = run(tmp_path, other_target)
+    assert disjoint.returncode == 0, disjoint.stderr[-3000:]
+    _, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err[-3000:]
+    for target in (first_target, other_target):
+        assert json.loads((tmp_path / target).read_text())["epochs"] == 20
+    # Both invocations kept their metadata: nothing is scheduled again.
+    again = run(tmp_path, first_target, other_target, "--dry-run", timeout=120)
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+# ------------------------------------------------------------------ 9. atomic outputs
+def test_atomic_write_leaves_old_file_or_nothing(tmp_path):
+    from mobilenet_repro.io import atomic_path, write_json
+
+    target = tmp_path / "metrics.json"
+    write_json({"a": 1}, target)
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half written")
+        raise RuntimeError("killed")
+    assert json.loads(target.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+# ------------------------------------------------------------------ 10. untrusted model files
+def test_model_file_with_lambda_layer_is_refused(tmp_path):
+    import keras
+
+    from mobilenet_repro.models import load_trusted_model
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Lambda(lambda x: x * 2)])
+    model.save(tmp_path / "evil.keras")
+    with pytest.raises(ValueError, match="refusing to load .*evil.keras.*Lambda"):
+        load_trusted_model(tmp_path / "evil.keras")
+
+
+# ------------------------------------------------------- 11. pretrained weights offline
+def test_missing_imagenet_weights_offline_say_where_to_put_them(tmp_path, monkeypatch):
+    import keras
+
+    from mobilenet_repro.models import MobileNet, WeightsUnavailable
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure on https://example.invalid/mobilenet.h5: offline")
+
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    monkeypatch.setattr("keras.src.applications.mobilenet.file_utils.get_file", offline)
+    with pytest.raises(WeightsUnavailable) as err:
+        MobileNet(input_shape=(128, 128, 3), alpha=0.25, weights="imagenet", include_top=False)
+    message = str(err.value)
+    assert "https://example.invalid/mobilenet.h5" in message
+    assert str(tmp_path / "keras" / "models") in message
+    assert not any((tmp_path / "keras").rglob("*.h5"))  # nothing half-written in the cache
