@@ -22,7 +22,8 @@ import yaml
 
 from mobilenet_repro.io import atomic_path, read_json, write_bytes, write_text
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "report" / "templates"
+REPO_DIR = Path(__file__).resolve().parents[2]
+TEMPLATE_DIR = REPO_DIR / "report" / "templates"
 
 
 # ----------------------------------------------------------------------------- escaping
@@ -222,11 +223,11 @@ def build_context(
         "experiments": experiments,
         "datasets": manifests,
         "models": [
-            {"id": k, "label": v.get("label") or k, **v} for k, v in config["models"].items()
+            {**v, "id": k, "label": v.get("label") or k} for k, v in config["models"].items()
         ],
         "versions": first.get("versions", {}),
         "hardware": first.get("hardware", {}),
-        "git": git_state(root),
+        "git": git_state(REPO_DIR),
         "config_yaml": yaml.safe_dump(config, sort_keys=False),
         "benchmarks": read_benchmarks(benchmark_files),
         "published": published,

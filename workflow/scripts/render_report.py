@@ -1,11 +1,10 @@
 """Snakemake script: render results/report/report.html and report.pdf from the outputs."""
 
 import sys
+from pathlib import Path
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)  # noqa: SIM115
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # conda envs too
-
-from pathlib import Path
 
 from mobilenet_repro.report import build_context, render
 
