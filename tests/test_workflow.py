@@ -141,3 +141,21 @@ def test_editing_a_template_reruns_only_the_report(workflow_run):
     finally:
         os.utime(template, (before.st_atime, before.st_mtime))
     assert jobs == {"report": 1, "all": 1} or jobs == {"report": 1}
+
+
+def test_failing_notebook_fails_its_rule_and_keeps_the_notebook(workflow_run):
+    """Runs last: it damages one run's metrics, so that the results notebook raises."""
+    metrics = workflow_run / "results/runs/tiny/digits/v1_025_32/seed0/metrics.json"
+    original = metrics.read_text()
+    try:
+        metrics.write_text(original[: len(original) // 2])  # truncated JSON
+        result = snakemake(
+            workflow_run, "--cores", "1", "results/analysis/tiny/results_table.csv", check=False
+        )
+        assert result.returncode != 0
+        kept = workflow_run / "logs/notebooks/tiny/results.ipynb"
+        assert "JSONDecodeError" in kept.read_text()  # the executed notebook, with the error
+        assert not (workflow_run / "results/analysis/tiny/results_table.csv").exists()
+        assert not (workflow_run / "results/analysis/tiny/results.ipynb").exists()
+    finally:
+        metrics.write_text(original)
