@@ -106,3 +106,65 @@ def get_final_targets():
         "results/report/report.html",
         "results/report/report.pdf",
     ]
+
+
+# Cluster resources of training jobs (README "Running on a cluster"; schema: `resources`):
+# resources.train, then per_arch[arch], then per_model[model id], key by key. Resources
+# never trigger reruns, so raising one after a failed job reruns only what did not finish.
+OPTIONAL_TRAIN_RESOURCES = ("gpu_model", "gres", "slurm_partition", "slurm_extra")
+
+
+def check_resource_models():
+    unknown = sorted(set(config["resources"]["per_model"]) - set(config["models"]))
+    if unknown:
+        raise ValueError(
+            f"resources.per_model: received {unknown}; allowed: model ids defined under "
+            f"`models` ({sorted(config['models'])})"
+        )
+
+
+check_resource_models()
+
+
+def get_model_resources(model_id, attempt=1):
+    """Threads, memory, time and GPUs of one model's training job (a retry gets more)."""
+    res = config["resources"]
+    merged = {"threads": config["threads"], **res["train"]}
+    merged.update(res["per_arch"].get(config["models"][model_id]["arch"], {}))
+    merged.update(res["per_model"].get(model_id, {}))
+    merged["mem_mb"] *= attempt
+    merged["runtime"] *= attempt
+    if not merged["gpus"]:
+        merged["gpu_model"] = None  # a model without a count would ask for one GPU
+    return merged
+
+
+def get_train_threads(wildcards):
+    return get_model_resources(wildcards.model)["threads"]
+
+
+def get_train_resources():
+    """The train rule's resources, each a function of the job's model and attempt.
+
+    mem_mb, runtime and gpu (the SLURM plugin's names) always; gpu_model, gres,
+    slurm_partition and slurm_extra only when the configuration sets them for some model,
+    so that otherwise the profile's default-resources apply.
+    """
+
+    def resource(name, key=None):
+        return lambda wildcards, attempt: get_model_resources(wildcards.model, attempt)[
+            key or name
+        ]
+
+    resources = {
+        "mem_mb": resource("mem_mb"),
+        "runtime": resource("runtime"),
+        "gpu": resource("gpu", "gpus"),
+    }
+    settings = [config["resources"]["train"]]
+    settings += config["resources"]["per_arch"].values()
+    settings += config["resources"]["per_model"].values()
+    for name in OPTIONAL_TRAIN_RESOURCES:
+        if any(s.get(name) is not None for s in settings):
+            resources[name] = resource(name)
+    return resources

@@ -17,7 +17,9 @@ rule train:
         "benchmarks/train/{experiment}/{dataset}/{model}/seed{seed}.tsv"
     conda:
         "../../envs/tensorflow.yaml"
-    threads: config["threads"]
+    threads: get_train_threads
+    resources:
+        **get_train_resources(),
     params:
         spec=get_run_spec,
         checkpoint_dir="resources/checkpoints/{experiment}/{dataset}/{model}/seed{seed}",
