@@ -141,6 +141,7 @@ def slurm_runs(slurm_cluster, tmp_path_factory):
     starved = copy.deepcopy(config)
     starved["resources"] = {"per_model": {MODEL: {"mem_mb": TOO_LITTLE_MB}}}
     failed = snakemake_on_slurm(slurm_cluster, workdir, starved)
+    failed.train_log_written = (workdir / TRAIN_LOG).exists()
     rerun = snakemake_on_slurm(slurm_cluster, workdir, config)
     runs = SimpleNamespace(workdir=workdir, failed=failed, rerun=rerun, cluster=slurm_cluster)
     records = sacct([*failed.submitted, *rerun.submitted])
@@ -163,7 +164,7 @@ def test_failed_training_job_fails_the_workflow_naming_its_logs(slurm_runs):
     assert f"SLURM-job '{job}' failed" in error, error[:3000]
     # Both the rule's log and SLURM's log of the job are named; SLURM's tells why.
     assert TRAIN_LOG in error and str(slurm_log) in error, error[:3000]
-    assert (slurm_runs.workdir / TRAIN_LOG).exists()
+    assert failed.train_log_written
     assert "exceeded memory limit" in slurm_log.read_text()
     record = slurm_runs.records[job]
     assert record["State"] in ("FAILED", "OUT_OF_MEMORY", "CANCELLED"), record

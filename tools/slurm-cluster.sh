@@ -72,8 +72,8 @@ launch() { # launch NAME LOGFILE CMD...: start CMD in its own session, record it
 }
 
 wait_for() { # wait_for SECONDS DESCRIPTION CMD...: poll CMD until it succeeds
-	local seconds=$1 what=$2 i
-	shift 2
+	local seconds=$1 i
+	shift 2 # $2 only tells the reader what is awaited
 	for ((i = 0; i < seconds * 5; i++)); do
 		if timeout 10 "$@" >/dev/null 2>&1; then return 0; fi
 		sleep 0.2
@@ -102,6 +102,8 @@ install_packages() {
 	# Keep the packages' init scripts from starting daemons of their own: only ours run.
 	local policy=/usr/sbin/policy-rc.d created_policy=0
 	if [[ ! -e $policy ]]; then
+		# shellcheck disable=SC2064  # the path now, not at exit
+		trap "rm -f $policy" EXIT
 		printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && created_policy=1
 	fi
 	local rc=0
@@ -110,7 +112,10 @@ install_packages() {
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 				"${missing[@]}"
 	} >"$STATE/log/apt-get.log" 2>&1 || rc=$?
-	[[ $created_policy == 1 ]] && rm -f "$policy"
+	if [[ $created_policy == 1 ]]; then
+		rm -f "$policy"
+		trap - EXIT
+	fi
 	if [[ $rc != 0 ]]; then
 		tail -n 5 "$STATE/log/apt-get.log" >&2
 		cannot "apt-get install ${missing[*]} failed (see $STATE/log/apt-get.log)"
@@ -347,6 +352,7 @@ cmd_stop() {
 		if [[ -n $jobs ]]; then
 			# shellcheck disable=SC2086
 			scancel $jobs 2>/dev/null || true
+			# shellcheck disable=SC2016  # expanded by the inner bash
 			wait_for 20 "jobs to end" bash -c '[[ -z $(squeue -h -t R,CG -o %i) ]]' || true
 		fi
 	fi
