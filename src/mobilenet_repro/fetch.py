@@ -99,8 +99,11 @@ def _describe_expected(remote: RemoteFile, sha256: str | None) -> str:
     return f"{algo} {digest}{size}" if digest else f"no published checksum{size}"
 
 
-def _verify(path: Path, remote: RemoteFile, sha256: str | None, what: str, fix: str) -> dict:
-    algo, digest, how = _expected(remote, sha256)
+def _verify(
+    path: Path, remote: RemoteFile, sha256: str | None, what: str, fix: str, how: str = ""
+) -> dict:
+    algo, digest, pinned_how = _expected(remote, sha256)
+    how = how or pinned_how
     got = file_digests(path)
     if digest is not None and got[algo] != digest:
         raise DataError(
@@ -221,7 +224,7 @@ def _use_cached(
         f"The cached copy is damaged or not the expected file: delete it (rm {target}) "
         f"and rerun to download it again from {url}."
     )
-    got = _verify(target, remote, sha256, "cached download", fix)
+    got = _verify(target, remote, sha256, "cached download", fix, how)
     if digest is None:  # cached without a record (e.g. put there by hand): trust it now
         _write_record(record, got["sha256"], url)
         how = _tofu_warning(target, got["sha256"], url, dataset)

@@ -444,7 +444,9 @@ def load_stanford_dogs(name: str, spec: dict, resources_dir: Path) -> ImageDatas
     for i, (member, data) in enumerate(iter_files(images_tar, lambda n: n in where)):
         split, pos = where[member]
         try:
-            decoded[split][pos] = decode_image(data, f"{images_tar}:{member}", storage_size, 3)
+            decoded[split][pos] = decode_image(
+                data, f"{images_tar}:{member}", storage_size, spec.get("channels") or 3
+            )
         except UnreadableImage as exc:
             bad.append(str(exc))
         if (i + 1) % 2000 == 0:
