@@ -19,12 +19,13 @@ class LayerCost:
     """One counted layer."""
 
     name: str
-    kind: str  # conv, depthwise, pointwise, separable, dense, other
+    kind: str  # conv, depthwise, pointwise, separable, dense, batch_norm, other
     input_shape: tuple
     output_shape: tuple
     kernel: str
     params: int
     mult_adds: int
+    strides: str = "-"
 
     def as_row(self) -> dict:
         row = asdict(self)
@@ -55,9 +56,33 @@ def depthwise_mult_adds(out_h, out_w, channels, k_h, k_w) -> int:
     return out_h * out_w * channels * k_h * k_w
 
 
+_GLOBAL_POOLS = (keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling2D)
+
+
+def _after_global_pool(layer, depth: int = 6) -> bool:
+    """Whether the layer reads global pooling's output through weightless layers only."""
+    op = layer
+    for _ in range(depth):
+        history = getattr(op.input, "_keras_history", None)
+        op = getattr(history, "operation", None)
+        if op is None or op.weights:
+            return False
+        if isinstance(op, _GLOBAL_POOLS):
+            return True
+    return False
+
+
+def _conv_cost(layer, kind, in_shape, out_shape, params, madds) -> LayerCost:
+    kernel = "x".join(str(int(k)) for k in layer.kernel_size)
+    strides = "x".join(str(int(s)) for s in layer.strides)
+    return LayerCost(layer.name, kind, in_shape, out_shape, kernel, params, madds, strides)
+
+
 def layer_cost(layer) -> LayerCost | None:
     """Mult-adds and parameters of one layer, or None for a layer that holds no weights."""
     params = int(sum(math.prod(w.shape) for w in layer.weights))
+    if not params:
+        return None
     try:
         in_shape = _shape(layer.input)
         out_shape = _shape(layer.output)
@@ -69,26 +94,30 @@ def layer_cost(layer) -> LayerCost | None:
         out_h, out_w, out_c = out_shape
         mid = in_shape[-1] * layer.depth_multiplier
         madds = depthwise_mult_adds(out_h, out_w, mid, k_h, k_w) + out_h * out_w * out_c * mid
-        return LayerCost(layer.name, "separable", in_shape, out_shape, f"{k_h}x{k_w}", params, madds)
+        return _conv_cost(layer, "separable", in_shape, out_shape, params, madds)
     if isinstance(layer, keras.layers.DepthwiseConv2D):
         k_h, k_w = layer.kernel_size
         out_h, out_w, out_c = out_shape
         madds = depthwise_mult_adds(out_h, out_w, out_c, k_h, k_w)
-        return LayerCost(layer.name, "depthwise", in_shape, out_shape, f"{k_h}x{k_w}", params, madds)
+        return _conv_cost(layer, "depthwise", in_shape, out_shape, params, madds)
     if isinstance(layer, keras.layers.Conv2D):
         k_h, k_w = layer.kernel_size
         out_h, out_w, out_c = out_shape
         groups = getattr(layer, "groups", 1) or 1
         madds = conv_mult_adds(out_h, out_w, out_c, k_h, k_w, in_shape[-1] // groups)
-        kind = "pointwise" if (k_h, k_w) == (1, 1) else "conv"
-        return LayerCost(layer.name, kind, in_shape, out_shape, f"{k_h}x{k_w}", params, madds)
+        if (k_h, k_w) != (1, 1):
+            kind = "conv"
+        elif in_shape[:2] == (1, 1) and _after_global_pool(layer):
+            kind = "dense"  # a 1x1 conv on pooled features is the papers' FC layer (conv_preds)
+        else:
+            kind = "pointwise"
+        return _conv_cost(layer, kind, in_shape, out_shape, params, madds)
     if isinstance(layer, keras.layers.Dense):
         positions = math.prod(out_shape[:-1]) if len(out_shape) > 1 else 1
         madds = positions * in_shape[-1] * out_shape[-1]
         return LayerCost(layer.name, "dense", in_shape, out_shape, "-", params, madds)
-    if params:
-        return LayerCost(layer.name, "other", in_shape, out_shape, "-", params, 0)
-    return None
+    kind = "batch_norm" if isinstance(layer, keras.layers.BatchNormalization) else "other"
+    return LayerCost(layer.name, kind, in_shape, out_shape, "-", params, 0)
 
 
 def count_layers(model) -> list[LayerCost]:
@@ -103,39 +132,94 @@ def count_params(model) -> tuple[int, int]:
     return total, trainable
 
 
+KERNEL_NAMES = ("kernel", "depthwise_kernel", "pointwise_kernel")
+
+
+def param_readings(model) -> dict[str, int]:
+    """The parameter count under each convention a published figure may have used.
+
+    - params: every weight, batch-norm moving mean and variance included (Keras's
+      `count_params()`);
+    - trainable_params: weights updated by training (kernels, biases, batch-norm scale and
+      offset); the moving statistics are excluded;
+    - params_bn_folded: what an inference graph keeps once every batch norm is folded into
+      the convolution before it: kernels, biases and one bias per batch-norm channel;
+    - kernel_params: convolution and dense kernels only (no biases, no batch norm).
+    """
+    total, trainable = count_params(model)
+    kernels = biases = bn_channels = 0
+    for layer in _iter_layers(model):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            bn_channels += int(math.prod(layer.moving_mean.shape))
+            continue
+        for w in layer.weights:
+            name = w.name.split("/")[-1].split(":")[0]
+            if name in KERNEL_NAMES:
+                kernels += int(math.prod(w.shape))
+            elif name == "bias":
+                biases += int(math.prod(w.shape))
+    return {
+        "params": total,
+        "trainable_params": trainable,
+        "params_bn_folded": kernels + biases + bn_channels,
+        "kernel_params": kernels,
+    }
+
+
 def count_mult_adds(model) -> int:
     """Multiply-adds of one forward pass for one image."""
     return sum(c.mult_adds for c in count_layers(model))
 
 
+def _separable_row(dw_name, pw_name, k, m, n, out_h, out_w, separable) -> dict:
+    standard = conv_mult_adds(out_h, out_w, n, k, k, m)
+    return {
+        "depthwise": dw_name,
+        "pointwise": pw_name,
+        "kernel": k,
+        "in_channels": m,
+        "out_channels": n,
+        "out_h": out_h,
+        "out_w": out_w,
+        "separable_mult_adds": separable,
+        "standard_mult_adds": standard,
+        "measured_ratio": separable / standard,
+        "expected_ratio": 1 / n + 1 / k**2,
+    }
+
+
 def separable_cost_ratios(model) -> list[dict]:
-    """For every depthwise layer directly followed by a 1x1 conv: cost vs a standard conv.
+    """For every depthwise layer followed by a 1x1 conv: cost vs a standard conv.
 
     The V1 paper (Sec. 3.1) gives the ratio of a depthwise separable convolution to a
     standard D_K x D_K convolution with the same input and output shape as 1/N + 1/D_K^2,
-    where N is the number of output channels.
+    where N is the number of output channels. A pair is a depthwise layer (depth multiplier
+    1) and the next layer that costs mult-adds, when that is a 1x1 convolution reading the
+    depthwise output's shape; batch norm and activations between them are skipped. A Keras
+    SeparableConv2D layer is a pair by itself. The standard convolution compared against
+    has the depthwise kernel, the pointwise layer's output shape and the depthwise channels
+    as input.
     """
-    costs = count_layers(model)
+    costs = [c for c in count_layers(model) if c.mult_adds or c.kind not in ("batch_norm", "other")]
     rows = []
-    for dw, pw in zip(costs, costs[1:], strict=False):
-        if dw.kind != "depthwise" or pw.kind != "pointwise":
+    for i, c in enumerate(costs):
+        if c.kind == "separable":
+            k = int(c.kernel.split("x")[0])
+            out_h, out_w, n = c.output_shape
+            m = c.input_shape[-1]
+            rows.append(_separable_row(c.name, c.name, k, m, n, out_h, out_w, c.mult_adds))
             continue
-        k = int(dw.kernel.split("x")[0])
+        if c.kind != "depthwise" or i + 1 >= len(costs):
+            continue
+        pw = costs[i + 1]
+        if pw.kind != "pointwise" or pw.input_shape != c.output_shape:
+            continue
+        if c.output_shape[-1] != c.input_shape[-1]:  # depth multiplier > 1: not the paper's pair
+            continue
+        k = int(c.kernel.split("x")[0])
         out_h, out_w, n = pw.output_shape
-        m = dw.output_shape[-1]
-        standard = conv_mult_adds(out_h, out_w, n, k, k, m)
-        measured = (dw.mult_adds + pw.mult_adds) / standard
+        m = c.output_shape[-1]
         rows.append(
-            {
-                "depthwise": dw.name,
-                "pointwise": pw.name,
-                "kernel": k,
-                "in_channels": m,
-                "out_channels": n,
-                "separable_mult_adds": dw.mult_adds + pw.mult_adds,
-                "standard_mult_adds": standard,
-                "measured_ratio": measured,
-                "expected_ratio": 1 / n + 1 / k**2,
-            }
+            _separable_row(c.name, pw.name, k, m, n, out_h, out_w, c.mult_adds + pw.mult_adds)
         )
     return rows

@@ -24,12 +24,12 @@ def get_architecture_models():
 
 rule architecture_stats:
     input:
-        published="report/published.yaml",
+        published=get_repo_file("report/published.yaml"),
         # The counts are a function of the builders and the counter: editing them reruns this.
         code=[
-            "src/mobilenet_repro/models.py",
-            "src/mobilenet_repro/flops.py",
-            "src/mobilenet_repro/architectures.py",
+            get_repo_file("src/mobilenet_repro/models.py"),
+            get_repo_file("src/mobilenet_repro/flops.py"),
+            get_repo_file("src/mobilenet_repro/architectures.py"),
         ],
     output:
         stats="results/architectures/stats.csv",
@@ -39,15 +39,15 @@ rule architecture_stats:
         structures="results/architectures/structures.csv",
         cifar_readings="results/architectures/cifar_readings.csv",
         meta="results/architectures/meta.json",
-    params:
-        models=get_architecture_models(),
-        dataset_classes=get_architecture_dataset_classes(),
     log:
         "logs/architectures/architecture_stats.log",
     benchmark:
         "benchmarks/architectures/architecture_stats.tsv"
     conda:
         "../../envs/tensorflow.yaml"
+    params:
+        models=get_architecture_models(),
+        dataset_classes=get_architecture_dataset_classes(),
     script:
         "../scripts/architecture_stats.py"
 

@@ -1,0 +1,141 @@
+"""Builders: output shapes, parameter counts equal to keras.applications, argument errors."""
+
+from __future__ import annotations
+
+import keras
+import pytest
+
+from mobilenet_repro.flops import count_params
+from mobilenet_repro.models import (
+    CifarMobileNetV2,
+    InceptionV3,
+    MobileNet,
+    MobileNetV2,
+    ModelConfigError,
+    build_classifier,
+)
+
+
+def built(builder, **kwargs):
+    """Build without initialising the weights: shapes and counts only, several times faster."""
+    with keras.StatelessScope(initialize_variables=False):
+        return builder(**kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_session():
+    yield
+    keras.backend.clear_session(free_memory=False)
+
+
+def test_default_mobilenet_has_keras_parameter_count():
+    # The number keras.applications documents for MobileNet() (alpha 1.0, 224, 1000 classes).
+    model = MobileNet()
+    assert model.count_params() == 4_253_864
+    assert model.output_shape == (None, 1000)
+
+
+def test_default_mobilenetv2_has_keras_parameter_count():
+    model = MobileNetV2()
+    assert model.count_params() == 3_538_984
+    assert model.output_shape == (None, 1000)
+
+
+@pytest.mark.parametrize(
+    "alpha,resolution,classes",
+    [(1.0, 192, 1000), (0.75, 224, 1000), (0.5, 160, 10), (0.25, 128, 120), (0.75, 96, 1001)],
+)
+def test_mobilenet_v1_equals_keras_applications(alpha, resolution, classes):
+    shape = (resolution, resolution, 3)
+    ours = built(MobileNet, input_shape=shape, alpha=alpha, classes=classes)
+    ref = built(
+        keras.applications.MobileNet, input_shape=shape, alpha=alpha, classes=classes, weights=None
+    )
+    assert count_params(ours) == count_params(ref)
+    assert ours.output_shape == ref.output_shape == (None, classes)
+    assert [w.shape for w in ours.weights] == [w.shape for w in ref.weights]
+
+
+@pytest.mark.parametrize(
+    "alpha,resolution,classes",
+    [(1.0, 160, 1000), (0.35, 224, 10), (0.75, 128, 120), (1.4, 224, 1000)],
+)
+def test_mobilenet_v2_equals_keras_applications(alpha, resolution, classes):
+    shape = (resolution, resolution, 3)
+    ours = built(MobileNetV2, input_shape=shape, alpha=alpha, classes=classes)
+    ref = built(
+        keras.applications.MobileNetV2,
+        input_shape=shape,
+        alpha=alpha,
+        classes=classes,
+        weights=None,
+    )
+    assert count_params(ours) == count_params(ref)
+    assert ours.output_shape == ref.output_shape == (None, classes)
+
+
+@pytest.mark.parametrize(
+    "builder,pooling,shape",
+    [
+        (MobileNet, "avg", (None, 1024)),
+        (MobileNet, None, (None, 4, 4, 1024)),
+        (MobileNetV2, "max", (None, 1280)),
+        (CifarMobileNetV2, "avg", (None, 320)),
+    ],
+)
+def test_headless_output_shapes(builder, pooling, shape):
+    size = 32 if builder is CifarMobileNetV2 else 128
+    model = built(builder, input_shape=(size, size, 3), include_top=False, pooling=pooling)
+    assert model.output_shape == shape
+
+
+def test_cifar_mobilenetv2_output_and_counts():
+    model = CifarMobileNetV2()
+    assert model.input_shape == (None, 32, 32, 3)
+    assert model.output_shape == (None, 10)
+    # Tables I-III of seed 000 as our builder reads them (seed 000 states 1,184,746; the
+    # architecture section of the report shows both and the readings tried).
+    assert count_params(model) == (1_788_458, 1_760_362)
+
+
+def test_cifar_mobilenetv2_keeps_32x32_through_the_stem():
+    model = built(CifarMobileNetV2, include_top=False)
+    assert model.get_layer("Conv1").output.shape[1:3] == (32, 32)  # stride 1 (Table I)
+    assert model.output_shape == (None, 8, 8, 320)  # two stride-2 stages (Table II)
+
+
+def test_build_classifier_from_scratch_is_the_architecture():
+    model = built(build_classifier, arch="mobilenet_v1", classes=10, resolution=64, alpha=0.5)
+    ref = built(MobileNet, input_shape=(64, 64, 3), alpha=0.5, classes=10)
+    assert count_params(model) == count_params(ref)
+
+
+@pytest.mark.parametrize(
+    "builder,kwargs,message",
+    [
+        (MobileNet, {"weights": "pretrained"}, "weights must be"),
+        (MobileNet, {"classes": 0}, "classes must be a positive integer"),
+        (MobileNet, {"weights": "imagenet", "classes": 10}, "classes must be 1000"),
+        (MobileNet, {"input_shape": (16, 16, 3)}, "at least 32x32"),
+        (MobileNet, {"input_shape": (224, 224)}, "(height, width, channels)"),
+        (MobileNet, {"alpha": -1.0}, "alpha must be a positive number"),
+        (MobileNet, {"alpha": 0.3, "weights": "imagenet"}, "ImageNet weights exist only"),
+        (MobileNet, {"depth_multiplier": 0}, "depth_multiplier"),
+        (MobileNet, {"input_shape": (224, 224, 1), "weights": "imagenet"}, "3 input channels"),
+        (MobileNetV2, {"alpha": 0.6, "weights": "imagenet"}, "ImageNet weights exist only"),
+        (CifarMobileNetV2, {"weights": "imagenet", "classes": 1000}, "no ImageNet weights"),
+        (CifarMobileNetV2, {"input_shape": (4, 4, 3)}, "at least 8x8"),
+        (InceptionV3, {"input_shape": (64, 64, 3)}, "at least 75x75"),
+        (InceptionV3, {"alpha": 0.5}, "no width multiplier"),
+    ],
+)
+def test_builder_argument_errors(builder, kwargs, message):
+    with pytest.raises(ModelConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        builder(**kwargs)
+
+
+def test_build_classifier_argument_errors():
+    with pytest.raises(ModelConfigError, match="unknown architecture"):
+        build_classifier("mobilenet_v3", classes=10, resolution=32)
+    with pytest.raises(ModelConfigError, match="freeze_base=True needs pretrained weights"):
+        build_classifier("mobilenet_v1", classes=10, resolution=32, freeze_base=True)

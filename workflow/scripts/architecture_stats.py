@@ -1,0 +1,39 @@
+"""Snakemake script: count every architecture of the grid and the configuration, compare.
+
+Writes stats.csv, layers.csv, separable_ratios.csv, verdicts.csv, structures.csv,
+cifar_readings.csv and meta.json into the folder of `output.stats`.
+"""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)  # noqa: SIM115
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # conda envs too
+
+import os  # noqa: E402
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
+
+from mobilenet_repro.architectures import OUTPUT_FILES, Spec, run_stage  # noqa: E402
+
+out_dir = Path(snakemake.output.stats).parent
+for key, name in OUTPUT_FILES.items():
+    declared = Path(getattr(snakemake.output, key))
+    if declared != out_dir / name:
+        raise ValueError(f"output {key} must be {out_dir / name}; the rule declares {declared}")
+
+configured = [
+    (
+        Spec(m["arch"], float(m["alpha"]), int(m["resolution"]), int(m["classes"]), m["head"]),
+        m["model_id"],
+        m["dataset"],
+    )
+    for m in snakemake.params.models
+]
+run_stage(
+    out_dir,
+    configured=configured,
+    dataset_classes=dict(snakemake.params.dataset_classes),
+    published_path=snakemake.input.published,
+    log=lambda msg: print(msg, file=sys.stderr),
+)
