@@ -14,7 +14,11 @@ from mobilenet_repro.config import check_config
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# A --configfile on the command line replaces the default run rather than being merged into
+# it (config/paper.yaml must not inherit the digits experiments).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 # Our own check first: its messages name the key, the value and what is allowed.

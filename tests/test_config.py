@@ -74,3 +74,23 @@ def test_run_spec_holds_only_what_decides_the_run(tiny_config):
     assert run_spec(config, "tiny", "digits", "v1_025_32", 0) == a
     config["models"]["v1_025_32"]["dropout"] = 0.5
     assert run_spec(config, "tiny", "digits", "v1_025_32", 0) != a
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "config").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_config_is_valid(path):
+    config = check_config(yaml.safe_load(path.read_text()))
+    assert expand_runs(config)
+
+
+def test_paper_config_covers_the_seed_experiments():
+    config = check_config(yaml.safe_load((ROOT / "config/paper.yaml").read_text()))
+    sources = {d["source"] for d in config["datasets"].values()}
+    assert sources == {"stanford_dogs", "cifar10", "mnist"}
+    models = config["models"]
+    dogs = config["experiments"]["stanford_dogs"]
+    assert config["recipes"][dogs["recipe"]]["freeze_base"]
+    assert all(models[m]["weights"] == "imagenet" for m in dogs["models"])
+    archs = {m["arch"] for m in models.values()}
+    assert archs == {
+        "mobilenet_v1", "mobilenet_v2", "cifar_mobilenet_v2", "inception_v3", "resnet50_v2", "vgg16"
+    }  # fmt: skip

@@ -33,8 +33,13 @@ def configure_tensorflow(threads: int) -> None:
     """Threads and determinism; must run before TensorFlow executes its first op."""
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
+    except RuntimeError:
+        # TensorFlow already ran an op in this process (a notebook, a test session): its
+        # thread pools are fixed now. Results are unaffected; only the speed may differ.
+        _progress(f"TensorFlow already initialised: keeping its thread pools (asked {threads})")
     # Same seed, same machine -> same numbers (seed 000/001 give no seeds; we record ours).
     tf.config.experimental.enable_op_determinism()
 
@@ -137,6 +142,31 @@ def set_bn_momentum(model, momentum: float) -> None:
             layer.momentum = momentum
 
 
+def process_age() -> float | None:
+    """Seconds since this process started (interpreter start-up included); None if unknown."""
+    try:
+        import psutil
+
+        return time.time() - psutil.Process().create_time()
+    except Exception:  # psutil absent, or no permission: the figure is informational
+        return None
+
+
+def build_training_state(model, element_spec) -> None:
+    """Create the optimizer's and metrics' variables before `fit` traces its train step.
+
+    Otherwise Keras (TensorFlow backend, no distribution strategy) creates them while
+    tracing, and tf.function then traces the whole train step a second time without
+    variable creation: about half of a job's first-epoch overhead (bench/throughput.py).
+    """
+    x_spec, y_spec = element_spec
+    symbolic_build = getattr(model, "_symbolic_build", None)  # Keras 3 trainers
+    if symbolic_build is not None:
+        symbolic_build(data_batch=(x_spec, y_spec, None))
+    elif not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+
+
 def _lr_at(schedule, step: int) -> float:
     return float(schedule(step)) if callable(schedule) else float(schedule)
 
@@ -151,17 +181,22 @@ def train_run(
     out: dict,
     checkpoint_dir: str | Path,
     threads: int = 1,
+    callbacks: list | None = None,
 ) -> dict:
     """Train one run described by `spec` (see config.run_spec) and write its outputs.
 
-    `out` maps metrics, history, schedule and model to file paths.
+    `out` maps metrics, history, schedule and model to file paths. `callbacks` are extra
+    Keras callbacks for `fit` (the benchmarks time steps with one).
     """
+    timings = {"startup": process_age()}
+    t_phase = time.perf_counter()
     configure_tensorflow(threads)
     import keras
     import pandas as pd
 
     from mobilenet_repro.data import load_dataset
     from mobilenet_repro.flops import count_mult_adds, count_params
+    from mobilenet_repro.fused_bn import use_fused_batch_norm
     from mobilenet_repro.models import ARCHITECTURES, build_classifier, load_trusted_model
     from mobilenet_repro.pipeline import (
         epoch_permutations,
@@ -174,6 +209,13 @@ def train_run(
     model_cfg, recipe = spec["model"], spec["recipe"]
     keras.utils.set_random_seed(spec["seed"])
 
+    def lap(name):
+        nonlocal t_phase
+        now = time.perf_counter()
+        timings[name] = timings.get(name, 0.0) + now - t_phase
+        t_phase = now
+
+    lap("imports")
     ds = load_dataset(data_path, spec["dataset"])
     classes = model_cfg.get("classes") or ds.num_classes
     if classes < ds.num_classes:
@@ -192,6 +234,7 @@ def train_run(
     ckpt = Path(checkpoint_dir)
     state_file, ckpt_model = ckpt / "state.json", ckpt / "model.keras"
     fp = fingerprint(spec)
+    lap("data_load")
     state = {"epoch": 0, "history": [], "train_seconds": 0.0, "resumed_from": []}
     if state_file.exists():
         saved = json.loads(state_file.read_text())
@@ -227,6 +270,8 @@ def train_run(
             jit_compile=False,
         )
 
+    use_fused_batch_norm(model)  # same numbers, faster training steps (bench/throughput.py)
+
     def one_hot(x, y):
         import tensorflow as tf
 
@@ -244,6 +289,8 @@ def train_run(
     ).map(one_hot)
     val_ds = make_dataset(*ds.splits["val"], batch_size=256, **common).map(one_hot)
     test_ds = make_dataset(*ds.splits["test"], batch_size=256, **common).map(one_hot)
+    build_training_state(model, train_ds.element_spec)
+    lap("build")
 
     # Keras computes the loss from the softmax's logits, so a blown-up run can report huge
     # finite losses instead of NaN; guessing uniformly costs ln(classes).
@@ -283,12 +330,14 @@ def train_run(
             state["epoch"] = epoch + 1
             state["train_seconds"] += seconds
             state["fingerprint"] = fp
+            t_save = time.perf_counter()
             ckpt.mkdir(parents=True, exist_ok=True)
             with atomic_path(ckpt_model) as tmp:
                 tmp_keras = tmp.with_suffix(".keras")
                 self.model.save(tmp_keras)
                 os.replace(tmp_keras, tmp)
             write_json(state, state_file)
+            timings["checkpoints"] = timings.get("checkpoints", 0.0) + time.perf_counter() - t_save
             _progress(
                 f"[{run_id}] epoch {epoch + 1}/{epochs} loss={row['loss']:.4f} "
                 f"acc={row['accuracy']:.4f} val_acc={row['val_accuracy']:.4f} "
@@ -303,10 +352,12 @@ def train_run(
             initial_epoch=start_epoch,
             steps_per_epoch=spe,
             validation_data=val_ds,
-            callbacks=[Checkpoint()],
+            callbacks=[Checkpoint(), *(callbacks or [])],
             verbose=0,
         )
+    lap("fit")
     test_loss, test_acc = model.evaluate(test_ds, verbose=0)
+    lap("evaluate")
     if not np.isfinite(test_loss):
         raise TrainingDiverged(f"run {run_id}: test loss is {test_loss}")
     params, trainable = count_params(model)
@@ -363,6 +414,9 @@ def train_run(
         ),
         out["schedule"],
     )
+    lap("finish")
+    # Wall-clock phases of this invocation (seconds): where a job's time goes besides fit.
+    metrics["timings"] = {k: None if v is None else round(v, 3) for k, v in timings.items()}
     write_json(metrics, out["metrics"])
     shutil.rmtree(ckpt, ignore_errors=True)
     _progress(f"[{run_id}] done: test top-1 {test_acc:.4f} in {state['train_seconds']:.1f}s")

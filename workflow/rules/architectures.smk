@@ -5,23 +5,6 @@
 #   snakemake --cores 1 results/architectures/stats.csv
 
 
-def get_architecture_dataset_classes():
-    """Class count of each configured data set; None where only preparing it tells."""
-    return {name: get_dataset_classes(name) for name in config["datasets"]}
-
-
-def get_architecture_models():
-    """The configured models with the data sets they train on (the counts depend on both)."""
-    from mobilenet_repro.architectures import configured_specs
-
-    return [
-        {**vars(spec), "model_id": model_id, "dataset": dataset}
-        for spec, model_id, dataset in configured_specs(
-            config["models"], config["experiments"], get_architecture_dataset_classes()
-        )
-    ]
-
-
 rule architecture_stats:
     input:
         published=get_repo_file("report/published.yaml"),

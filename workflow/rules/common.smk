@@ -100,6 +100,23 @@ def get_report_templates():
     return sorted(str(p) for p in (REPO / "report/templates").rglob("*.j2"))
 
 
+def get_architecture_dataset_classes():
+    """Class count of each configured data set; None where only preparing it tells."""
+    return {name: get_dataset_classes(name) for name in config["datasets"]}
+
+
+def get_architecture_models():
+    """The configured models with the data sets they train on (the counts depend on both)."""
+    from mobilenet_repro.architectures import configured_specs
+
+    return [
+        {**vars(spec), "model_id": model_id, "dataset": dataset}
+        for spec, model_id, dataset in configured_specs(
+            config["models"], config["experiments"], get_architecture_dataset_classes()
+        )
+    ]
+
+
 def get_final_targets():
     return [
         "results/summary/runs.csv",
