@@ -243,6 +243,7 @@ def build_context(
             Path(arch_dir) / "madds_vs_params.png", Path(arch_dir) / "madds_vs_params.svg", root
         )
     context["cifar_params"] = _cifar_param_check(metrics, published, context["arch"])
+    context["accuracy"] = accuracy_comparisons(published, runs, config)
     return context
 
 
@@ -279,6 +280,70 @@ def _cifar_param_check(metrics, published, arch) -> dict | None:
         "closest": cifar["closest"],
         "closest_distance": cifar["closest_distance"],
         "runs": list(runs.values()),
+    }
+
+
+def _cell_text(cell) -> str:
+    return cell["text"] if isinstance(cell, dict) else str(cell)
+
+
+def accuracy_comparisons(published: dict, runs: pd.DataFrame, config: dict) -> dict:
+    """Published top-1 accuracies beside ours, where a run trained the same thing.
+
+    A published table names the data set it reports on (`dataset`: a data-set source such as
+    stanford_dogs); a row matches our runs on a data set of that source with the same
+    architecture, width and resolution. Rows no run matches are listed as not reproduced.
+    """
+    source_of = {name: d["source"] for name, d in config["datasets"].items()}
+    runs = runs.assign(source=runs["dataset"].map(source_of))
+    tables = []
+    for table in (published or {}).get("tables", []):
+        cols = table.get("columns", {})
+        col = next((c for c, v in cols.items() if v.get("quantity") == "top1_accuracy"), None)
+        if col is None or not table.get("dataset"):
+            continue
+        rows = []
+        for row in table["rows"]:
+            if col not in row:
+                continue
+            text = _cell_text(row[col])
+            value = float(text.rstrip("%"))
+            m = row["model"]
+            hit = runs[
+                (runs["source"] == table["dataset"])
+                & (runs["arch"] == m["arch"])
+                & ((runs["alpha"] - m.get("alpha", 1.0)).abs() < 1e-9)
+                & (runs["resolution"] == m["resolution"])
+            ]
+            out = {"label": row["label"], "published": text, "ours": [], "reproduced": False}
+            for (exp, ds, model), g in hit.groupby(["experiment", "dataset", "model"]):
+                top1 = g["test_top1"] * 100
+                mean, std = top1.mean(), top1.std(ddof=0)
+                out["ours"].append(
+                    {
+                        "run": f"{exp}/{ds}/{model}",
+                        "top1": f"{mean:.1f} ± {std:.1f}",
+                        "seeds": len(g),
+                        "diff": f"{mean - value:+.1f}",
+                    }
+                )
+                out["reproduced"] = True
+            rows.append(out)
+        tables.append(
+            {
+                "id": table["id"],
+                "caption": table.get("caption", table["id"]),
+                "source": table.get("source", ""),
+                "dataset": table["dataset"],
+                "rows": rows,
+                "n_reproduced": sum(r["reproduced"] for r in rows),
+            }
+        )
+    return {
+        "tables": tables,
+        "n_published": sum(len(t["rows"]) for t in tables),
+        "n_reproduced": sum(t["n_reproduced"] for t in tables),
+        "configured_sources": sorted(set(source_of.values())),
     }
 
 
