@@ -1,4 +1,4 @@
-"""Batch norm through TensorFlow's fused kernel while training: same numbers, less time.
+"""Batch norm through TensorFlow's fused kernel while training: same computation, less time.
 
 Keras 3 computes `BatchNormalization` on the TensorFlow backend from separate ops (the
 moments, then the normalisation), each a pass over the activations, forward and backward.

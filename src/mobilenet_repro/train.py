@@ -270,7 +270,9 @@ def train_run(
             jit_compile=False,
         )
 
-    use_fused_batch_norm(model)  # same numbers, faster training steps (bench/throughput.py)
+    # The same computation up to float rounding, in fewer kernels (tests/test_fused_bn.py;
+    # speed: bench/throughput.py variant keras_stock_bn).
+    use_fused_batch_norm(model)
 
     def one_hot(x, y):
         import tensorflow as tf
