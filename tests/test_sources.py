@@ -230,8 +230,8 @@ def test_mnist_keras_npz(tmp_path):
     rng = np.random.default_rng(1)
     np.savez(
         path,
-        x_train=rng.integers(0, 256, (30, 28, 28), dtype=np.uint8),
-        y_train=np.arange(30) % 10,
+        x_train=rng.integers(0, 256, (70, 28, 28), dtype=np.uint8),
+        y_train=np.arange(70) % 10,
         x_test=rng.integers(0, 256, (10, 28, 28), dtype=np.uint8),
         y_test=np.arange(10) % 10,
     )
@@ -452,6 +452,28 @@ def test_image_folder_layout_errors(tmp_path):
         prepare_dataset("m", {"source": "image_folder"}, tmp_path)
     with pytest.raises(DataError, match="does not exist"):
         prepare_dataset("m", {"source": "image_folder", "path": str(tmp_path / "no")}, tmp_path)
+
+
+def test_odd_image_folders_give_clear_errors_or_documented_skips(tmp_path, capsys):
+    # An empty class folder is skipped and said so; non-image files are ignored.
+    root = make_folder(tmp_path / "empty_class", odd=False)
+    (root / "train" / "zebra").mkdir()
+    (root / "train" / "notes.csv").write_text("a,b\n")
+    ds = prepare_dataset("m", {"source": "image_folder", "path": str(root)}, tmp_path / "r1")
+    assert ds.class_names == ["cat", "dog"]
+    assert "skipped class folder(s) without images: ['train/zebra']" in capsys.readouterr().err
+    # One class cannot train a classifier.
+    one = tmp_path / "one_class"
+    for split in ("train", "test"):
+        (one / split / "cat").mkdir(parents=True)
+        (one / split / "cat" / "0.jpg").write_bytes(jpeg(16, 16))
+    with pytest.raises(DataError, match=r"found 1 class\(es\) \['cat'\]; a classifier needs"):
+        prepare_dataset("m", {"source": "image_folder", "path": str(one)}, tmp_path / "r2")
+    # Too few images to carve a validation split: named, with the fix.
+    few = make_folder(tmp_path / "few", odd=False)
+    spec = {"source": "image_folder", "path": str(few), "split": {"val_fraction": 0.01}}
+    with pytest.raises(DataError, match=r"the val split is empty .*raise datasets\.m\.split"):
+        prepare_dataset("m", spec, tmp_path / "r3")
 
 
 def test_image_folder_directory_checksum(tmp_path):

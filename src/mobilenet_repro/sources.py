@@ -166,10 +166,20 @@ def assemble(
         train = (x[idx["train"]], y[idx["train"]])
     base = meta.pop("splits_base", "official train/test split")
     meta.setdefault("splits_from", "; ".join([base] + how))
+    if len(class_names) < 2:
+        raise DataError(
+            f"{name}: found {len(class_names)} class(es) {list(class_names)}; a classifier needs "
+            "at least two (add a folder per class under train/)"
+        )
     splits = {"train": train, "val": val, "test": test}
     for s, (xs, ys) in splits.items():
         if len(xs) != len(ys):
             raise DataError(f"{name}: {s} has {len(xs)} images but {len(ys)} labels")
+        if len(ys) == 0:
+            raise DataError(
+                f"{name}: the {s} split is empty ({meta.get('splits_from', base)}); add images "
+                f"or raise datasets.{name}.split fractions"
+            )
     splits = {s: (xs, np.asarray(ys, np.int64)) for s, (xs, ys) in splits.items()}
     return ImageDataset(name, list(class_names), splits, meta)
 
@@ -586,6 +596,18 @@ def load_image_folder(name: str, spec: dict, resources_dir: Path) -> ImageDatase
             f"{{train,val,test}}/<class>/, e.g. {skipped[:3]}"
         )
     class_names = sorted({cls for _, cls, _ in samples["train"]})
+    if not files:
+        # An empty folder is not a class; say so rather than train a head with a dead output.
+        base_dir = root / next(iter(prefixes))
+        empty = sorted(
+            f"{split_dir.name}/{d.name}"
+            for split_dir in base_dir.iterdir()
+            if _SPLIT_DIRS.get(split_dir.name) == "train"
+            for d in split_dir.iterdir()
+            if d.is_dir() and d.name not in class_names and not d.name.startswith(".")
+        )
+        if empty:
+            _progress(f"[{name}] skipped class folder(s) without images: {empty}")
     index = {c: i for i, c in enumerate(class_names)}
     for split in ("val", "test"):
         unknown = sorted({cls for _, cls, _ in samples[split]} - set(index))
