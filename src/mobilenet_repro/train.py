@@ -265,9 +265,9 @@ def train_run(
             optimizer=make_optimizer(recipe, schedule),
             loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe["label_smoothing"]),
             metrics=["accuracy"],
-            # Keras's "auto" would turn XLA on for the TensorFlow backend; it pays off only
-            # for long runs (schema: recipes.jit_compile), so the recipe decides.
-            jit_compile=recipe["jit_compile"],
+            # XLA on this CPU: 4 min of compilation and 12x slower steps (bench/throughput.py
+            # variant keras_xla); Keras's "auto" would turn it on for the TensorFlow backend.
+            jit_compile=False,
         )
 
     # The same computation up to float rounding, in fewer kernels (tests/test_fused_bn.py;
