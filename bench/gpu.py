@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -65,6 +66,23 @@ def _median(values):
     return statistics.median(values) if values else None
 
 
+def _measure(runs: list[dict], reps: int, images: int, label: str) -> None:
+    """Time each run's `_epoch` (returns the epoch's loss) interleaved, then take medians."""
+    for rep in range(reps):
+        for run in runs:
+            t0 = time.perf_counter()
+            loss = run["_epoch"]()
+            seconds = time.perf_counter() - t0
+            run["reps"].append(
+                {"seconds": seconds, "images_per_second": images / seconds, "loss": loss}
+            )
+        print(f"{label} rep {rep + 1}/{reps} done", flush=True)
+    for run in runs:
+        del run["_epoch"]
+        run["images_per_second"] = _median([r["images_per_second"] for r in run["reps"]])
+        run["finite_loss"] = all(math.isfinite(r["loss"]) for r in run["reps"])
+
+
 def _keras_worker(args, backend: str) -> dict:
     os.environ["KERAS_BACKEND"] = backend.split("-", 1)[1]
     sys.path.insert(0, str(ROOT / "src"))
@@ -91,7 +109,12 @@ def _keras_worker(args, backend: str) -> dict:
                 metrics=["accuracy"],
                 jit_compile=cfg["jit_compile"],
             )
-            warm = model.fit(x, y, batch_size=args.batch, epochs=1, verbose=0)
+
+            def epoch(model=model, x=x, y=y):
+                hist = model.fit(x, y, batch_size=args.batch, epochs=1, verbose=0)
+                return float(hist.history["loss"][-1])
+
+            warm = epoch()
             runs.append(
                 {
                     "model": label,
@@ -102,30 +125,13 @@ def _keras_worker(args, backend: str) -> dict:
                     "params": count_params(model)[1],
                     "mult_adds": count_mult_adds(model),
                     "setup_seconds": time.perf_counter() - t0,
-                    "warmup_loss": float(warm.history["loss"][-1]),
-                    "_fit": (model, x, y),
+                    "warmup_loss": warm,
+                    "_epoch": epoch,
                     "reps": [],
                 }
             )
             print(f"{backend} {label} {cfg} ready in {runs[-1]['setup_seconds']:.1f} s", flush=True)
-    for rep in range(args.reps):
-        for run in runs:
-            model, x, y = run["_fit"]
-            t0 = time.perf_counter()
-            hist = model.fit(x, y, batch_size=args.batch, epochs=1, verbose=0)
-            seconds = time.perf_counter() - t0
-            run["reps"].append(
-                {
-                    "seconds": seconds,
-                    "images_per_second": len(x) / seconds,
-                    "loss": float(hist.history["loss"][-1]),
-                }
-            )
-        print(f"{backend} rep {rep + 1}/{args.reps} done", flush=True)
-    for run in runs:
-        del run["_fit"]
-        run["images_per_second"] = _median([r["images_per_second"] for r in run["reps"]])
-        run["finite_loss"] = all(np.isfinite(r["loss"]) for r in run["reps"])
+    _measure(runs, args.reps, args.steps * args.batch, backend)
     versions = {"keras": keras.__version__, "backend": keras.backend.backend()}
     if versions["backend"] == "jax":
         import jax
@@ -202,16 +208,7 @@ def _torch_worker(args) -> dict:
                 }
             )
             print(f"torch {label} {policy} ready", flush=True)
-    for _ in range(args.reps):
-        for run in runs:
-            t0 = time.perf_counter()
-            loss = run["_epoch"]()
-            seconds = time.perf_counter() - t0
-            n = args.steps * args.batch
-            run["reps"].append({"seconds": seconds, "images_per_second": n / seconds, "loss": loss})
-    for run in runs:
-        del run["_epoch"]
-        run["images_per_second"] = _median([r["images_per_second"] for r in run["reps"]])
+    _measure(runs, args.reps, args.steps * args.batch, "torch")
     return {
         "versions": {"torch": torch.__version__, "device": dev},
         "runs": runs,
@@ -219,8 +216,10 @@ def _torch_worker(args) -> dict:
 
 
 def _matmul_worker(args) -> dict:
-    import torch
-
+    try:
+        import torch
+    except ImportError:
+        return {"skipped": "PyTorch is absent (it measures the peaks)"}
     if not torch.cuda.is_available():
         return {"skipped": "no CUDA device"}
     out = {"device": torch.cuda.get_device_name(), "torch": torch.__version__}
