@@ -33,6 +33,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/architectures.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/analysis.smk"
+include: "workflow/rules/accuracy.smk"
 include: "workflow/rules/report.smk"
 
 

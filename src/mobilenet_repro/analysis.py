@@ -31,7 +31,7 @@ RUNS_COLUMNS = [
 def runs_table(metrics_files) -> pd.DataFrame:
     """One row per run: the consolidated results/summary/runs.csv."""
     rows = [read_json(p) for p in metrics_files]
-    extra = ["arch", "val_top1", "trainable_params", "resumed"]
+    extra = ["arch", "val_top1", "trainable_params", "resumed", "train_images"]
     frame = pd.DataFrame(rows, columns=RUNS_COLUMNS + extra)
     return frame[RUNS_COLUMNS + extra]
 

@@ -54,7 +54,10 @@ def get_run_spec(wildcards):
 
 
 def get_dataset_spec(wildcards):
-    return config["datasets"][wildcards.dataset]
+    # compare_as only steers the accuracy comparison: editing it must not rebuild the data.
+    spec = dict(config["datasets"][wildcards.dataset])
+    spec.pop("compare_as", None)
+    return spec
 
 
 def get_dataset_classes(name):
@@ -94,6 +97,11 @@ def get_analysis_outputs():
 
 def get_repo_file(relative):
     return str(REPO / relative)
+
+
+def get_published_curves():
+    """Per-epoch curves published with trained results (report/published.yaml, `curve`)."""
+    return sorted(str(p) for p in (REPO / "report/published_curves").glob("*.csv"))
 
 
 def get_report_templates():

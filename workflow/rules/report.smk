@@ -15,6 +15,8 @@ rule report:
         published=get_repo_file("report/published.yaml"),
         arch_stats="results/architectures/stats.csv",
         arch_figure="results/architectures/madds_vs_params.png",
+        accuracy=rules.compare_accuracy.output.verdicts,
+        accuracy_figure=rules.plot_accuracy_curves.output.png,
         # Templates are inputs so that editing one reruns the report and nothing else.
         templates=get_report_templates(),
     output:

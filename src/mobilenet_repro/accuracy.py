@@ -1,0 +1,347 @@
+"""Trained accuracies against published ones: a verdict a reader can act on.
+
+Each published top-1 accuracy (report/published.yaml: `trained`, and the top-1 columns of
+`tables`) is compared with our runs of the matching network on the matching data, with four
+judgements:
+
+- noise: our mean over seeds against the published value and its stated tolerance:
+  "reproduced" (within the tolerance), "within run-to-run noise" (within two standard
+  deviations of our seeds, two seeds or more), else "below" or "above" by so many points.
+  One seed is reported as one seed: no spread is claimed for it.
+- budget: the share of their training (images seen) that ours used and, where the source
+  publishes a per-epoch curve, their accuracy at our epoch count.
+- network: "exact" (the published network is ours) or "family" (a relative, and what differs).
+- data: the published data set itself, or a stand-in copy (the CIFAR-10 JPEG copy) and how
+  it differs.
+
+Everything is read from pipeline outputs (results/summary/runs.csv) and published.yaml; the
+verdicts land in results/accuracy/verdicts.csv, which the report and its scorecard read.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_TOLERANCE_POINTS = 0.5  # published top-1 figures are printed to 0.1-0.01 points
+NOISE_STDS = 2.0  # |ours - published| within this many of our seed std is run-to-run noise
+PUBLISHED_DIR = Path(__file__).resolve().parents[2] / "report"
+
+NOISE_KINDS = ("reproduced", "within_noise", "below", "above")
+VERDICT_COLUMNS = [
+    "reference",
+    "source",
+    "label",
+    "dataset_published",
+    "published_text",
+    "published",
+    "tolerance_points",
+    "relation",
+    "status",  # compared | not_run
+    "run",
+    "dataset",
+    "seeds",
+    "ours_mean",
+    "ours_std",
+    "diff_points",
+    "noise",
+    "noise_text",
+    "budget_fraction",
+    "budget_text",
+    "curve_at_our_epochs",
+    "curve_diff_points",
+    "network_text",
+    "data_text",
+    "our_epochs",
+    "their_epochs",
+]
+
+
+# ------------------------------------------------------------------ the four judgements
+def noise_verdict(top1: Sequence[float], published: float, tolerance: float) -> dict:
+    """Our top-1 over seeds (percent) against a published top-1 (percent)."""
+    values = np.asarray([float(v) for v in top1], dtype=float)
+    if values.size == 0:
+        raise ValueError("noise_verdict: no runs to compare")
+    n = int(values.size)
+    mean = float(values.mean())
+    std = float(values.std(ddof=1)) if n >= 2 else None
+    diff = mean - published
+    ours = f"{mean:.2f}% ({'one seed' if n == 1 else f'± {std:.2f} over {n} seeds'})"
+    if abs(diff) <= tolerance:
+        kind = "reproduced"
+        text = f"reproduced: {ours}, {diff:+.2f} points, within the tolerance of ±{tolerance:g}"
+    elif std is not None and abs(diff) <= NOISE_STDS * std:
+        kind = "within_noise"
+        text = (
+            f"within run-to-run noise: {ours}, {diff:+.2f} points, inside {NOISE_STDS:g} "
+            f"standard deviations of our seeds (tolerance ±{tolerance:g})"
+        )
+    else:
+        kind = "below" if diff < 0 else "above"
+        text = f"{kind} by {abs(diff):.2f} points: {ours} (tolerance ±{tolerance:g})"
+        if n == 1:
+            text += "; one seed, so run-to-run noise is not measured"
+    return {"noise": kind, "noise_text": text, "mean": mean, "std": std, "n": n, "diff": diff}
+
+
+def budget_verdict(
+    our_epochs: int,
+    our_images: int,
+    recipe: dict | None,
+    mean: float,
+    curve: dict[int, float] | None = None,
+) -> dict:
+    """How much of the published training ours had, and their accuracy at our epoch count."""
+    recipe = recipe or {}
+    their_epochs, their_images = recipe.get("epochs"), recipe.get("train_images")
+    out = {"budget_fraction": None, "curve_at_our_epochs": None, "curve_diff_points": None}
+    if not their_epochs:
+        out["budget_text"] = "their training schedule is not stated, so the budgets are not compared"
+        return out
+    fraction = (our_epochs * our_images) / (their_epochs * (their_images or our_images))
+    out["budget_fraction"] = fraction
+    text = (
+        f"{fraction:.1%} of their training budget ({our_epochs} epochs of {our_images:,} "
+        f"images against {their_epochs} of {(their_images or our_images):,})"
+    )
+    if fraction >= 0.999:
+        text = f"the full budget or more: {text}"
+    if curve and our_epochs in curve:
+        at = curve[our_epochs]
+        out["curve_at_our_epochs"], out["curve_diff_points"] = at, mean - at
+        text += (
+            f"; their published curve reads {at:.2f}% after {our_epochs} epochs, "
+            f"{mean - at:+.2f} points from ours (their learning rate was still high there: "
+            f"their schedule runs {their_epochs} epochs)"
+        )
+    elif curve:
+        text += f"; their curve stops at epoch {max(curve)}, before our {our_epochs}"
+    out["budget_text"] = text
+    return out
+
+
+def network_verdict(relation: str, differences: Sequence[str] = ()) -> str:
+    if relation == "exact":
+        return "exact: the published network is the one we train"
+    if relation != "family":
+        raise ValueError(f"relation must be 'exact' or 'family'; received {relation!r}")
+    what = "; ".join(differences) if differences else "details not stated"
+    return f"family: a relative of our network, not the same one ({what})"
+
+
+def data_verdict(published_dataset: str, dataset_cfg: dict) -> str:
+    if dataset_cfg.get("source") == published_dataset:
+        return f"the published data set ({published_dataset})"
+    stand_in = dataset_cfg.get("compare_as") or {}
+    title = dataset_cfg.get("title") or dataset_cfg.get("source")
+    note = stand_in.get("note", "")
+    return f"a copy standing in for {published_dataset}: {title}" + (f"; {note}" if note else "")
+
+
+# ------------------------------------------------------------------ matching
+def compared_source(dataset_cfg: dict) -> str:
+    """The published data set a configured data set is compared with."""
+    return (dataset_cfg.get("compare_as") or {}).get("source") or dataset_cfg["source"]
+
+
+def load_curve(path: Path | str, variant: str | None) -> dict[int, float]:
+    frame = pd.read_csv(path)
+    if variant is not None:
+        frame = frame[frame["variant"] == variant]
+    return {int(e): float(a) for e, a in zip(frame["epoch"], frame["top1"], strict=True)}
+
+
+def reference_rows(published: dict, published_dir: Path | str = PUBLISHED_DIR) -> list[dict]:
+    """Every published top-1 accuracy as one flat record, with what to compare it against."""
+    rows = []
+    for ref in published.get("trained", []):
+        curve_file = Path(published_dir) / ref["curve"] if ref.get("curve") else None
+        for row in ref["rows"]:
+            rows.append(
+                {
+                    "reference": ref["id"],
+                    "source": ref["source"],
+                    "label": row["label"],
+                    "dataset": ref["dataset"],
+                    "text": row["top1"]["text"],
+                    "value": float(row["top1"]["value"]),
+                    "tolerance": float(ref.get("tolerance_points", DEFAULT_TOLERANCE_POINTS)),
+                    "relation": row.get("relation", "family"),
+                    "differences": ref.get("differences", []),
+                    "recipe": ref.get("recipe"),
+                    "ours": row["ours"],
+                    "curve": load_curve(curve_file, row.get("variant")) if curve_file else None,
+                }
+            )
+    for table in published.get("tables", []):
+        col = next(
+            (c for c, v in table.get("columns", {}).items() if v["quantity"] == "top1_accuracy"),
+            None,
+        )
+        if col is None or not table.get("dataset"):
+            continue
+        for row in table["rows"]:
+            if col not in row:
+                continue
+            cell = row[col]
+            text = cell["text"] if isinstance(cell, dict) else str(cell)
+            rows.append(
+                {
+                    "reference": table["id"],
+                    "source": table.get("source", ""),
+                    "label": row["label"],
+                    "dataset": table["dataset"],
+                    "text": text,
+                    "value": float(text.rstrip("%")),
+                    "tolerance": DEFAULT_TOLERANCE_POINTS,
+                    "relation": "exact",
+                    "differences": [],
+                    "recipe": table.get("recipe"),
+                    "ours": row["model"],
+                    "curve": None,
+                }
+            )
+    return rows
+
+
+def _matching_runs(runs: pd.DataFrame, ref: dict, config: dict) -> pd.DataFrame:
+    ours = ref["ours"]
+    datasets = [n for n, d in config["datasets"].items() if compared_source(d) == ref["dataset"]]
+    hit = runs[
+        runs["dataset"].isin(datasets)
+        & (runs["arch"] == ours["arch"])
+        & ((runs["alpha"] - ours.get("alpha", 1.0)).abs() < 1e-9)
+    ]
+    if "resolution" in ours:
+        hit = hit[hit["resolution"] == ours["resolution"]]
+    return hit
+
+
+def compare(published: dict, runs: pd.DataFrame, config: dict, published_dir=PUBLISHED_DIR):
+    """One row per (published number, matching run group); unmatched numbers as not run."""
+    out = []
+    for ref in reference_rows(published, published_dir):
+        base = {
+            "reference": ref["reference"],
+            "source": ref["source"],
+            "label": ref["label"],
+            "dataset_published": ref["dataset"],
+            "published_text": ref["text"],
+            "published": ref["value"],
+            "tolerance_points": ref["tolerance"],
+            "relation": ref["relation"],
+            "network_text": network_verdict(ref["relation"], ref["differences"]),
+            "their_epochs": (ref["recipe"] or {}).get("epochs"),
+        }
+        hit = _matching_runs(runs, ref, config)
+        if hit.empty:
+            out.append({**base, "status": "not_run"})
+            continue
+        for (exp, ds, model), group in hit.groupby(["experiment", "dataset", "model"]):
+            noise = noise_verdict(group["test_top1"] * 100, ref["value"], ref["tolerance"])
+            epochs = int(group["epochs"].iloc[0])
+            budget = budget_verdict(
+                epochs, int(group["train_images"].iloc[0]), ref["recipe"], noise["mean"], ref["curve"]
+            )
+            out.append(
+                {
+                    **base,
+                    **budget,
+                    "status": "compared",
+                    "run": f"{exp}/{ds}/{model}",
+                    "dataset": ds,
+                    "seeds": noise["n"],
+                    "ours_mean": noise["mean"],
+                    "ours_std": noise["std"],
+                    "diff_points": noise["diff"],
+                    "noise": noise["noise"],
+                    "noise_text": noise["noise_text"],
+                    "data_text": data_verdict(ref["dataset"], config["datasets"][ds]),
+                    "our_epochs": epochs,
+                }
+            )
+    return pd.DataFrame(out, columns=VERDICT_COLUMNS)
+
+
+# ------------------------------------------------------------------ scorecard
+def scorecard(arch_verdicts: pd.DataFrame | None, accuracy: pd.DataFrame) -> dict:
+    """How many published numbers were compared, reproduced, differ, or were not run."""
+    card = {}
+    if arch_verdicts is not None and len(arch_verdicts):
+        v = arch_verdicts["verdict"].astype(str).str.startswith("matches")
+        card["architecture"] = {
+            "published": int(len(v)),
+            "compared": int(len(v)),
+            "reproduced": int(v.sum()),
+            "within_noise": 0,
+            "differ": int((~v).sum()),
+            "not_run": 0,
+        }
+    numbers = accuracy.drop_duplicates(["reference", "label"], keep="first")
+    compared = accuracy[accuracy["status"] == "compared"]
+    # A published number counts once, by its best verdict over the runs compared with it.
+    rank = {k: i for i, k in enumerate(NOISE_KINDS)}
+    best = (
+        compared.assign(rank=compared["noise"].map(rank))
+        .sort_values("rank")
+        .drop_duplicates(["reference", "label"])
+    )
+    card["accuracy"] = {
+        "published": int(len(numbers)),
+        "compared": int(len(best)),
+        "reproduced": int((best["noise"] == "reproduced").sum()),
+        "within_noise": int((best["noise"] == "within_noise").sum()),
+        "differ": int(best["noise"].isin(["below", "above"]).sum()),
+        "not_run": int(len(numbers) - len(best)),
+    }
+    return card
+
+
+def is_missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+# ------------------------------------------------------------------ figure
+def plot_curves(verdicts, published, history_files, png, svg, published_dir=PUBLISHED_DIR):
+    """Our per-epoch validation top-1 over each published per-epoch curve it is compared with.
+
+    The x axis is logarithmic so that a 15-epoch run and a 200-epoch schedule both read.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mobilenet_repro.analysis import save_figure
+
+    refs = {r["reference"] + "/" + r["label"]: r for r in reference_rows(published, published_dir)}
+    histories = {}
+    for path in map(Path, history_files):
+        run = "/".join(path.parts[-5:-2])  # results/runs/{experiment}/{dataset}/{model}/seedN
+        histories.setdefault(run, []).append((path.parent.name, pd.read_csv(path)))
+    rows = verdicts[(verdicts["status"] == "compared")]
+    rows = rows[[refs[f"{r}/{lab}"]["curve"] is not None for r, lab in zip(rows["reference"], rows["label"], strict=True)]]
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    if rows.empty:
+        ax.text(0.5, 0.5, "No run is compared with a published per-epoch curve", ha="center")
+        ax.set_axis_off()
+    for ref_key in dict.fromkeys(rows["reference"] + "/" + rows["label"]):
+        curve = refs[ref_key]["curve"]
+        ax.plot(list(curve), list(curve.values()), lw=1.2, label=f"published: {refs[ref_key]['label']}")
+    for run in dict.fromkeys(rows["run"]):
+        for seed, frame in histories.get(run, []):
+            ax.plot(frame["epoch"], frame["val_accuracy"] * 100, "o-", ms=3, lw=1.5, label=f"ours: {run} {seed} (validation)")
+    if not rows.empty:
+        ax.set_xscale("log")
+        ax.set_xlabel("epoch (log scale)")
+        ax.set_ylabel("top-1 accuracy (%)")
+        ax.set_ylim(bottom=max(0, ax.get_ylim()[0]))
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+    save_figure(fig, png, svg)
+    plt.close(fig)

@@ -1,0 +1,164 @@
+"""Verdicts of trained accuracies against published ones (src/mobilenet_repro/accuracy.py)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import yaml
+
+from mobilenet_repro.accuracy import (
+    budget_verdict,
+    compare,
+    data_verdict,
+    network_verdict,
+    noise_verdict,
+    reference_rows,
+    scorecard,
+)
+from conftest import ROOT
+
+PUBLISHED = yaml.safe_load((ROOT / "report/published.yaml").read_text(encoding="utf-8"))
+
+
+def test_within_tolerance_is_reproduced():
+    v = noise_verdict([93.6, 93.9], published=93.79, tolerance=0.5)
+    assert v["noise"] == "reproduced"
+    assert "reproduced" in v["noise_text"] and "±0.5" in v["noise_text"]
+
+
+def test_outside_tolerance_but_inside_seed_spread_is_noise():
+    v = noise_verdict([92.0, 94.4, 93.0], published=94.0, tolerance=0.5)
+    assert v["n"] == 3 and v["std"] == pytest.approx(1.2055, abs=1e-3)
+    assert v["noise"] == "within_noise"
+    assert "within run-to-run noise" in v["noise_text"]
+
+
+def test_below_and_above_say_by_how_much():
+    below = noise_verdict([85.0, 85.2], published=92.88, tolerance=0.5)
+    above = noise_verdict([95.0, 95.1], published=92.88, tolerance=0.5)
+    assert below["noise"] == "below" and "below by 7.78 points" in below["noise_text"]
+    assert above["noise"] == "above" and "above by 2.17 points" in above["noise_text"]
+
+
+def test_one_seed_is_one_seed_never_a_zero_spread():
+    v = noise_verdict([88.0], published=92.88, tolerance=0.5)
+    assert v["std"] is None and v["n"] == 1
+    assert "one seed" in v["noise_text"] and "± 0.00" not in v["noise_text"]
+    assert "noise is not measured" in v["noise_text"]
+    # A spread over one seed can never make a difference 'within noise'.
+    assert noise_verdict([92.0], 92.88, 0.5)["noise"] == "below"
+
+
+def test_budget_fraction_and_curve_at_our_epoch_count():
+    recipe = {"epochs": 200, "train_images": 50000}
+    curve = {e: 40.0 + e * 0.2 for e in range(1, 201)}
+    b = budget_verdict(15, 45000, recipe, mean=88.0, curve=curve)
+    assert b["budget_fraction"] == pytest.approx(15 * 45000 / (200 * 50000))
+    assert "6.8% of their training budget" in b["budget_text"]
+    assert b["curve_at_our_epochs"] == pytest.approx(43.0)
+    assert b["curve_diff_points"] == pytest.approx(45.0)
+    assert "after 15 epochs" in b["budget_text"]
+
+
+def test_budget_unknown_schedule_and_curve_too_short():
+    assert budget_verdict(15, 45000, None, 80.0)["budget_fraction"] is None
+    b = budget_verdict(30, 100, {"epochs": 20}, 80.0, curve={1: 10.0, 20: 50.0})
+    assert b["budget_fraction"] == pytest.approx(1.5)
+    assert b["budget_text"].startswith("the full budget or more")
+    assert "stops at epoch 20" in b["budget_text"]
+
+
+def test_exact_or_family_says_what_differs():
+    assert network_verdict("exact").startswith("exact")
+    text = network_verdict("family", ["a 1x1 convolution to 1280 channels"])
+    assert text.startswith("family") and "1280" in text
+    with pytest.raises(ValueError, match="received 'cousin'"):
+        network_verdict("cousin")
+
+
+def test_a_copy_of_the_data_is_named_as_such():
+    official = data_verdict("cifar10", {"source": "cifar10"})
+    jpeg = data_verdict(
+        "cifar10",
+        {
+            "source": "image_folder",
+            "title": "CIFAR-10 (JPEG copy)",
+            "compare_as": {"source": "cifar10", "note": "JPEG round trip"},
+        },
+    )
+    assert official == "the published data set (cifar10)"
+    assert "copy standing in for cifar10" in jpeg and "JPEG round trip" in jpeg
+
+
+def test_published_cifar10_references_are_complete():
+    rows = [r for r in reference_rows(PUBLISHED) if r["dataset"] == "cifar10"]
+    assert {r["text"] for r in rows} >= {"92.88", "93.72", "93.79", "94.22", "94.43%", "93.91%"}
+    for r in rows:
+        assert r["recipe"]["epochs"] and r["recipe"]["optimizer"] and r["differences"]
+        assert r["relation"] == "family"
+    x05 = next(r for r in rows if r["text"] == "92.88")
+    assert len(x05["curve"]) == 200 and x05["curve"][200] == pytest.approx(92.61)
+
+
+RUN_COLUMNS = ["experiment", "dataset", "model", "arch", "alpha", "resolution", "seed"]
+RUN_COLUMNS += ["test_top1", "epochs", "train_images"]
+
+
+def _runs(top1s, dataset="cifar10_jpeg", alpha=0.5, epochs=15):
+    return pd.DataFrame(
+        [
+            {
+                "experiment": "e",
+                "dataset": dataset,
+                "model": f"m{alpha}",
+                "arch": "cifar_mobilenet_v2",
+                "alpha": alpha,
+                "resolution": 32,
+                "seed": i,
+                "test_top1": t,
+                "epochs": epochs,
+                "train_images": 45000,
+            }
+            for i, t in enumerate(top1s)
+        ],
+        columns=RUN_COLUMNS,
+    )
+
+
+def test_compare_matches_the_copy_and_lists_the_rest_as_not_run():
+    config = {
+        "datasets": {
+            "cifar10_jpeg": {
+                "source": "image_folder",
+                "title": "CIFAR-10 (JPEG copy)",
+                "compare_as": {"source": "cifar10", "note": "JPEG"},
+            }
+        }
+    }
+    table = compare(PUBLISHED, _runs([0.88, 0.89]), config)
+    compared = table[table["status"] == "compared"]
+    assert list(compared["published_text"]) == ["92.88"]
+    row = compared.iloc[0]
+    assert row["noise"] == "below" and row["seeds"] == 2
+    assert row["budget_fraction"] == pytest.approx(15 * 45000 / (200 * 50000))
+    assert row["network_text"].startswith("family") and "JPEG" in row["data_text"]
+    card = scorecard(None, table)["accuracy"]
+    assert card["compared"] == 1 and card["differ"] == 1
+    assert card["not_run"] == card["published"] - 1
+    # Without compare_as the JPEG copy is not CIFAR-10 and nothing is compared.
+    config["datasets"]["cifar10_jpeg"].pop("compare_as")
+    assert (compare(PUBLISHED, _runs([0.88]), config)["status"] == "not_run").all()
+
+
+def test_scorecard_counts_architecture_cells():
+    arch = pd.DataFrame({"verdict": ["matches within rounding", "matches within 1%", "differs by +711M (+14.2%)"]})
+    card = scorecard(arch, compare(PUBLISHED, _runs([]), {"datasets": {}}))
+    assert card["architecture"] == {
+        "published": 3,
+        "compared": 3,
+        "reproduced": 2,
+        "within_noise": 0,
+        "differ": 1,
+        "not_run": 0,
+    }
+    assert card["accuracy"]["compared"] == 0

@@ -1,0 +1,63 @@
+"""config/cifar10-cpu.yaml end to end on a few hundred real CIFAR-10 images.
+
+The CPU-budget configuration as shipped, shrunk only in data (30 training and 10 evaluation
+images per class) and schedule (one epoch), through the whole workflow to the report: the
+run is compared with the published CIFAR-10 results and the report opens with the scorecard.
+Needs ../shared/data/cifar10-jpeg.tar.gz; skipped with the reason when it is absent.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import ROOT, SHARED_CIFAR
+from test_workflow import snakemake
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not SHARED_CIFAR.is_file(),
+        reason=f"real CIFAR-10 not available: {SHARED_CIFAR} is absent (see ../shared/data/README.md)",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def cifar_report(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("cifar10-cpu")
+    config = yaml.safe_load((ROOT / "config/cifar10-cpu.yaml").read_text())
+    data = config["datasets"]["cifar10_jpeg"]
+    data.update(path=str(SHARED_CIFAR), max_per_class=30, max_eval_per_class=10)
+    for recipe in config["recipes"].values():
+        recipe.update(epochs=1, batch_size=32, warmup_epochs=0)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    snakemake(workdir, "--cores", "2")
+    return workdir
+
+
+def test_the_cpu_budget_run_is_judged_against_published_cifar10(cifar_report):
+    verdicts = pd.read_csv(cifar_report / "results/accuracy/verdicts.csv")
+    ours = verdicts[verdicts["status"] == "compared"]
+    # Width 0.5 is compared with chenyaofo's x0.5, the only published width-0.5 result.
+    assert list(ours["published_text"]) == ["92.88"]
+    row = ours.iloc[0]
+    assert row["noise"] in ("below", "above", "reproduced")
+    assert "one seed" in row["noise_text"]
+    runs = pd.read_csv(cifar_report / "results/summary/runs.csv")
+    assert row["budget_fraction"] == pytest.approx(runs["train_images"][0] / (200 * 50000))
+    assert "their published curve reads" in row["budget_text"]
+    assert row["network_text"].startswith("family")
+    assert "JPEG" in row["data_text"]
+    assert (verdicts["status"] == "not_run").sum() >= 5
+
+
+def test_the_report_opens_with_the_scorecard(cifar_report):
+    html = (cifar_report / "results/report/report.html").read_text(encoding="utf-8")
+    scorecard = html.index("Scorecard")
+    assert scorecard < html.index("Accuracies against the published ones")
+    assert scorecard < html.index("Appendix")
+    for text in ("92.88", "family", "of their training budget", "JPEG"):
+        assert text in html
+    assert (cifar_report / "results/accuracy/curves.png").stat().st_size > 10_000
+    assert (cifar_report / "results/report/report.pdf").stat().st_size > 10_000
