@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import yaml
+from conftest import ROOT
 
 from mobilenet_repro.accuracy import (
     budget_verdict,
@@ -15,7 +16,6 @@ from mobilenet_repro.accuracy import (
     reference_rows,
     scorecard,
 )
-from conftest import ROOT
 
 PUBLISHED = yaml.safe_load((ROOT / "report/published.yaml").read_text(encoding="utf-8"))
 
@@ -151,7 +151,9 @@ def test_compare_matches_the_copy_and_lists_the_rest_as_not_run():
 
 
 def test_scorecard_counts_architecture_cells():
-    arch = pd.DataFrame({"verdict": ["matches within rounding", "matches within 1%", "differs by +711M (+14.2%)"]})
+    arch = pd.DataFrame(
+        {"verdict": ["matches within rounding", "matches within 1%", "differs by +711M (+14.2%)"]}
+    )
     card = scorecard(arch, compare(PUBLISHED, _runs([]), {"datasets": {}}))
     assert card["architecture"] == {
         "published": 3,

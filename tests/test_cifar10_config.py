@@ -18,7 +18,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
         not SHARED_CIFAR.is_file(),
-        reason=f"real CIFAR-10 not available: {SHARED_CIFAR} is absent (see ../shared/data/README.md)",
+        reason=f"real CIFAR-10 not available: {SHARED_CIFAR} is absent (../shared/data/README.md)",
     ),
 ]
 

@@ -101,7 +101,9 @@ def budget_verdict(
     their_epochs, their_images = recipe.get("epochs"), recipe.get("train_images")
     out = {"budget_fraction": None, "curve_at_our_epochs": None, "curve_diff_points": None}
     if not their_epochs:
-        out["budget_text"] = "their training schedule is not stated, so the budgets are not compared"
+        out["budget_text"] = (
+            "their training schedule is not stated, so the budgets are not compared"
+        )
         return out
     fraction = (our_epochs * our_images) / (their_epochs * (their_images or our_images))
     out["budget_fraction"] = fraction
@@ -246,7 +248,11 @@ def compare(published: dict, runs: pd.DataFrame, config: dict, published_dir=PUB
             noise = noise_verdict(group["test_top1"] * 100, ref["value"], ref["tolerance"])
             epochs = int(group["epochs"].iloc[0])
             budget = budget_verdict(
-                epochs, int(group["train_images"].iloc[0]), ref["recipe"], noise["mean"], ref["curve"]
+                epochs,
+                int(group["train_images"].iloc[0]),
+                ref["recipe"],
+                noise["mean"],
+                ref["curve"],
             )
             out.append(
                 {
@@ -325,17 +331,31 @@ def plot_curves(verdicts, published, history_files, png, svg, published_dir=PUBL
         run = "/".join(path.parts[-5:-2])  # results/runs/{experiment}/{dataset}/{model}/seedN
         histories.setdefault(run, []).append((path.parent.name, pd.read_csv(path)))
     rows = verdicts[(verdicts["status"] == "compared")]
-    rows = rows[[refs[f"{r}/{lab}"]["curve"] is not None for r, lab in zip(rows["reference"], rows["label"], strict=True)]]
+    rows = rows[
+        [
+            refs[f"{r}/{lab}"]["curve"] is not None
+            for r, lab in zip(rows["reference"], rows["label"], strict=True)
+        ]
+    ]
     fig, ax = plt.subplots(figsize=(7, 4.2))
     if rows.empty:
         ax.text(0.5, 0.5, "No run is compared with a published per-epoch curve", ha="center")
         ax.set_axis_off()
     for ref_key in dict.fromkeys(rows["reference"] + "/" + rows["label"]):
         curve = refs[ref_key]["curve"]
-        ax.plot(list(curve), list(curve.values()), lw=1.2, label=f"published: {refs[ref_key]['label']}")
+        ax.plot(
+            list(curve), list(curve.values()), lw=1.2, label=f"published: {refs[ref_key]['label']}"
+        )
     for run in dict.fromkeys(rows["run"]):
         for seed, frame in histories.get(run, []):
-            ax.plot(frame["epoch"], frame["val_accuracy"] * 100, "o-", ms=3, lw=1.5, label=f"ours: {run} {seed} (validation)")
+            ax.plot(
+                frame["epoch"],
+                frame["val_accuracy"] * 100,
+                "o-",
+                ms=3,
+                lw=1.5,
+                label=f"ours: {run} {seed} (validation)",
+            )
     if not rows.empty:
         ax.set_xscale("log")
         ax.set_xlabel("epoch (log scale)")
