@@ -722,3 +722,20 @@ def test_train_run_reads_a_ragged_data_set(tmp_path):
     run = run_spec(check_config(cfg), "e", "d", "m", 0)
     metrics = run_training(run, tmp_path / "dogs.npz", tmp_path / "run")
     assert metrics["classes"] == 3 and metrics["train_images"] == len(DOG_CLASSES) * 4 - 3
+
+
+@pytest.mark.parametrize("cut", [0, 10, 300, -50])
+def test_unreadable_prepared_data_set_is_named_with_what_to_do(tmp_path, cut):
+    """Garbage or a truncated .npz: a DataError naming the file, never a raw zip error."""
+    from mobilenet_repro.data import DataError, load_dataset, prepare_dataset, save_dataset
+
+    good = tmp_path / "good.npz"
+    save_dataset(
+        prepare_dataset("digits", {"source": "sklearn_digits", "max_per_class": 3}, "res"), good
+    )
+    bad = tmp_path / "resources" / "datasets" / "digits.npz"
+    bad.parent.mkdir(parents=True)
+    data = good.read_bytes()
+    bad.write_bytes(b"garbage" * 20 if cut == 0 else data[:cut])
+    with pytest.raises(DataError, match=rf"prepared data set {bad} is unreadable.*delete it"):
+        load_dataset(bad)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -272,9 +274,10 @@ def load_dataset(path: Path | str, name: str | None = None) -> ImageDataset:
                 splits[s] = (x, f[f"y_{s}"])
             class_names = [str(c) for c in f["class_names"]]
             meta = json.loads(str(f["meta"]))
-    except (OSError, ValueError, KeyError, EOFError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        # A truncated or overwritten .npz fails as a zip archive, an array or its metadata.
         raise DataError(
-            f"prepared data set {path} is unreadable ({exc}); "
+            f"prepared data set {path} is unreadable ({type(exc).__name__}: {exc}); "
             "delete it and rerun to prepare it again"
         ) from exc
     return ImageDataset(name or path.stem, class_names, splits, meta)
