@@ -94,3 +94,84 @@ def test_paper_config_covers_the_seed_experiments():
     assert archs == {
         "mobilenet_v1", "mobilenet_v2", "cifar_mobilenet_v2", "inception_v3", "resnet50_v2", "vgg16"
     }  # fmt: skip
+
+
+def test_a_models_display_label_is_not_part_of_its_run(tiny_config):
+    config = check_config(tiny_config)
+    a = run_spec(config, "tiny", "digits", "v1_025_32", 0)
+    config["models"]["v1_025_32"]["label"] = "Another name in the report"
+    assert run_spec(config, "tiny", "digits", "v1_025_32", 0) == a
+    assert "label" not in a["model"]
+
+
+TRICKY_IDS = [".", "..", "...", ".hidden", "a/b", "../x", "a b", "", "A", "a", "a.", "a..b",
+              "-a", "_", "v1_1.0_224", "ä", "a\\b", "~", "a:b", "CON"]  # fmt: skip
+
+
+PLAIN_IDS = ["a", "A", "b", "v1", "V1", "x-y", "_", "-a", "a_b"]
+ACCEPTED = set()  # trials whose ids were accepted: the property was checked, not skipped
+
+
+def _config_with_ids(tiny_config, experiments, datasets, models):
+    config = tiny_config
+    digits, model = config["datasets"]["digits"], config["models"]["v1_025_32"]
+    config["datasets"] = {d: dict(digits) for d in datasets}
+    config["models"] = {m: dict(model) for m in models}
+    config["experiments"] = {
+        e: {"datasets": list(datasets), "models": list(models), "recipe": "quick", "seeds": [0, 1]}
+        for e in experiments
+    }
+    return config
+
+
+@pytest.mark.parametrize("trial", range(60))
+def test_distinct_runs_always_get_distinct_folders_inside_results(tiny_config, trial):
+    """Whatever the ids: the configuration is refused, or every run has its own folder in
+    results/runs/ (compared as macOS and Windows do, ignoring case)."""
+    import os
+    import random
+
+    rng = random.Random(trial)
+
+    def pick():
+        pool = TRICKY_IDS if rng.random() < 0.3 else PLAIN_IDS
+        return rng.sample(pool, rng.randint(1, 3))
+
+    config = _config_with_ids(tiny_config, pick(), pick(), pick())
+    try:
+        check_config(config)
+    except ConfigError:
+        return
+    ACCEPTED.add(trial)
+    folders = [os.path.normpath(run.dir) for run in expand_runs(config)]
+    assert len({f.casefold() for f in folders}) == len(folders)
+    for folder in folders:
+        parts = folder.split(os.sep)
+        assert parts[:2] == ["results", "runs"] and len(parts) == 6
+        assert not any(p.startswith(".") for p in parts)
+
+
+def test_some_random_ids_were_accepted():
+    assert len(ACCEPTED) >= 5  # runs after the trials above (pytest keeps file order)
+
+
+@pytest.mark.parametrize(
+    ("experiments", "datasets", "models", "message"),
+    [
+        (["tiny"], ["digits"], ["v1", ".."], r"models: received '\.\.'; allowed: .*not starting"),
+        (["tiny"], ["digits"], [".hidden"], r"models: received '\.hidden'"),
+        (["tiny"], ["digits", "Digits"], ["v1"], r"share one folder"),
+        (["tiny", "Tiny"], ["digits"], ["v1"], r"share one folder"),
+    ],
+)
+def test_ids_that_would_share_or_leave_a_folder_are_refused(
+    tiny_config, experiments, datasets, models, message
+):
+    with pytest.raises(ConfigError, match=message):
+        check_config(_config_with_ids(tiny_config, experiments, datasets, models))
+
+
+def test_a_run_listed_twice_is_refused(tiny_config):
+    tiny_config["experiments"]["tiny"]["models"].append("v1_025_32")
+    with pytest.raises(ConfigError, match=r"run tiny/digits/v1_025_32/seed0 is listed twice"):
+        check_config(tiny_config)

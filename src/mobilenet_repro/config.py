@@ -7,6 +7,7 @@ key, the value received and what is allowed, so a typo costs seconds, not a trai
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +52,9 @@ def _allowed(error: jsonschema.ValidationError) -> str:
     if v == "pattern":
         return f"text matching {s['pattern']}"
     if v == "propertyNames":
-        return f"names matching {s['propertyNames'].get('pattern')}"
+        names = s["propertyNames"]
+        what = f" ({names['description']})" if "description" in names else ""
+        return f"names matching {names.get('pattern')}{what}"
     if v == "minItems":
         return f"at least {s['minItems']} item(s)"
     return f"{v} {error.validator_value!r}"
@@ -148,12 +151,35 @@ def _check_references(config: dict) -> list[str]:
                 f"models.{model_id}.weights: received 'imagenet'; allowed: null "
                 "(no ImageNet weights exist for the CIFAR MobileNetV2)"
             )
+    problems += _check_run_folders(config)
     for name, recipe in config["recipes"].items():
         if recipe["warmup_epochs"] >= recipe["epochs"] and recipe["schedule"] == "cosine":
             problems.append(
                 f"recipes.{name}.warmup_epochs: received {recipe['warmup_epochs']}; allowed: "
                 f"fewer than epochs ({recipe['epochs']}) so the cosine decay has steps left"
             )
+    return problems
+
+
+def _check_run_folders(config: dict) -> list[str]:
+    """Distinct runs get distinct folders inside results/runs/, on any file system.
+
+    The id patterns already rule out '/', '.', '..' and hidden names; this also catches a run
+    listed twice and ids that differ only in case (one folder on macOS and Windows).
+    """
+    problems, seen = [], {}
+    for run in expand_runs(config):
+        folder = os.path.normpath(run.dir)
+        if Path(folder).parts[:2] != ("results", "runs") or len(Path(folder).parts) != 6:
+            problems.append(f"run {run.id}: its folder {run.dir} is not inside results/runs/")
+        other = seen.setdefault(folder.casefold(), run)
+        if other is run:
+            continue
+        what = "is listed twice" if other == run else f"and run {other.id} share one folder"
+        problems.append(
+            f"experiments.{run.experiment}: run {run.id} {what} ({folder}); allowed: ids that "
+            "differ in more than letter case, each data set and model listed once"
+        )
     return problems
 
 
@@ -193,15 +219,19 @@ def expand_runs(config: dict, experiment: str | None = None) -> list[Run]:
     return runs
 
 
+DISPLAY_ONLY = ("label",)  # model keys that change the report, never a trained result
+
+
 def run_spec(config: dict, experiment: str, dataset: str, model: str, seed: int) -> dict:
     """Everything that determines one run's result, as plain data (also its fingerprint)."""
     exp = config["experiments"][experiment]
+    model_config = {k: v for k, v in config["models"][model].items() if k not in DISPLAY_ONLY}
     return {
         "experiment": experiment,
         "dataset": dataset,
         "model_id": model,
         "seed": int(seed),
-        "model": dict(config["models"][model]),
+        "model": model_config,
         "recipe": dict(config["recipes"][exp["recipe"]]),
         "recipe_name": exp["recipe"],
     }
