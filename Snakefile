@@ -3,15 +3,26 @@
 import sys
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 # The package in src/ is importable here (and in every script, which adds the same path)
 # whether or not it was pip-installed, so conda environments work too.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from mobilenet_repro.config import check_config
+from mobilenet_repro.config import check_config, check_local_files
 
 min_version("9.0")
+
+# Snakemake starts each script job as `<interpreter> <script>` without quoting the
+# interpreter's path (snakemake/snakemake#2645): from an install at a path with a space, every
+# job would fail. Say so before any job; with --sdm conda the jobs run `python` and work.
+if " " in sys.executable and not workflow.deployment_settings.deployment_method:
+    raise WorkflowError(
+        f"the Python running Snakemake is at a path with a space ({sys.executable}); "
+        "Snakemake cannot start script jobs from there (snakemake/snakemake#2645). Install "
+        "the environment at a path without spaces, or run with --sdm conda."
+    )
 
 
 # A --configfile on the command line replaces the default run rather than being merged into
@@ -23,6 +34,8 @@ if not workflow.overwrite_configfiles:
 
 # Our own check first: its messages name the key, the value and what is allowed.
 check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+# Then what can fail only later: local files the data sets name (checked before any job).
+check_local_files(config)
 
 
 validate(config, "workflow/schemas/config.schema.yaml")

@@ -197,3 +197,37 @@ def test_missing_imagenet_weights_offline_say_where_to_put_them(tmp_path, monkey
     assert "https://example.invalid/mobilenet.h5" in message
     assert str(tmp_path / "keras" / "models") in message
     assert not any((tmp_path / "keras").rglob("*.h5"))  # nothing half-written in the cache
+
+
+# ------------------------------------------- 12. foreseeable errors, messages in the terminal
+def test_missing_local_data_path_fails_before_any_job(tmp_path):
+    config = one_run_config(tmp_path)
+    data = yaml.safe_load(config.read_text())
+    data["datasets"]["digits"] = {"source": "cifar10", "path": "no/such/cifar-10-python.tar.gz"}
+    config.write_text(yaml.safe_dump(data))
+    result = run(tmp_path, "--dry-run", timeout=120)
+    assert result.returncode != 0
+    terminal = result.stdout + result.stderr
+    assert "datasets.digits.path: received 'no/such/cifar-10-python.tar.gz'" in terminal
+    assert "nothing is there" in terminal
+    assert not (tmp_path / "logs").exists() and not (tmp_path / "resources").exists()
+
+
+def test_a_failing_jobs_message_reaches_the_terminal_without_tensorflow_noise(tmp_path):
+    """A corrupt prepared data set: the train job's error, naming the file and what to do,
+    is printed by Snakemake's terminal, not only in the log; TensorFlow's C++ start-up lines
+    stay in the log."""
+    one_run_config(tmp_path)
+    npz = tmp_path / "resources/datasets/digits.npz"
+    npz.parent.mkdir(parents=True)
+    npz.write_bytes(b"PK\x03\x04 not a zip any more")
+    result = run(tmp_path, f"{RUN}/metrics.json", timeout=300)
+    assert result.returncode != 0
+    terminal = result.stdout + result.stderr
+    job = "rule train (experiment=tiny, dataset=digits, model=v1_025_32, seed=0)"
+    assert f"{job} failed" in terminal
+    assert f"prepared data set {Path('resources/datasets/digits.npz')} is unreadable" in terminal
+    assert "delete it and rerun" in terminal and f"full log: {RUN_LOG}" in terminal
+    for noise in ("oneDNN", "cpu_feature_guard", "absl::InitializeLog"):
+        assert noise not in terminal
+    assert "Traceback" in (tmp_path / RUN_LOG).read_text()

@@ -183,6 +183,36 @@ def _check_run_folders(config: dict) -> list[str]:
     return problems
 
 
+def check_local_files(config: dict, workdir: Path | str = ".") -> None:
+    """Local copies the used data sets name must exist: checked before the first job runs.
+
+    A data set already prepared (resources/datasets/<name>.npz) is not checked: its source is
+    no longer needed. Raises ConfigError naming the key, the path and the working directory.
+    """
+    workdir = Path(workdir).resolve()
+    used = {run.dataset for run in expand_runs(config)}
+    problems = []
+    for name in sorted(used):
+        spec = config["datasets"][name]
+        if (workdir / "resources" / "datasets" / f"{name}.npz").exists():
+            continue
+        path = spec.get("path")
+        if path is not None and not (workdir / path).exists():
+            problems.append(
+                f"datasets.{name}.path: received {path!r}; allowed: an existing file or "
+                f"directory (relative to the working directory {workdir}); nothing is there"
+            )
+        if spec["source"] == "image_folder" and path is None and spec.get("url") is None:
+            problems.append(
+                f"datasets.{name}: an image_folder data set needs `path` (a directory or "
+                "archive with train/<class>/ and test/<class>/) or `url` (such an archive)"
+            )
+    if problems:
+        raise ConfigError(
+            "invalid configuration:\n  - " + "\n  - ".join(problems) + "\nNo job was started."
+        )
+
+
 def load_config(path: Path | str) -> dict:
     """Read and check a YAML config file."""
     return check_config(yaml.safe_load(Path(path).read_text()) or {})

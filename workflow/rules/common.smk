@@ -20,7 +20,7 @@ KNOWN_CLASS_COUNTS = {
 wildcard_constraints:
     experiment=r"[A-Za-z0-9_-]+",
     dataset=r"[A-Za-z0-9_-]+",
-    model=r"[A-Za-z0-9_.-]+",
+    model=r"[A-Za-z0-9_-][A-Za-z0-9_.-]*",
     seed=r"\d+",
 
 
