@@ -739,3 +739,23 @@ def test_unreadable_prepared_data_set_is_named_with_what_to_do(tmp_path, cut):
     bad.write_bytes(b"garbage" * 20 if cut == 0 else data[:cut])
     with pytest.raises(DataError, match=rf"prepared data set {bad} is unreadable.*delete it"):
         load_dataset(bad)
+
+
+@pytest.mark.parametrize("target", ["/etc/passwd", "outside.jpg", "../../../outside.jpg"])
+def test_image_folder_does_not_follow_links_out_of_itself(tmp_path, monkeypatch, target):
+    """A link in an image folder to a file outside it is refused before the file is read
+    (archives refuse such links too); a link to a file inside the folder is read."""
+    root = make_folder(tmp_path / "folder", odd=False)
+    (tmp_path / "outside.jpg").write_bytes(jpeg(16, 16, (1, 2, 3)))
+    link = root / "train" / "cat" / "z_link.jpg"
+    link.symlink_to(tmp_path / target if target == "outside.jpg" else target)
+    (root / "train" / "dog" / "inside.jpg").symlink_to(root / "train" / "dog" / "0.jpg")
+    read = []
+    real_read = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda p: read.append(p) or real_read(p))
+    with pytest.raises(DataError, match=rf"refusing {link}: a symbolic link to .*outside"):
+        prepare_dataset("m", {"source": "image_folder", "path": str(root)}, tmp_path)
+    assert link not in read
+    link.unlink()
+    ds = prepare_dataset("m", {"source": "image_folder", "path": str(root)}, tmp_path)
+    assert len(ds.splits["train"][1]) + len(ds.splits["val"][1]) == 13  # 12 + the inner link
