@@ -4,13 +4,13 @@ import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 # The package in src/ is importable here (and in every script, which adds the same path)
 # whether or not it was pip-installed, so conda environments work too.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from mobilenet_repro.config import check_config, check_local_files
+from mobilenet_repro.config import check_config
 
 min_version("9.0")
 
@@ -32,13 +32,12 @@ if not workflow.overwrite_configfiles:
     configfile: "config/config.yaml"
 
 
-# Our own check first: its messages name the key, the value and what is allowed.
-check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
-# Then what can fail only later: local files the data sets name (checked before any job).
-check_local_files(config)
-
-
-validate(config, "workflow/schemas/config.schema.yaml")
+# The one check of the configuration, before any job: schema (filling defaults), references,
+# run folders and the local files data sets name. Its messages name the key, the value
+# received and what is allowed.
+check_config(
+    config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml", workdir="."
+)
 
 
 include: "workflow/rules/common.smk"

@@ -175,3 +175,23 @@ def test_a_run_listed_twice_is_refused(tiny_config):
     tiny_config["experiments"]["tiny"]["models"].append("v1_025_32")
     with pytest.raises(ConfigError, match=r"run tiny/digits/v1_025_32/seed0 is listed twice"):
         check_config(tiny_config)
+
+
+def test_a_runs_identity_is_read_back_from_any_of_its_files():
+    """One definition of a run: its id, folder and files, parsed back for the analysis."""
+    from mobilenet_repro.runs import FILES, Run
+
+    config = check_config(yaml.safe_load((ROOT / "config/paper.yaml").read_text()))
+    for run in expand_runs(config):
+        assert run.dir == f"results/runs/{run.id}"
+        for name in FILES:
+            assert Run.from_path(run.file(name)) == run
+            assert Run.from_path(f"/elsewhere/{run.file(name)}") == run
+    with pytest.raises(ValueError, match="not inside a run folder"):
+        Run.from_path("results/analysis/tiny/results_table.csv")
+
+
+def test_resources_for_an_unknown_model_are_refused(tiny_config):
+    tiny_config["resources"] = {"per_model": {"v9": {"mem_mb": 1000}}}
+    with pytest.raises(ConfigError, match=r"resources.per_model: received \['v9'\]; allowed"):
+        check_config(tiny_config)

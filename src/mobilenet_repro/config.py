@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import copy
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import jsonschema
 import yaml
 
 from mobilenet_repro.archspec import ARCH_SPECS as ARCHITECTURES
+from mobilenet_repro.runs import Run
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -92,10 +92,13 @@ def load_schema(path: Path | str = SCHEMA_PATH) -> dict:
     return yaml.safe_load(Path(path).read_text())
 
 
-def check_config(config: dict, schema_path: Path | str = SCHEMA_PATH) -> dict:
-    """Validate `config` in place (filling defaults) and check cross-references.
+def check_config(
+    config: dict, schema_path: Path | str = SCHEMA_PATH, workdir: Path | str | None = None
+) -> dict:
+    """Validate `config` in place (filling defaults) and check cross-references; with a
+    `workdir` (the workflow's), also the local files it names (`check_local_files`).
 
-    Raises ConfigError listing every problem found.
+    The one check of a configuration. Raises ConfigError listing every problem found.
     """
     schema = load_schema(schema_path)
     validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
@@ -109,6 +112,8 @@ def check_config(config: dict, schema_path: Path | str = SCHEMA_PATH) -> dict:
             + "\n  - ".join(problems)
             + "\nFix these keys in the config file (see workflow/schemas/config.schema.yaml)."
         )
+    if workdir is not None:
+        check_local_files(config, workdir)
     return config
 
 
@@ -152,6 +157,12 @@ def _check_references(config: dict) -> list[str]:
                 "(no ImageNet weights exist for the CIFAR MobileNetV2)"
             )
     problems += _check_run_folders(config)
+    unknown = sorted(set(config.get("resources", {}).get("per_model", {})) - set(config["models"]))
+    if unknown:
+        problems.append(
+            f"resources.per_model: received {unknown}; allowed: model ids defined under "
+            f"`models` ({sorted(config['models'])})"
+        )
     for name, recipe in config["recipes"].items():
         if recipe["warmup_epochs"] >= recipe["epochs"] and recipe["schedule"] == "cosine":
             problems.append(
@@ -216,24 +227,6 @@ def check_local_files(config: dict, workdir: Path | str = ".") -> None:
 def load_config(path: Path | str) -> dict:
     """Read and check a YAML config file."""
     return check_config(yaml.safe_load(Path(path).read_text()) or {})
-
-
-@dataclass(frozen=True)
-class Run:
-    """One training run: (experiment, data set, model, seed)."""
-
-    experiment: str
-    dataset: str
-    model: str
-    seed: int
-
-    @property
-    def id(self) -> str:
-        return f"{self.experiment}/{self.dataset}/{self.model}/seed{self.seed}"
-
-    @property
-    def dir(self) -> str:
-        return f"results/runs/{self.id}"
 
 
 def expand_runs(config: dict, experiment: str | None = None) -> list[Run]:

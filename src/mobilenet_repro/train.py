@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from mobilenet_repro.io import atomic_path, read_json, write_csv, write_json
+from mobilenet_repro.runs import Run
 
 # ------------------------------------------------------------------------------ constants
 DIVERGENCE_FACTOR = 1000  # a loss this many times a uniform guess's (ln classes) = diverged
@@ -413,8 +414,7 @@ class RunPlan:
     def __post_init__(self):
         from mobilenet_repro.pipeline import steps_per_epoch
 
-        s = self.spec
-        self.id = f"{s['experiment']}/{s['dataset']}/{s['model_id']}/seed{s['seed']}"
+        self.id = Run.from_spec(self.spec).id
         self.steps_per_epoch = steps_per_epoch(self.train_images, self.recipe["batch_size"])
         self.schedule = make_schedule(self.recipe, self.steps_per_epoch)
 
@@ -440,11 +440,9 @@ def load_data(spec: dict, data_path: str | Path):
     ds = load_dataset(data_path, spec["dataset"])
     classes = spec["model"].get("classes") or ds.num_classes
     if classes < ds.num_classes:
-        s = spec
         raise ValueError(
-            f"{s['experiment']}/{s['dataset']}/{s['model_id']}/seed{s['seed']}: "
-            f"models.{s['model_id']}.classes is {classes} but data set "
-            f"{s['dataset']} has {ds.num_classes} classes; set classes to null"
+            f"{Run.from_spec(spec).id}: models.{spec['model_id']}.classes is {classes} but "
+            f"data set {spec['dataset']} has {ds.num_classes} classes; set classes to null"
         )
     return ds, classes
 
