@@ -759,3 +759,31 @@ def test_image_folder_does_not_follow_links_out_of_itself(tmp_path, monkeypatch,
     link.unlink()
     ds = prepare_dataset("m", {"source": "image_folder", "path": str(root)}, tmp_path)
     assert len(ds.splits["train"][1]) + len(ds.splits["val"][1]) == 13  # 12 + the inner link
+
+
+def test_split_defaults_and_class_counts_are_owned_by_the_data_layer(tmp_path):
+    """The schema's split defaults are data.SPLIT_DEFAULTS; each source states its class
+    count (the workflow's architecture tables use it before any data is prepared)."""
+    import subprocess
+    import sys
+
+    import yaml
+    from conftest import ROOT
+
+    from mobilenet_repro.data import SPLIT_DEFAULTS, source_classes
+
+    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    split = schema["properties"]["datasets"]["additionalProperties"]["properties"]["split"]
+    assert {k: v["default"] for k, v in split["properties"].items()} == SPLIT_DEFAULTS
+    assert [source_classes(s) for s in ("sklearn_digits", "cifar10", "mnist")] == [10] * 3
+    assert source_classes("stanford_dogs") == 120 and source_classes("image_folder") is None
+    ds = prepare_dataset("d", {"source": "sklearn_digits", "max_per_class": 3}, tmp_path)
+    assert ds.num_classes == source_classes("sklearn_digits")
+    # No import cycle: the data layer loads without its sources; sources import it.
+    code = "import sys, mobilenet_repro.data; print('mobilenet_repro.sources' in sys.modules)"
+    env_path = str(ROOT / "src")
+    out = subprocess.run(
+        [sys.executable, "-c", f"import sys; sys.path.insert(0, {env_path!r}); {code}"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert out.stdout.strip() == "False"

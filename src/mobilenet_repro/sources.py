@@ -21,7 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from mobilenet_repro.archives import iter_files
-from mobilenet_repro.data import ImageDataset, RaggedImages, register_source, split_indices
+from mobilenet_repro.data import (
+    ImageDataset,
+    RaggedImages,
+    register_source,
+    split_indices,
+    split_settings,
+)
 from mobilenet_repro.errors import DataError
 from mobilenet_repro.fetch import FetchedFile, RemoteFile, fetch
 
@@ -135,11 +141,6 @@ def fetch_files(
     return out
 
 
-def _split_spec(spec: dict) -> tuple[float, float, int]:
-    split = spec.get("split", {})
-    return split.get("val_fraction", 0.15), split.get("test_fraction", 0.2), split.get("seed", 0)
-
-
 def assemble(
     name: str,
     spec: dict,
@@ -150,7 +151,7 @@ def assemble(
     val: tuple | None = None,
 ) -> ImageDataset:
     """Carve val (and test, when the source has none) from train, deterministically."""
-    val_fraction, test_fraction, seed = _split_spec(spec)
+    val_fraction, test_fraction, seed = split_settings(spec)
     x, y = train
     how = []
     if val is None or test is None:
@@ -294,7 +295,7 @@ def _load_cifar_batch(data: bytes, where: str) -> dict:
     return {k.decode() if isinstance(k, bytes) else k: v for k, v in obj.items()}
 
 
-@register_source("cifar10")
+@register_source("cifar10", classes=10)
 def load_cifar10(name: str, spec: dict, resources_dir: Path) -> ImageDataset:
     """CIFAR-10, python version: 50,000 training and 10,000 test 32x32 RGB images."""
     files = fetch_files(name, spec, resources_dir, CIFAR10_FILES)
@@ -367,7 +368,7 @@ def parse_idx(data: bytes, where: str) -> np.ndarray:
         ) from exc
 
 
-@register_source("mnist")
+@register_source("mnist", classes=10)
 def load_mnist(name: str, spec: dict, resources_dir: Path) -> ImageDataset:
     """MNIST: 60,000 training and 10,000 test 28x28 grey digits (the four IDX files, or
     Keras's mnist.npz as a local copy)."""
@@ -415,7 +416,7 @@ def _mat_strings(arr) -> list[str]:
     return [str(np.asarray(a).ravel()[0]) for a in np.asarray(arr, dtype=object).ravel()]
 
 
-@register_source("stanford_dogs")
+@register_source("stanford_dogs", classes=120)
 def load_stanford_dogs(name: str, spec: dict, resources_dir: Path) -> ImageDataset:
     """Stanford Dogs: 20,580 images of 120 breeds (12,000 training, 8,580 test)."""
     from scipy.io import loadmat

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from mobilenet_repro import runs
 from mobilenet_repro.config import expand_runs, run_spec
+from mobilenet_repro.data import source_classes
 
 RUNS = expand_runs(config)
 # Files shipped with the workflow (notebooks, templates) are addressed from the checkout,
@@ -11,12 +12,6 @@ RUNS = expand_runs(config)
 REPO = Path(workflow.basedir)
 # A run's folder, files, log and checkpoint: one definition, in mobilenet_repro/runs.py.
 RUN_DIR = runs.RUN_DIR
-KNOWN_CLASS_COUNTS = {
-    "sklearn_digits": 10,
-    "cifar10": 10,
-    "mnist": 10,
-    "stanford_dogs": 120,
-}
 
 
 wildcard_constraints:
@@ -58,7 +53,7 @@ def get_dataset_spec(wildcards):
 
 def get_dataset_classes(name):
     """Class count of a data set, where it is known without preparing the data."""
-    return KNOWN_CLASS_COUNTS.get(config["datasets"][name]["source"])
+    return source_classes(config["datasets"][name]["source"])
 
 
 def get_experiment_metrics(wildcards):
