@@ -150,7 +150,7 @@ def _other_layout(ckpt, fp):
 
 @pytest.mark.parametrize("damage", [_corrupt_state, _truncated_model, _other_layout])
 def test_unreadable_checkpoint_is_named_deleted_and_the_run_starts_over(tmp_path, capsys, damage):
-    from mobilenet_repro.train import Checkpoint
+    from mobilenet_repro.checkpoint import Checkpoint
 
     ckpt = tmp_path / "resources" / "checkpoints" / "run"
     ckpt.mkdir(parents=True)
@@ -174,7 +174,8 @@ def test_checkpoint_restores_the_layers_random_state(tiny_config, tmp_path):
     """Dropout masks come from Keras seed generators; a checkpoint carries their state."""
     import keras
 
-    from mobilenet_repro.train import Checkpoint, build_model, seed_generators
+    from mobilenet_repro.checkpoint import Checkpoint, seed_generators
+    from mobilenet_repro.train import build_model
 
     spec = _spec(tiny_config)
     model = build_model(spec["model"], spec["recipe"], 10, 0.001)

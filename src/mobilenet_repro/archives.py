@@ -173,16 +173,24 @@ def iter_files(
     if not source.exists():
         raise DataError(f"{source} does not exist")
     if zipfile.is_zipfile(source):
-        with zipfile.ZipFile(source) as zf:
-            for info in zf.infolist():
-                problem = _zip_problem(info, zf)
-                if problem:
-                    raise _refuse(source, info.filename, problem)
-                if info.is_dir() or _zip_is_symlink(info):
-                    continue
-                if want is None or want(info.filename):
-                    yield info.filename, zf.read(info)
-        return
+        yield from _iter_zip(source, want)
+    else:
+        yield from _iter_tar(source, want)
+
+
+def _iter_zip(source: Path, want) -> Iterator[tuple[str, bytes]]:
+    with zipfile.ZipFile(source) as zf:
+        for info in zf.infolist():
+            problem = _zip_problem(info, zf)
+            if problem:
+                raise _refuse(source, info.filename, problem)
+            if info.is_dir() or _zip_is_symlink(info):
+                continue
+            if want is None or want(info.filename):
+                yield info.filename, zf.read(info)
+
+
+def _iter_tar(source: Path, want) -> Iterator[tuple[str, bytes]]:
     with _open_tar(source, stream=True) as tf:
         try:
             for info in tf:

@@ -27,36 +27,38 @@ def _key(path) -> str:
     return ".".join(str(p) for p in path) or "<top level>"
 
 
+def _number_range(s: dict) -> str:
+    bounds = (
+        ("minimum", ">="),
+        ("exclusiveMinimum", ">"),
+        ("maximum", "<="),
+        ("exclusiveMaximum", "<"),
+    )
+    return "a number " + " and ".join(f"{op} {s[k]}" for k, op in bounds if k in s)
+
+
+_ALLOWED = {
+    "enum": lambda s: "one of " + ", ".join(repr(x) for x in s["enum"]),
+    "type": lambda s: f"a value of type {s['type']}",
+    "minimum": _number_range,
+    "maximum": _number_range,
+    "exclusiveMinimum": _number_range,
+    "exclusiveMaximum": _number_range,
+    "required": lambda s: f"the keys {s['required']} present",
+    "additionalProperties": lambda s: "only the keys " + ", ".join(sorted(s.get("properties", {}))),
+    "pattern": lambda s: f"text matching {s['pattern']}",
+    "minItems": lambda s: f"at least {s['minItems']} item(s)",
+}
+
+
 def _allowed(error: jsonschema.ValidationError) -> str:
-    s = error.schema
-    v = error.validator
-    if v == "enum":
-        return "one of " + ", ".join(repr(x) for x in s["enum"])
-    if v == "type":
-        return f"a value of type {s['type']}"
-    if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        parts = []
-        if "minimum" in s:
-            parts.append(f">= {s['minimum']}")
-        if "exclusiveMinimum" in s:
-            parts.append(f"> {s['exclusiveMinimum']}")
-        if "maximum" in s:
-            parts.append(f"<= {s['maximum']}")
-        if "exclusiveMaximum" in s:
-            parts.append(f"< {s['exclusiveMaximum']}")
-        return "a number " + " and ".join(parts)
-    if v == "required":
-        return f"the keys {s['required']} present"
-    if v == "additionalProperties":
-        return "only the keys " + ", ".join(sorted(s.get("properties", {})))
-    if v == "pattern":
-        return f"text matching {s['pattern']}"
+    s, v = error.schema, error.validator
     if v == "propertyNames":
         names = s["propertyNames"]
         what = f" ({names['description']})" if "description" in names else ""
         return f"names matching {names.get('pattern')}{what}"
-    if v == "minItems":
-        return f"at least {s['minItems']} item(s)"
+    if v in _ALLOWED:
+        return _ALLOWED[v](s)
     return f"{v} {error.validator_value!r}"
 
 
@@ -120,42 +122,9 @@ def check_config(
 def _check_references(config: dict) -> list[str]:
     problems = []
     for exp_id, exp in config["experiments"].items():
-        for i, name in enumerate(exp["datasets"]):
-            if name not in config["datasets"]:
-                problems.append(
-                    f"experiments.{exp_id}.datasets.{i}: received {name!r}; allowed: one of the "
-                    f"data sets defined under `datasets` ({sorted(config['datasets'])})"
-                )
-        for i, name in enumerate(exp["models"]):
-            if name not in config["models"]:
-                problems.append(
-                    f"experiments.{exp_id}.models.{i}: received {name!r}; allowed: one of the "
-                    f"models defined under `models` ({sorted(config['models'])})"
-                )
-        if exp["recipe"] not in config["recipes"]:
-            problems.append(
-                f"experiments.{exp_id}.recipe: received {exp['recipe']!r}; allowed: one of the "
-                f"recipes defined under `recipes` ({sorted(config['recipes'])})"
-            )
-        if len(set(exp["seeds"])) != len(exp["seeds"]):
-            problems.append(f"experiments.{exp_id}.seeds: received {exp['seeds']}; seeds repeat")
+        problems += _check_experiment(config, exp_id, exp)
     for model_id, model in config["models"].items():
-        arch = ARCHITECTURES[model["arch"]]
-        if model["resolution"] < arch.min_resolution:
-            problems.append(
-                f"models.{model_id}.resolution: received {model['resolution']}; allowed: "
-                f">= {arch.min_resolution} for {model['arch']}"
-            )
-        if not arch.has_alpha and model["alpha"] != 1.0:
-            problems.append(
-                f"models.{model_id}.alpha: received {model['alpha']}; allowed: 1.0 "
-                f"({model['arch']} has no width multiplier)"
-            )
-        if model["weights"] == "imagenet" and model["arch"] == "cifar_mobilenet_v2":
-            problems.append(
-                f"models.{model_id}.weights: received 'imagenet'; allowed: null "
-                "(no ImageNet weights exist for the CIFAR MobileNetV2)"
-            )
+        problems += _check_model(model_id, model)
     problems += _check_run_folders(config)
     unknown = sorted(set(config.get("resources", {}).get("per_model", {})) - set(config["models"]))
     if unknown:
@@ -169,6 +138,46 @@ def _check_references(config: dict) -> list[str]:
                 f"recipes.{name}.warmup_epochs: received {recipe['warmup_epochs']}; allowed: "
                 f"fewer than epochs ({recipe['epochs']}) so the cosine decay has steps left"
             )
+    return problems
+
+
+def _check_experiment(config: dict, exp_id: str, exp: dict) -> list[str]:
+    problems = []
+    for kind, what in (("datasets", "data sets"), ("models", "models")):
+        for i, name in enumerate(exp[kind]):
+            if name not in config[kind]:
+                problems.append(
+                    f"experiments.{exp_id}.{kind}.{i}: received {name!r}; allowed: one of the "
+                    f"{what} defined under `{kind}` ({sorted(config[kind])})"
+                )
+    if exp["recipe"] not in config["recipes"]:
+        problems.append(
+            f"experiments.{exp_id}.recipe: received {exp['recipe']!r}; allowed: one of the "
+            f"recipes defined under `recipes` ({sorted(config['recipes'])})"
+        )
+    if len(set(exp["seeds"])) != len(exp["seeds"]):
+        problems.append(f"experiments.{exp_id}.seeds: received {exp['seeds']}; seeds repeat")
+    return problems
+
+
+def _check_model(model_id: str, model: dict) -> list[str]:
+    problems = []
+    arch = ARCHITECTURES[model["arch"]]
+    if model["resolution"] < arch.min_resolution:
+        problems.append(
+            f"models.{model_id}.resolution: received {model['resolution']}; allowed: "
+            f">= {arch.min_resolution} for {model['arch']}"
+        )
+    if not arch.has_alpha and model["alpha"] != 1.0:
+        problems.append(
+            f"models.{model_id}.alpha: received {model['alpha']}; allowed: 1.0 "
+            f"({model['arch']} has no width multiplier)"
+        )
+    if model["weights"] == "imagenet" and model["arch"] == "cifar_mobilenet_v2":
+        problems.append(
+            f"models.{model_id}.weights: received 'imagenet'; allowed: null "
+            "(no ImageNet weights exist for the CIFAR MobileNetV2)"
+        )
     return problems
 
 

@@ -28,7 +28,6 @@ import json
 import math
 import os
 import platform
-import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -36,7 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mobilenet_repro.io import atomic_path, read_json, write_csv, write_json
+from mobilenet_repro.checkpoint import Checkpoint, save_model
+from mobilenet_repro.io import write_csv, write_json
 from mobilenet_repro.runs import Run
 
 # ------------------------------------------------------------------------------ constants
@@ -249,98 +249,8 @@ def build_training_state(model, element_spec) -> None:
         model.optimizer.build(model.trainable_variables)
 
 
-def seed_generators(model) -> list:
-    """The Keras seed generators of every layer (dropout's masks come from these), in order."""
-    return [g for layer in model._flatten_layers() for g in layer._seed_generators]
-
-
-def save_model(model, path: Path | str) -> None:
-    """model.keras, atomically (Keras insists on the .keras suffix, hence the second name)."""
-    with atomic_path(path) as tmp:
-        tmp_keras = tmp.with_suffix(".keras")
-        model.save(tmp_keras)
-        os.replace(tmp_keras, tmp)
-
-
 def _lr_at(schedule, step: int) -> float:
     return float(schedule(step)) if callable(schedule) else float(schedule)
-
-
-# ----------------------------------------------------------------------------- checkpoint
-def _fresh_state() -> dict:
-    return {"epoch": 0, "history": [], "train_seconds": 0.0, "resumed_from": []}
-
-
-@dataclass
-class Checkpoint:
-    """A run's resumable progress: state.json (epochs, history, seed-generator states) and
-    model.keras (weights, optimizer state and step counter). Each file is replaced atomically;
-    state.json is written last, so it never points at a model file from another epoch."""
-
-    directory: Path
-    fingerprint: str
-    run_id: str
-
-    @property
-    def state_file(self) -> Path:
-        return self.directory / "state.json"
-
-    @property
-    def model_file(self) -> Path:
-        return self.directory / "model.keras"
-
-    def save(self, model, state: dict) -> None:
-        state = {**state, "fingerprint": self.fingerprint}
-        state["seed_generators"] = [
-            [int(v) for v in np.asarray(g.state.value)] for g in seed_generators(model)
-        ]
-        self.directory.mkdir(parents=True, exist_ok=True)
-        save_model(model, self.model_file)
-        write_json(state, self.state_file)
-
-    def restore(self):
-        """(state, model) of the interrupted run, or (a fresh state, None) to start over.
-
-        A checkpoint of other settings is ignored; one that cannot be read (garbage in
-        state.json, a truncated model.keras) is reported by path and deleted, never a dead end.
-        """
-        if not self.state_file.exists():
-            return _fresh_state(), None
-        try:
-            saved = read_json(self.state_file)
-            if saved.get("fingerprint") != self.fingerprint or not self.model_file.exists():
-                _progress(
-                    f"[{self.run_id}] checkpoint in {self.directory} is from other settings; "
-                    "starting over"
-                )
-                return _fresh_state(), None
-            model = self._load_model(saved["seed_generators"])
-        except Exception as exc:  # any unreadable part: the run can always start over
-            _progress(
-                f"[{self.run_id}] WARNING: checkpoint {self.directory} cannot be read "
-                f"({type(exc).__name__}: {exc}); deleting it and starting over"
-            )
-            shutil.rmtree(self.directory, ignore_errors=True)
-            return _fresh_state(), None
-        saved.pop("seed_generators")
-        return saved, model
-
-    def _load_model(self, generator_states: list):
-        from mobilenet_repro.models import load_trusted_model
-
-        model = load_trusted_model(self.model_file)
-        generators = seed_generators(model)
-        if len(generators) != len(generator_states):
-            raise ValueError(
-                f"{len(generator_states)} saved seed-generator states for "
-                f"{len(generators)} seed generators"
-            )
-        for generator, value in zip(generators, generator_states, strict=True):
-            generator.state.assign(np.asarray(value, dtype=generator.state.dtype))
-        return model
-
-    def delete(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- epoch hook
