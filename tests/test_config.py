@@ -195,3 +195,9 @@ def test_resources_for_an_unknown_model_are_refused(tiny_config):
     tiny_config["resources"] = {"per_model": {"v9": {"mem_mb": 1000}}}
     with pytest.raises(ConfigError, match=r"resources.per_model: received \['v9'\]; allowed"):
         check_config(tiny_config)
+
+
+def test_too_few_classes_for_a_fixed_size_source_is_refused_before_training(tiny_config):
+    tiny_config["models"]["v1_025_32"]["classes"] = 5
+    with pytest.raises(ConfigError, match=r"models.v1_025_32.classes: received 5; allowed: null"):
+        check_config(tiny_config)

@@ -231,3 +231,21 @@ def test_a_failing_jobs_message_reaches_the_terminal_without_tensorflow_noise(tm
     for noise in ("oneDNN", "cpu_feature_guard", "absl::InitializeLog"):
         assert noise not in terminal
     assert "Traceback" in (tmp_path / RUN_LOG).read_text()
+
+
+@pytest.mark.slow
+def test_changing_only_a_models_label_retrains_nothing(tmp_path):
+    config = one_run_config(tmp_path, epochs=1, warmup_epochs=0)
+    target = f"{RUN}/metrics.json"
+    first = run(tmp_path, target)
+    assert first.returncode == 0, first.stderr[-3000:]
+    data = yaml.safe_load(config.read_text())
+    data["models"]["v1_025_32"]["label"] = "A new name for the report"
+    config.write_text(yaml.safe_dump(data))
+    again = run(tmp_path, target, "--dry-run", timeout=120)
+    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+    data["models"]["v1_025_32"]["alpha"] = 0.5  # a real change still retrains
+    config.write_text(yaml.safe_dump(data))
+    changed = run(tmp_path, target, "--dry-run", timeout=120)
+    assert "train" in changed.stdout + changed.stderr
+    assert "Nothing to be done" not in changed.stdout + changed.stderr

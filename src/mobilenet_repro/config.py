@@ -126,6 +126,7 @@ def _check_references(config: dict) -> list[str]:
     for model_id, model in config["models"].items():
         problems += _check_model(model_id, model)
     problems += _check_run_folders(config)
+    problems += _check_class_counts(config)
     unknown = sorted(set(config.get("resources", {}).get("per_model", {})) - set(config["models"]))
     if unknown:
         problems.append(
@@ -178,6 +179,24 @@ def _check_model(model_id: str, model: dict) -> list[str]:
             f"models.{model_id}.weights: received 'imagenet'; allowed: null "
             "(no ImageNet weights exist for the CIFAR MobileNetV2)"
         )
+    return problems
+
+
+def _check_class_counts(config: dict) -> list[str]:
+    """A model's `classes` below its data set's class count, where the source fixes that."""
+    from mobilenet_repro.data import source_classes
+
+    problems = []
+    for dataset, model in sorted({(r.dataset, r.model) for r in expand_runs(config)}):
+        if dataset not in config["datasets"] or model not in config["models"]:
+            continue  # reported as a reference problem
+        wanted = config["models"][model].get("classes")
+        have = source_classes(config["datasets"][dataset]["source"])
+        if wanted is not None and have is not None and wanted < have:
+            problems.append(
+                f"models.{model}.classes: received {wanted}; allowed: null or >= {have} "
+                f"(data set {dataset} has {have} classes)"
+            )
     return problems
 
 
