@@ -88,7 +88,9 @@ def run_spec_for(model_id: str, epochs: int) -> dict:
 
     config = yaml.safe_load(CONFIG.read_text())
     config["models"][model_id] = model_config(model_id)
-    config["experiments"][EXPERIMENT]["models"].append(model_id)
+    models = config["experiments"][EXPERIMENT]["models"]
+    if model_id not in models:  # a run listed twice is refused (its row would count twice)
+        models.append(model_id)
     recipe = config["recipes"][config["experiments"][EXPERIMENT]["recipe"]]
     recipe["epochs"] = epochs
     recipe["warmup_epochs"] = min(recipe["warmup_epochs"], epochs - 1)
