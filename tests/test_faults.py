@@ -249,3 +249,26 @@ def test_changing_only_a_models_label_retrains_nothing(tmp_path):
     changed = run(tmp_path, target, "--dry-run", timeout=120)
     assert "train" in changed.stdout + changed.stderr
     assert "Nothing to be done" not in changed.stdout + changed.stderr
+
+
+def test_job_start_sends_c_level_output_to_the_log_and_the_error_to_the_terminal(tmp_path):
+    """What TensorFlow's C++ code writes to file descriptor 2 lands in the log; an uncaught
+    error is in the log with its traceback and in the terminal as one short message."""
+    log = tmp_path / "job.log"
+    code = (
+        "import os, sys; sys.path.insert(0, sys.argv[1]);"
+        "from mobilenet_repro.jobs import log_to; log_to(sys.argv[2], job='rule x (a=1)');"
+        "os.write(2, b'I0000 cpu_feature_guard: noise from C++\\n');"
+        "print('progress', file=sys.stderr);"
+        "raise ValueError('datasets.d.path: the clear message')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT / "src"), str(log)], capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        "rule x (a=1) failed:\n    ValueError: datasets.d.path: the clear message\n"
+        f"  (full log: {log})\n"
+    )
+    text = log.read_text()
+    assert "cpu_feature_guard" in text and "progress" in text and "Traceback" in text
