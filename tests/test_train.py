@@ -139,16 +139,24 @@ def _corrupt_state(ckpt, fp):
 
 def _truncated_model(ckpt, fp):
     state = {"epoch": 1, "history": [], "train_seconds": 1.0, "resumed_from": []}
-    state.update(fingerprint=fp, seed_generators=[])
+    state.update(fingerprint=fp, seed_generators=[], model_file="model-epoch1.keras")
     (ckpt / "state.json").write_text(json.dumps(state))
-    (ckpt / "model.keras").write_bytes(b"PK\x03\x04" + b"\0" * 100)  # a zip cut short
+    (ckpt / "model-epoch1.keras").write_bytes(b"PK\x03\x04" + b"\0" * 100)  # a zip cut short
+
+
+def _model_file_missing(ckpt, fp):
+    state = {"epoch": 1, "history": [], "train_seconds": 1.0, "resumed_from": []}
+    state.update(fingerprint=fp, seed_generators=[], model_file="model-epoch1.keras")
+    (ckpt / "state.json").write_text(json.dumps(state))
 
 
 def _other_layout(ckpt, fp):
     (ckpt / "state.json").write_text(json.dumps([1, 2, 3]))
 
 
-@pytest.mark.parametrize("damage", [_corrupt_state, _truncated_model, _other_layout])
+@pytest.mark.parametrize(
+    "damage", [_corrupt_state, _truncated_model, _model_file_missing, _other_layout]
+)
 def test_unreadable_checkpoint_is_named_deleted_and_the_run_starts_over(tmp_path, capsys, damage):
     from mobilenet_repro.checkpoint import Checkpoint
 
@@ -192,8 +200,11 @@ def test_checkpoint_restores_the_layers_random_state(tiny_config, tmp_path):
     got = [keras.ops.convert_to_numpy(g.state.value).tolist() for g in seed_generators(restored)]
     assert got == want
 
+    state["epoch"] = 2
     checkpoint.save(model, state)  # then the model file is cut short, as by a full disk
-    data = checkpoint.model_file.read_bytes()
-    checkpoint.model_file.write_bytes(data[: len(data) // 2])
+    (model_file,) = checkpoint.directory.glob("model-*.keras")  # epoch 1's is gone
+    assert model_file.name == "model-epoch2.keras"
+    data = model_file.read_bytes()
+    model_file.write_bytes(data[: len(data) // 2])
     state, restored = checkpoint.restore()
     assert restored is None and state["epoch"] == 0 and not checkpoint.directory.exists()

@@ -43,8 +43,11 @@ def fresh_state() -> dict:
 @dataclass
 class Checkpoint:
     """A run's resumable progress: state.json (epochs, history, seed-generator states) and
-    model.keras (weights, optimizer state and step counter). Each file is replaced atomically;
-    state.json is written last, so it never points at a model file from another epoch."""
+    model-epoch<k>.keras (weights, optimizer state and step counter after epoch k).
+
+    Both are written atomically, the model first and under a new name: state.json always
+    names a complete model file of its own epoch, whenever the process is killed.
+    """
 
     directory: Path
     fingerprint: str
@@ -54,18 +57,18 @@ class Checkpoint:
     def state_file(self) -> Path:
         return self.directory / "state.json"
 
-    @property
-    def model_file(self) -> Path:
-        return self.directory / "model.keras"
-
     def save(self, model, state: dict) -> None:
-        state = {**state, "fingerprint": self.fingerprint}
+        name = f"model-epoch{state['epoch']}.keras"
+        state = {**state, "fingerprint": self.fingerprint, "model_file": name}
         state["seed_generators"] = [
             [int(v) for v in np.asarray(g.state.value)] for g in seed_generators(model)
         ]
         self.directory.mkdir(parents=True, exist_ok=True)
-        save_model(model, self.model_file)
+        save_model(model, self.directory / name)
         write_json(state, self.state_file)
+        for old in self.directory.glob("model-epoch*.keras"):
+            if old.name != name:
+                old.unlink()
 
     def restore(self):
         """(state, model) of the interrupted run, or (a fresh state, None) to start over.
@@ -77,13 +80,13 @@ class Checkpoint:
             return fresh_state(), None
         try:
             saved = read_json(self.state_file)
-            if saved.get("fingerprint") != self.fingerprint or not self.model_file.exists():
+            if saved.get("fingerprint") != self.fingerprint:
                 _progress(
                     f"[{self.run_id}] checkpoint in {self.directory} is from other settings; "
                     "starting over"
                 )
                 return fresh_state(), None
-            model = self._load_model(saved["seed_generators"])
+            model = self._load_model(self.directory / saved["model_file"], saved)
         except Exception as exc:  # any unreadable part: the run can always start over
             _progress(
                 f"[{self.run_id}] WARNING: checkpoint {self.directory} cannot be read "
@@ -91,13 +94,16 @@ class Checkpoint:
             )
             shutil.rmtree(self.directory, ignore_errors=True)
             return fresh_state(), None
-        saved.pop("seed_generators")
+        for key in ("seed_generators", "model_file", "fingerprint"):
+            saved.pop(key)
         return saved, model
 
-    def _load_model(self, generator_states: list):
+    @staticmethod
+    def _load_model(path: Path, saved: dict):
         from mobilenet_repro.models import load_trusted_model
 
-        model = load_trusted_model(self.model_file)
+        generator_states = saved["seed_generators"]
+        model = load_trusted_model(path)
         generators = seed_generators(model)
         if len(generators) != len(generator_states):
             raise ValueError(
