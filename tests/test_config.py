@@ -160,8 +160,8 @@ def test_some_random_ids_were_accepted():
     [
         (["tiny"], ["digits"], ["v1", ".."], r"models: received '\.\.'; allowed: .*not starting"),
         (["tiny"], ["digits"], [".hidden"], r"models: received '\.hidden'"),
-        (["tiny"], ["digits", "Digits"], ["v1"], r"share one folder"),
-        (["tiny", "Tiny"], ["digits"], ["v1"], r"share one folder"),
+        (["tiny"], ["digits", "Digits"], ["v1"], r"differ only in letter case"),
+        (["tiny", "Tiny"], ["digits"], ["v1"], r"experiments: received \['tiny', 'Tiny'\]"),
     ],
 )
 def test_ids_that_would_share_or_leave_a_folder_are_refused(
@@ -200,4 +200,15 @@ def test_resources_for_an_unknown_model_are_refused(tiny_config):
 def test_too_few_classes_for_a_fixed_size_source_is_refused_before_training(tiny_config):
     tiny_config["models"]["v1_025_32"]["classes"] = 5
     with pytest.raises(ConfigError, match=r"models.v1_025_32.classes: received 5; allowed: null"):
+        check_config(tiny_config)
+
+
+def test_ids_differing_only_in_case_are_refused_even_in_different_experiments(tiny_config):
+    """resources/datasets/Digits.npz and digits.npz are one file on macOS and Windows."""
+    tiny_config["datasets"]["Digits"] = dict(tiny_config["datasets"]["digits"])
+    tiny_config["experiments"]["other"] = {
+        **tiny_config["experiments"]["tiny"],
+        "datasets": ["Digits"],
+    }
+    with pytest.raises(ConfigError, match=r"datasets: received \['digits', 'Digits'\]"):
         check_config(tiny_config)

@@ -125,6 +125,7 @@ def _check_references(config: dict) -> list[str]:
         problems += _check_experiment(config, exp_id, exp)
     for model_id, model in config["models"].items():
         problems += _check_model(model_id, model)
+    problems += _check_case_clashes(config)
     problems += _check_run_folders(config)
     problems += _check_class_counts(config)
     unknown = sorted(set(config.get("resources", {}).get("per_model", {})) - set(config["models"]))
@@ -179,6 +180,23 @@ def _check_model(model_id: str, model: dict) -> list[str]:
             f"models.{model_id}.weights: received 'imagenet'; allowed: null "
             "(no ImageNet weights exist for the CIFAR MobileNetV2)"
         )
+    return problems
+
+
+def _check_case_clashes(config: dict) -> list[str]:
+    """Ids of one kind that differ only in letter case name one file on macOS and Windows
+    (resources/datasets/Digits.npz is digits.npz there), whichever experiments use them."""
+    problems = []
+    for kind in ("experiments", "datasets", "models", "recipes"):
+        seen = {}
+        for name in config[kind]:
+            seen.setdefault(name.casefold(), []).append(name)
+        for names in seen.values():
+            if len(names) > 1:
+                problems.append(
+                    f"{kind}: received {names}, which differ only in letter case; allowed: "
+                    "ids that differ otherwise (one folder or file on macOS and Windows)"
+                )
     return problems
 
 
