@@ -3,7 +3,8 @@
 import sys
 from pathlib import Path
 
-from snakemake.utils import min_version, validate
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import min_version
 
 # The package in src/ is importable here (and in every script, which adds the same path)
 # whether or not it was pip-installed, so conda environments work too.
@@ -13,6 +14,16 @@ from mobilenet_repro.config import check_config
 
 min_version("9.0")
 
+# Snakemake starts each script job as `<interpreter> <script>` without quoting the
+# interpreter's path (snakemake/snakemake#2645): from an install at a path with a space, every
+# job would fail. Say so before any job; with --sdm conda the jobs run `python` and work.
+if " " in sys.executable and not workflow.deployment_settings.deployment_method:
+    raise WorkflowError(
+        f"the Python running Snakemake is at a path with a space ({sys.executable}); "
+        "Snakemake cannot start script jobs from there (snakemake/snakemake#2645). Install "
+        "the environment at a path without spaces, or run with --sdm conda."
+    )
+
 
 # A --configfile on the command line replaces the default run rather than being merged into
 # it (config/paper.yaml must not inherit the digits experiments).
@@ -21,11 +32,12 @@ if not workflow.overwrite_configfiles:
     configfile: "config/config.yaml"
 
 
-# Our own check first: its messages name the key, the value and what is allowed.
-check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
-
-
-validate(config, "workflow/schemas/config.schema.yaml")
+# The one check of the configuration, before any job: schema (filling defaults), references,
+# run folders and the local files data sets name. Its messages name the key, the value
+# received and what is allowed.
+check_config(
+    config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml", workdir="."
+)
 
 
 include: "workflow/rules/common.smk"

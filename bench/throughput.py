@@ -88,7 +88,9 @@ def run_spec_for(model_id: str, epochs: int) -> dict:
 
     config = yaml.safe_load(CONFIG.read_text())
     config["models"][model_id] = model_config(model_id)
-    config["experiments"][EXPERIMENT]["models"].append(model_id)
+    models = config["experiments"][EXPERIMENT]["models"]
+    if model_id not in models:  # a run listed twice is refused (its row would count twice)
+        models.append(model_id)
     recipe = config["recipes"][config["experiments"][EXPERIMENT]["recipe"]]
     recipe["epochs"] = epochs
     recipe["warmup_epochs"] = min(recipe["warmup_epochs"], epochs - 1)
@@ -216,7 +218,7 @@ def _memory_data(args, resolution):
 
 def worker_keras(args, chan: Channel, options: dict) -> None:
     """(b): bare Keras fit on tensors in memory, the model and recipe of (a)."""
-    from mobilenet_repro.train import configure_tensorflow, make_optimizer, make_schedule
+    from mobilenet_repro.train import build_model, configure_tensorflow, make_schedule
 
     if options.get("determinism", True):
         configure_tensorflow(args.threads)
@@ -233,8 +235,6 @@ def worker_keras(args, chan: Channel, options: dict) -> None:
 
     from mobilenet_repro.flops import count_mult_adds, count_params
     from mobilenet_repro.fused_bn import use_fused_batch_norm
-    from mobilenet_repro.models import build_classifier
-    from mobilenet_repro.train import set_bn_momentum
 
     t0 = time.perf_counter()
     spec = run_spec_for(args.model, args.reps + 1)
@@ -244,16 +244,10 @@ def worker_keras(args, chan: Channel, options: dict) -> None:
     xf = tf.image.resize(tf.cast(x, tf.float32), (res, res)) / 127.5 - 1.0
     yf = tf.one_hot(y, classes)
     keras.utils.set_random_seed(0)
-    model = build_classifier(cfg["arch"], classes=classes, resolution=res, alpha=cfg["alpha"])
-    set_bn_momentum(model, recipe["bn_momentum"])
+    # Step 2 of a run (train.build_model), with this variant's jit_compile and batch norm.
+    schedule = make_schedule(recipe, args.steps)
+    model = build_model(cfg, recipe, classes, schedule, options.get("jit_compile", False))
     fused_bn = use_fused_batch_norm(model) if options.get("fused_bn", True) else 0
-    steps = args.steps
-    model.compile(
-        optimizer=make_optimizer(recipe, make_schedule(recipe, steps)),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe["label_smoothing"]),
-        metrics=["accuracy"],
-        jit_compile=options.get("jit_compile", False),
-    )
     timer = keras_timer(args.batch_size, args.skip)
 
     def epoch():

@@ -94,3 +94,121 @@ def test_paper_config_covers_the_seed_experiments():
     assert archs == {
         "mobilenet_v1", "mobilenet_v2", "cifar_mobilenet_v2", "inception_v3", "resnet50_v2", "vgg16"
     }  # fmt: skip
+
+
+def test_a_models_display_label_is_not_part_of_its_run(tiny_config):
+    config = check_config(tiny_config)
+    a = run_spec(config, "tiny", "digits", "v1_025_32", 0)
+    config["models"]["v1_025_32"]["label"] = "Another name in the report"
+    assert run_spec(config, "tiny", "digits", "v1_025_32", 0) == a
+    assert "label" not in a["model"]
+
+
+TRICKY_IDS = [".", "..", "...", ".hidden", "a/b", "../x", "a b", "", "A", "a", "a.", "a..b",
+              "-a", "_", "v1_1.0_224", "ä", "a\\b", "~", "a:b", "CON"]  # fmt: skip
+
+
+PLAIN_IDS = ["a", "A", "b", "v1", "V1", "x-y", "_", "-a", "a_b"]
+ACCEPTED = set()  # trials whose ids were accepted: the property was checked, not skipped
+
+
+def _config_with_ids(tiny_config, experiments, datasets, models):
+    config = tiny_config
+    digits, model = config["datasets"]["digits"], config["models"]["v1_025_32"]
+    config["datasets"] = {d: dict(digits) for d in datasets}
+    config["models"] = {m: dict(model) for m in models}
+    config["experiments"] = {
+        e: {"datasets": list(datasets), "models": list(models), "recipe": "quick", "seeds": [0, 1]}
+        for e in experiments
+    }
+    return config
+
+
+@pytest.mark.parametrize("trial", range(60))
+def test_distinct_runs_always_get_distinct_folders_inside_results(tiny_config, trial):
+    """Whatever the ids: the configuration is refused, or every run has its own folder in
+    results/runs/ (compared as macOS and Windows do, ignoring case)."""
+    import os
+    import random
+
+    rng = random.Random(trial)
+
+    def pick():
+        pool = TRICKY_IDS if rng.random() < 0.3 else PLAIN_IDS
+        return rng.sample(pool, rng.randint(1, 3))
+
+    config = _config_with_ids(tiny_config, pick(), pick(), pick())
+    try:
+        check_config(config)
+    except ConfigError:
+        return
+    ACCEPTED.add(trial)
+    folders = [os.path.normpath(run.dir) for run in expand_runs(config)]
+    assert len({f.casefold() for f in folders}) == len(folders)
+    for folder in folders:
+        parts = folder.split(os.sep)
+        assert parts[:2] == ["results", "runs"] and len(parts) == 6
+        assert not any(p.startswith(".") for p in parts)
+
+
+def test_some_random_ids_were_accepted():
+    assert len(ACCEPTED) >= 5  # runs after the trials above (pytest keeps file order)
+
+
+@pytest.mark.parametrize(
+    ("experiments", "datasets", "models", "message"),
+    [
+        (["tiny"], ["digits"], ["v1", ".."], r"models: received '\.\.'; allowed: .*not starting"),
+        (["tiny"], ["digits"], [".hidden"], r"models: received '\.hidden'"),
+        (["tiny"], ["digits", "Digits"], ["v1"], r"differ only in letter case"),
+        (["tiny", "Tiny"], ["digits"], ["v1"], r"experiments: received \['tiny', 'Tiny'\]"),
+    ],
+)
+def test_ids_that_would_share_or_leave_a_folder_are_refused(
+    tiny_config, experiments, datasets, models, message
+):
+    with pytest.raises(ConfigError, match=message):
+        check_config(_config_with_ids(tiny_config, experiments, datasets, models))
+
+
+def test_a_run_listed_twice_is_refused(tiny_config):
+    tiny_config["experiments"]["tiny"]["models"].append("v1_025_32")
+    with pytest.raises(ConfigError, match=r"run tiny/digits/v1_025_32/seed0 is listed twice"):
+        check_config(tiny_config)
+
+
+def test_a_runs_identity_is_read_back_from_any_of_its_files():
+    """One definition of a run: its id, folder and files, parsed back for the analysis."""
+    from mobilenet_repro.runs import FILES, Run
+
+    config = check_config(yaml.safe_load((ROOT / "config/paper.yaml").read_text()))
+    for run in expand_runs(config):
+        assert run.dir == f"results/runs/{run.id}"
+        for name in FILES:
+            assert Run.from_path(run.file(name)) == run
+            assert Run.from_path(f"/elsewhere/{run.file(name)}") == run
+    with pytest.raises(ValueError, match="not inside a run folder"):
+        Run.from_path("results/analysis/tiny/results_table.csv")
+
+
+def test_resources_for_an_unknown_model_are_refused(tiny_config):
+    tiny_config["resources"] = {"per_model": {"v9": {"mem_mb": 1000}}}
+    with pytest.raises(ConfigError, match=r"resources.per_model: received \['v9'\]; allowed"):
+        check_config(tiny_config)
+
+
+def test_too_few_classes_for_a_fixed_size_source_is_refused_before_training(tiny_config):
+    tiny_config["models"]["v1_025_32"]["classes"] = 5
+    with pytest.raises(ConfigError, match=r"models.v1_025_32.classes: received 5; allowed: null"):
+        check_config(tiny_config)
+
+
+def test_ids_differing_only_in_case_are_refused_even_in_different_experiments(tiny_config):
+    """resources/datasets/Digits.npz and digits.npz are one file on macOS and Windows."""
+    tiny_config["datasets"]["Digits"] = dict(tiny_config["datasets"]["digits"])
+    tiny_config["experiments"]["other"] = {
+        **tiny_config["experiments"]["tiny"],
+        "datasets": ["Digits"],
+    }
+    with pytest.raises(ConfigError, match=r"datasets: received \['digits', 'Digits'\]"):
+        check_config(tiny_config)

@@ -197,3 +197,78 @@ def test_missing_imagenet_weights_offline_say_where_to_put_them(tmp_path, monkey
     assert "https://example.invalid/mobilenet.h5" in message
     assert str(tmp_path / "keras" / "models") in message
     assert not any((tmp_path / "keras").rglob("*.h5"))  # nothing half-written in the cache
+
+
+# ------------------------------------------- 12. foreseeable errors, messages in the terminal
+def test_missing_local_data_path_fails_before_any_job(tmp_path):
+    config = one_run_config(tmp_path)
+    data = yaml.safe_load(config.read_text())
+    data["datasets"]["digits"] = {"source": "cifar10", "path": "no/such/cifar-10-python.tar.gz"}
+    config.write_text(yaml.safe_dump(data))
+    result = run(tmp_path, "--dry-run", timeout=120)
+    assert result.returncode != 0
+    terminal = result.stdout + result.stderr
+    assert "datasets.digits.path: received 'no/such/cifar-10-python.tar.gz'" in terminal
+    assert "nothing is there" in terminal
+    assert not (tmp_path / "logs").exists() and not (tmp_path / "resources").exists()
+
+
+def test_a_failing_jobs_message_reaches_the_terminal_without_tensorflow_noise(tmp_path):
+    """A corrupt prepared data set: the train job's error, naming the file and what to do,
+    is printed by Snakemake's terminal, not only in the log; TensorFlow's C++ start-up lines
+    stay in the log."""
+    one_run_config(tmp_path)
+    npz = tmp_path / "resources/datasets/digits.npz"
+    npz.parent.mkdir(parents=True)
+    npz.write_bytes(b"PK\x03\x04 not a zip any more")
+    result = run(tmp_path, f"{RUN}/metrics.json", timeout=300)
+    assert result.returncode != 0
+    terminal = result.stdout + result.stderr
+    job = "rule train (experiment=tiny, dataset=digits, model=v1_025_32, seed=0)"
+    assert f"{job} failed" in terminal
+    assert f"prepared data set {Path('resources/datasets/digits.npz')} is unreadable" in terminal
+    assert "delete it and rerun" in terminal and f"full log: {RUN_LOG}" in terminal
+    for noise in ("oneDNN", "cpu_feature_guard", "absl::InitializeLog"):
+        assert noise not in terminal
+    assert "Traceback" in (tmp_path / RUN_LOG).read_text()
+
+
+@pytest.mark.slow
+def test_changing_only_a_models_label_retrains_nothing(tmp_path):
+    config = one_run_config(tmp_path, epochs=1, warmup_epochs=0)
+    target = f"{RUN}/metrics.json"
+    first = run(tmp_path, target)
+    assert first.returncode == 0, first.stderr[-3000:]
+    data = yaml.safe_load(config.read_text())
+    data["models"]["v1_025_32"]["label"] = "A new name for the report"
+    config.write_text(yaml.safe_dump(data))
+    again = run(tmp_path, target, "--dry-run", timeout=120)
+    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+    data["models"]["v1_025_32"]["alpha"] = 0.5  # a real change still retrains
+    config.write_text(yaml.safe_dump(data))
+    changed = run(tmp_path, target, "--dry-run", timeout=120)
+    assert "train" in changed.stdout + changed.stderr
+    assert "Nothing to be done" not in changed.stdout + changed.stderr
+
+
+def test_job_start_sends_c_level_output_to_the_log_and_the_error_to_the_terminal(tmp_path):
+    """What TensorFlow's C++ code writes to file descriptor 2 lands in the log; an uncaught
+    error is in the log with its traceback and in the terminal as one short message."""
+    log = tmp_path / "job.log"
+    code = (
+        "import os, sys; sys.path.insert(0, sys.argv[1]);"
+        "from mobilenet_repro.jobs import log_to; log_to(sys.argv[2], job='rule x (a=1)');"
+        "os.write(2, b'I0000 cpu_feature_guard: noise from C++\\n');"
+        "print('progress', file=sys.stderr);"
+        "raise ValueError('datasets.d.path: the clear message')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT / "src"), str(log)], capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        "rule x (a=1) failed:\n    ValueError: datasets.d.path: the clear message\n"
+        f"  (full log: {log})\n"
+    )
+    text = log.read_text()
+    assert "cpu_feature_guard" in text and "progress" in text and "Traceback" in text

@@ -722,3 +722,68 @@ def test_train_run_reads_a_ragged_data_set(tmp_path):
     run = run_spec(check_config(cfg), "e", "d", "m", 0)
     metrics = run_training(run, tmp_path / "dogs.npz", tmp_path / "run")
     assert metrics["classes"] == 3 and metrics["train_images"] == len(DOG_CLASSES) * 4 - 3
+
+
+@pytest.mark.parametrize("cut", [0, 10, 300, -50])
+def test_unreadable_prepared_data_set_is_named_with_what_to_do(tmp_path, cut):
+    """Garbage or a truncated .npz: a DataError naming the file, never a raw zip error."""
+    from mobilenet_repro.data import DataError, load_dataset, prepare_dataset, save_dataset
+
+    good = tmp_path / "good.npz"
+    save_dataset(
+        prepare_dataset("digits", {"source": "sklearn_digits", "max_per_class": 3}, "res"), good
+    )
+    bad = tmp_path / "resources" / "datasets" / "digits.npz"
+    bad.parent.mkdir(parents=True)
+    data = good.read_bytes()
+    bad.write_bytes(b"garbage" * 20 if cut == 0 else data[:cut])
+    with pytest.raises(DataError, match=rf"prepared data set {bad} is unreadable.*delete it"):
+        load_dataset(bad)
+
+
+@pytest.mark.parametrize("target", ["/etc/passwd", "outside.jpg", "../../../outside.jpg"])
+def test_image_folder_does_not_follow_links_out_of_itself(tmp_path, monkeypatch, target):
+    """A link in an image folder to a file outside it is refused before the file is read
+    (archives refuse such links too); a link to a file inside the folder is read."""
+    root = make_folder(tmp_path / "folder", odd=False)
+    (tmp_path / "outside.jpg").write_bytes(jpeg(16, 16, (1, 2, 3)))
+    link = root / "train" / "cat" / "z_link.jpg"
+    link.symlink_to(tmp_path / target if target == "outside.jpg" else target)
+    (root / "train" / "dog" / "inside.jpg").symlink_to(root / "train" / "dog" / "0.jpg")
+    read = []
+    real_read = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda p: read.append(p) or real_read(p))
+    with pytest.raises(DataError, match=rf"refusing {link}: a symbolic link to .*outside"):
+        prepare_dataset("m", {"source": "image_folder", "path": str(root)}, tmp_path)
+    assert link not in read
+    link.unlink()
+    ds = prepare_dataset("m", {"source": "image_folder", "path": str(root)}, tmp_path)
+    assert len(ds.splits["train"][1]) + len(ds.splits["val"][1]) == 13  # 12 + the inner link
+
+
+def test_split_defaults_and_class_counts_are_owned_by_the_data_layer(tmp_path):
+    """The schema's split defaults are data.SPLIT_DEFAULTS; each source states its class
+    count (the workflow's architecture tables use it before any data is prepared)."""
+    import subprocess
+    import sys
+
+    import yaml
+    from conftest import ROOT
+
+    from mobilenet_repro.data import SPLIT_DEFAULTS, source_classes
+
+    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    split = schema["properties"]["datasets"]["additionalProperties"]["properties"]["split"]
+    assert {k: v["default"] for k, v in split["properties"].items()} == SPLIT_DEFAULTS
+    assert [source_classes(s) for s in ("sklearn_digits", "cifar10", "mnist")] == [10] * 3
+    assert source_classes("stanford_dogs") == 120 and source_classes("image_folder") is None
+    ds = prepare_dataset("d", {"source": "sklearn_digits", "max_per_class": 3}, tmp_path)
+    assert ds.num_classes == source_classes("sklearn_digits")
+    # No import cycle: the data layer loads without its sources; sources import it.
+    code = "import sys, mobilenet_repro.data; print('mobilenet_repro.sources' in sys.modules)"
+    env_path = str(ROOT / "src")
+    out = subprocess.run(
+        [sys.executable, "-c", f"import sys; sys.path.insert(0, {env_path!r}); {code}"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert out.stdout.strip() == "False"

@@ -15,6 +15,7 @@ from conftest import ROOT
 
 from mobilenet_repro.config import check_config, run_spec
 from mobilenet_repro.data import prepare_dataset, save_dataset
+from mobilenet_repro.train import HISTORY_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -86,11 +87,22 @@ train_run(spec, sys.argv[3], out, sys.argv[2] + "/ckpt", threads=1)
 """
 
 
-def test_killed_run_resumes_from_last_epoch(tiny_config, digits_npz, tmp_path):
-    spec = _spec(tiny_config, epochs=3)
-    cmd = [sys.executable, "-c", KILL_SCRIPT, json.dumps(spec), str(tmp_path), str(digits_npz)]
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
+WALL_TIMES = {"timings", "train_seconds", "images_per_second"}
+RESUME_RECORDS = {"resumed", "resumed_from_epochs", "epochs_trained_last_invocation"}
+
+
+def _run_script(spec, directory, data, env, **kwargs):
+    cmd = [sys.executable, "-c", KILL_SCRIPT, json.dumps(spec), str(directory), str(data)]
+    return subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, **kwargs)
+
+
+def test_killed_run_resumes_to_the_uninterrupted_runs_numbers(tiny_config, digits_npz, tmp_path):
+    """Killed with SIGKILL in epoch 2 and resumed: metrics.json and history.csv are the
+    uninterrupted run's (wall times aside), with dropout (V1's top) and augmentation on."""
+    spec = _spec(tiny_config, epochs=3, augment="flip_crop")
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), TF_CPP_MIN_LOG_LEVEL="2")
+    killed, whole = tmp_path / "killed", tmp_path / "whole"
+    proc = _run_script(spec, killed, digits_npz, env)
     deadline = time.time() + 300
     for line in proc.stderr:
         if "epoch 1/3" in line:
@@ -99,12 +111,100 @@ def test_killed_run_resumes_from_last_epoch(tiny_config, digits_npz, tmp_path):
         assert time.time() < deadline
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    assert json.loads((tmp_path / "ckpt" / "state.json").read_text())["epoch"] == 1
-    assert not (tmp_path / "metrics.json").exists()
+    assert json.loads((killed / "ckpt" / "state.json").read_text())["epoch"] == 1
+    assert not (killed / "metrics.json").exists()
 
-    resumed = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
-    assert "resuming from checkpoint after epoch 1/3" in resumed.stderr
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics["resumed"] is True
-    assert metrics["epochs_trained_last_invocation"] == 2
-    assert list(pd.read_csv(tmp_path / "history.csv")["epoch"]) == [1, 2, 3]
+    resumed = _run_script(spec, killed, digits_npz, env)
+    reference = _run_script(spec, whole, digits_npz, env)
+    assert "resuming from checkpoint after epoch 1/3" in resumed.communicate()[1]
+    assert reference.communicate()[1] and reference.returncode == resumed.returncode == 0
+
+    got, want = (json.loads((d / "metrics.json").read_text()) for d in (killed, whole))
+    assert got["resumed"] is True and got["epochs_trained_last_invocation"] == 2
+    assert want["resumed"] is False
+    ignore = WALL_TIMES | RESUME_RECORDS
+    assert {k: v for k, v in got.items() if k not in ignore} == {
+        k: v for k, v in want.items() if k not in ignore
+    }
+    got, want = (pd.read_csv(d / "history.csv") for d in (killed, whole))
+    assert list(got.columns) == list(want.columns) == list(HISTORY_COLUMNS)
+    assert list(got["epoch"]) == [1, 2, 3]
+    pd.testing.assert_frame_equal(got.drop(columns="seconds"), want.drop(columns="seconds"))
+
+
+def _corrupt_state(ckpt, fp):
+    (ckpt / "state.json").write_text("{not json")
+    (ckpt / "model.keras").write_bytes(b"PK")
+
+
+def _truncated_model(ckpt, fp):
+    state = {"epoch": 1, "history": [], "train_seconds": 1.0, "resumed_from": []}
+    state.update(fingerprint=fp, seed_generators=[], model_file="model-epoch1.keras")
+    (ckpt / "state.json").write_text(json.dumps(state))
+    (ckpt / "model-epoch1.keras").write_bytes(b"PK\x03\x04" + b"\0" * 100)  # a zip cut short
+
+
+def _model_file_missing(ckpt, fp):
+    state = {"epoch": 1, "history": [], "train_seconds": 1.0, "resumed_from": []}
+    state.update(fingerprint=fp, seed_generators=[], model_file="model-epoch1.keras")
+    (ckpt / "state.json").write_text(json.dumps(state))
+
+
+def _other_layout(ckpt, fp):
+    (ckpt / "state.json").write_text(json.dumps([1, 2, 3]))
+
+
+@pytest.mark.parametrize(
+    "damage", [_corrupt_state, _truncated_model, _model_file_missing, _other_layout]
+)
+def test_unreadable_checkpoint_is_named_deleted_and_the_run_starts_over(tmp_path, capsys, damage):
+    from mobilenet_repro.checkpoint import Checkpoint
+
+    ckpt = tmp_path / "resources" / "checkpoints" / "run"
+    ckpt.mkdir(parents=True)
+    damage(ckpt, "f" * 16)
+    state, model = Checkpoint(ckpt, "f" * 16, "tiny/digits/m/seed0").restore()
+    assert model is None and state["epoch"] == 0 and state["history"] == []
+    err = capsys.readouterr().err
+    assert f"checkpoint {ckpt} cannot be read" in err and "starting over" in err
+    assert not ckpt.exists()
+
+
+def test_run_with_a_garbage_checkpoint_trains_from_scratch(tiny_config, digits_npz, tmp_path):
+    spec = _spec(tiny_config, epochs=1, warmup_epochs=0)
+    (tmp_path / "ckpt").mkdir()
+    (tmp_path / "ckpt" / "state.json").write_text("\x00garbage")
+    metrics = _train(spec, digits_npz, tmp_path)
+    assert metrics["resumed"] is False and (tmp_path / "metrics.json").exists()
+
+
+def test_checkpoint_restores_the_layers_random_state(tiny_config, tmp_path):
+    """Dropout masks come from Keras seed generators; a checkpoint carries their state."""
+    import keras
+
+    from mobilenet_repro.checkpoint import Checkpoint, seed_generators
+    from mobilenet_repro.train import build_model
+
+    spec = _spec(tiny_config)
+    model = build_model(spec["model"], spec["recipe"], 10, 0.001)
+    generators = seed_generators(model)
+    assert generators  # V1's top has a dropout layer
+    for g in generators:
+        for _ in range(3):
+            g.next()
+    want = [keras.ops.convert_to_numpy(g.state.value).tolist() for g in generators]
+    checkpoint = Checkpoint(tmp_path / "ckpt", "fp", "run")
+    checkpoint.save(model, {"epoch": 1, "history": [], "train_seconds": 0.0, "resumed_from": []})
+    state, restored = checkpoint.restore()
+    assert state["epoch"] == 1 and "seed_generators" not in state
+    got = [keras.ops.convert_to_numpy(g.state.value).tolist() for g in seed_generators(restored)]
+    assert got == want
+
+    state["epoch"] = 2
+    checkpoint.save(model, state)  # then the model file is cut short, as by a full disk
+    (model_file,) = checkpoint.directory.glob("model-*.keras")  # epoch 1's is gone
+    assert model_file.name == "model-epoch2.keras"
+    data = model_file.read_bytes()
+    model_file.write_bytes(data[: len(data) // 2])
+    state, restored = checkpoint.restore()
+    assert restored is None and state["epoch"] == 0 and not checkpoint.directory.exists()

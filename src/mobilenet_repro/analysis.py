@@ -6,11 +6,10 @@ returns DataFrames or writes figures: the notebooks stay short and the logic sta
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
 from mobilenet_repro.io import atomic_path, read_json
+from mobilenet_repro.runs import Run
 
 RUNS_COLUMNS = [
     "experiment",
@@ -57,16 +56,11 @@ def history_frame(history_files) -> pd.DataFrame:
     """All histories stacked, with the run's identity taken from its path."""
     frames = []
     for path in history_files:
-        path = Path(path)
-        seed_dir, model_dir, dataset_dir = (
-            path.parent,
-            path.parent.parent,
-            path.parent.parent.parent,
-        )
+        run = Run.from_path(path)
         frame = pd.read_csv(path)
-        frame["seed"] = int(seed_dir.name.removeprefix("seed"))
-        frame["model"] = model_dir.name
-        frame["dataset"] = dataset_dir.name
+        frame["seed"] = run.seed
+        frame["model"] = run.model
+        frame["dataset"] = run.dataset
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 
@@ -156,7 +150,7 @@ def plot_lr_schedule(schedule_files):
         if key in seen:  # every seed of a recipe has the same schedule
             continue
         seen.add(key)
-        model = Path(path).parent.parent.name
+        model = Run.from_path(path).model
         ax.plot(frame["epoch"], frame["learning_rate"], label=model)
     ax.set_xlabel("epoch")
     ax.set_ylabel("learning rate")

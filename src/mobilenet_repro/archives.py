@@ -133,6 +133,27 @@ def check_archive(archive: Path | str) -> list[str]:
         return names
 
 
+def _iter_directory(source: Path, want) -> Iterator[tuple[str, bytes]]:
+    top = source.resolve()
+    for root, dirs, files in os.walk(source):
+        dirs.sort()
+        for fname in sorted(files):
+            path = Path(root) / fname
+            rel = path.relative_to(source).as_posix()
+            if want is not None and not want(rel):
+                continue
+            if path.is_symlink() and not path.resolve().is_relative_to(top):
+                raise DataError(
+                    f"refusing {path}: a symbolic link to {os.readlink(path)}, outside "
+                    f"{source}; an image folder must hold its files (copy them in)"
+                )
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise DataError(f"cannot read {path} ({exc})") from exc
+            yield rel, data
+
+
 def iter_files(
     source: Path | str, want: Callable[[str], bool] | None = None
 ) -> Iterator[tuple[str, bytes]]:
@@ -141,35 +162,35 @@ def iter_files(
     Archives are read sequentially in place (a .tar.gz is decompressed once); members are
     checked as they come and an unsafe one stops the iteration with a DataError. Links that
     stay inside the archive are skipped. `want(name)` selects which files are read at all.
-    Directories are walked in sorted order.
+    Directories are walked in sorted order, without following linked directories; a file
+    that is a symbolic link is read only when it resolves inside the directory, and one that
+    points outside stops the iteration with a DataError, as in an archive.
     """
     source = Path(source)
     if source.is_dir():
-        for root, dirs, files in os.walk(source):
-            dirs.sort()
-            for fname in sorted(files):
-                path = Path(root) / fname
-                rel = path.relative_to(source).as_posix()
-                if want is None or want(rel):
-                    try:
-                        data = path.read_bytes()
-                    except OSError as exc:
-                        raise DataError(f"cannot read {path} ({exc})") from exc
-                    yield rel, data
+        yield from _iter_directory(source, want)
         return
     if not source.exists():
         raise DataError(f"{source} does not exist")
     if zipfile.is_zipfile(source):
-        with zipfile.ZipFile(source) as zf:
-            for info in zf.infolist():
-                problem = _zip_problem(info, zf)
-                if problem:
-                    raise _refuse(source, info.filename, problem)
-                if info.is_dir() or _zip_is_symlink(info):
-                    continue
-                if want is None or want(info.filename):
-                    yield info.filename, zf.read(info)
-        return
+        yield from _iter_zip(source, want)
+    else:
+        yield from _iter_tar(source, want)
+
+
+def _iter_zip(source: Path, want) -> Iterator[tuple[str, bytes]]:
+    with zipfile.ZipFile(source) as zf:
+        for info in zf.infolist():
+            problem = _zip_problem(info, zf)
+            if problem:
+                raise _refuse(source, info.filename, problem)
+            if info.is_dir() or _zip_is_symlink(info):
+                continue
+            if want is None or want(info.filename):
+                yield info.filename, zf.read(info)
+
+
+def _iter_tar(source: Path, want) -> Iterator[tuple[str, bytes]]:
     with _open_tar(source, stream=True) as tf:
         try:
             for info in tf:

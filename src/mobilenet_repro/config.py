@@ -7,13 +7,14 @@ key, the value received and what is allowed, so a typo costs seconds, not a trai
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+import os
 from pathlib import Path
 
 import jsonschema
 import yaml
 
 from mobilenet_repro.archspec import ARCH_SPECS as ARCHITECTURES
+from mobilenet_repro.runs import Run
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -26,34 +27,38 @@ def _key(path) -> str:
     return ".".join(str(p) for p in path) or "<top level>"
 
 
+def _number_range(s: dict) -> str:
+    bounds = (
+        ("minimum", ">="),
+        ("exclusiveMinimum", ">"),
+        ("maximum", "<="),
+        ("exclusiveMaximum", "<"),
+    )
+    return "a number " + " and ".join(f"{op} {s[k]}" for k, op in bounds if k in s)
+
+
+_ALLOWED = {
+    "enum": lambda s: "one of " + ", ".join(repr(x) for x in s["enum"]),
+    "type": lambda s: f"a value of type {s['type']}",
+    "minimum": _number_range,
+    "maximum": _number_range,
+    "exclusiveMinimum": _number_range,
+    "exclusiveMaximum": _number_range,
+    "required": lambda s: f"the keys {s['required']} present",
+    "additionalProperties": lambda s: "only the keys " + ", ".join(sorted(s.get("properties", {}))),
+    "pattern": lambda s: f"text matching {s['pattern']}",
+    "minItems": lambda s: f"at least {s['minItems']} item(s)",
+}
+
+
 def _allowed(error: jsonschema.ValidationError) -> str:
-    s = error.schema
-    v = error.validator
-    if v == "enum":
-        return "one of " + ", ".join(repr(x) for x in s["enum"])
-    if v == "type":
-        return f"a value of type {s['type']}"
-    if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        parts = []
-        if "minimum" in s:
-            parts.append(f">= {s['minimum']}")
-        if "exclusiveMinimum" in s:
-            parts.append(f"> {s['exclusiveMinimum']}")
-        if "maximum" in s:
-            parts.append(f"<= {s['maximum']}")
-        if "exclusiveMaximum" in s:
-            parts.append(f"< {s['exclusiveMaximum']}")
-        return "a number " + " and ".join(parts)
-    if v == "required":
-        return f"the keys {s['required']} present"
-    if v == "additionalProperties":
-        return "only the keys " + ", ".join(sorted(s.get("properties", {})))
-    if v == "pattern":
-        return f"text matching {s['pattern']}"
+    s, v = error.schema, error.validator
     if v == "propertyNames":
-        return f"names matching {s['propertyNames'].get('pattern')}"
-    if v == "minItems":
-        return f"at least {s['minItems']} item(s)"
+        names = s["propertyNames"]
+        what = f" ({names['description']})" if "description" in names else ""
+        return f"names matching {names.get('pattern')}{what}"
+    if v in _ALLOWED:
+        return _ALLOWED[v](s)
     return f"{v} {error.validator_value!r}"
 
 
@@ -89,10 +94,13 @@ def load_schema(path: Path | str = SCHEMA_PATH) -> dict:
     return yaml.safe_load(Path(path).read_text())
 
 
-def check_config(config: dict, schema_path: Path | str = SCHEMA_PATH) -> dict:
-    """Validate `config` in place (filling defaults) and check cross-references.
+def check_config(
+    config: dict, schema_path: Path | str = SCHEMA_PATH, workdir: Path | str | None = None
+) -> dict:
+    """Validate `config` in place (filling defaults) and check cross-references; with a
+    `workdir` (the workflow's), also the local files it names (`check_local_files`).
 
-    Raises ConfigError listing every problem found.
+    The one check of a configuration. Raises ConfigError listing every problem found.
     """
     schema = load_schema(schema_path)
     validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
@@ -106,48 +114,26 @@ def check_config(config: dict, schema_path: Path | str = SCHEMA_PATH) -> dict:
             + "\n  - ".join(problems)
             + "\nFix these keys in the config file (see workflow/schemas/config.schema.yaml)."
         )
+    if workdir is not None:
+        check_local_files(config, workdir)
     return config
 
 
 def _check_references(config: dict) -> list[str]:
     problems = []
     for exp_id, exp in config["experiments"].items():
-        for i, name in enumerate(exp["datasets"]):
-            if name not in config["datasets"]:
-                problems.append(
-                    f"experiments.{exp_id}.datasets.{i}: received {name!r}; allowed: one of the "
-                    f"data sets defined under `datasets` ({sorted(config['datasets'])})"
-                )
-        for i, name in enumerate(exp["models"]):
-            if name not in config["models"]:
-                problems.append(
-                    f"experiments.{exp_id}.models.{i}: received {name!r}; allowed: one of the "
-                    f"models defined under `models` ({sorted(config['models'])})"
-                )
-        if exp["recipe"] not in config["recipes"]:
-            problems.append(
-                f"experiments.{exp_id}.recipe: received {exp['recipe']!r}; allowed: one of the "
-                f"recipes defined under `recipes` ({sorted(config['recipes'])})"
-            )
-        if len(set(exp["seeds"])) != len(exp["seeds"]):
-            problems.append(f"experiments.{exp_id}.seeds: received {exp['seeds']}; seeds repeat")
+        problems += _check_experiment(config, exp_id, exp)
     for model_id, model in config["models"].items():
-        arch = ARCHITECTURES[model["arch"]]
-        if model["resolution"] < arch.min_resolution:
-            problems.append(
-                f"models.{model_id}.resolution: received {model['resolution']}; allowed: "
-                f">= {arch.min_resolution} for {model['arch']}"
-            )
-        if not arch.has_alpha and model["alpha"] != 1.0:
-            problems.append(
-                f"models.{model_id}.alpha: received {model['alpha']}; allowed: 1.0 "
-                f"({model['arch']} has no width multiplier)"
-            )
-        if model["weights"] == "imagenet" and model["arch"] == "cifar_mobilenet_v2":
-            problems.append(
-                f"models.{model_id}.weights: received 'imagenet'; allowed: null "
-                "(no ImageNet weights exist for the CIFAR MobileNetV2)"
-            )
+        problems += _check_model(model_id, model)
+    problems += _check_case_clashes(config)
+    problems += _check_run_folders(config)
+    problems += _check_class_counts(config)
+    unknown = sorted(set(config.get("resources", {}).get("per_model", {})) - set(config["models"]))
+    if unknown:
+        problems.append(
+            f"resources.per_model: received {unknown}; allowed: model ids defined under "
+            f"`models` ({sorted(config['models'])})"
+        )
     for name, recipe in config["recipes"].items():
         if recipe["warmup_epochs"] >= recipe["epochs"] and recipe["schedule"] == "cosine":
             problems.append(
@@ -157,27 +143,136 @@ def _check_references(config: dict) -> list[str]:
     return problems
 
 
+def _check_experiment(config: dict, exp_id: str, exp: dict) -> list[str]:
+    problems = []
+    for kind, what in (("datasets", "data sets"), ("models", "models")):
+        for i, name in enumerate(exp[kind]):
+            if name not in config[kind]:
+                problems.append(
+                    f"experiments.{exp_id}.{kind}.{i}: received {name!r}; allowed: one of the "
+                    f"{what} defined under `{kind}` ({sorted(config[kind])})"
+                )
+    if exp["recipe"] not in config["recipes"]:
+        problems.append(
+            f"experiments.{exp_id}.recipe: received {exp['recipe']!r}; allowed: one of the "
+            f"recipes defined under `recipes` ({sorted(config['recipes'])})"
+        )
+    if len(set(exp["seeds"])) != len(exp["seeds"]):
+        problems.append(f"experiments.{exp_id}.seeds: received {exp['seeds']}; seeds repeat")
+    return problems
+
+
+def _check_model(model_id: str, model: dict) -> list[str]:
+    problems = []
+    arch = ARCHITECTURES[model["arch"]]
+    if model["resolution"] < arch.min_resolution:
+        problems.append(
+            f"models.{model_id}.resolution: received {model['resolution']}; allowed: "
+            f">= {arch.min_resolution} for {model['arch']}"
+        )
+    if not arch.has_alpha and model["alpha"] != 1.0:
+        problems.append(
+            f"models.{model_id}.alpha: received {model['alpha']}; allowed: 1.0 "
+            f"({model['arch']} has no width multiplier)"
+        )
+    if model["weights"] == "imagenet" and model["arch"] == "cifar_mobilenet_v2":
+        problems.append(
+            f"models.{model_id}.weights: received 'imagenet'; allowed: null "
+            "(no ImageNet weights exist for the CIFAR MobileNetV2)"
+        )
+    return problems
+
+
+def _check_case_clashes(config: dict) -> list[str]:
+    """Ids of one kind that differ only in letter case name one file on macOS and Windows
+    (resources/datasets/Digits.npz is digits.npz there), whichever experiments use them."""
+    problems = []
+    for kind in ("experiments", "datasets", "models", "recipes"):
+        seen = {}
+        for name in config[kind]:
+            seen.setdefault(name.casefold(), []).append(name)
+        for names in seen.values():
+            if len(names) > 1:
+                problems.append(
+                    f"{kind}: received {names}, which differ only in letter case; allowed: "
+                    "ids that differ otherwise (one folder or file on macOS and Windows)"
+                )
+    return problems
+
+
+def _check_class_counts(config: dict) -> list[str]:
+    """A model's `classes` below its data set's class count, where the source fixes that."""
+    from mobilenet_repro.data import source_classes
+
+    problems = []
+    for dataset, model in sorted({(r.dataset, r.model) for r in expand_runs(config)}):
+        if dataset not in config["datasets"] or model not in config["models"]:
+            continue  # reported as a reference problem
+        wanted = config["models"][model].get("classes")
+        have = source_classes(config["datasets"][dataset]["source"])
+        if wanted is not None and have is not None and wanted < have:
+            problems.append(
+                f"models.{model}.classes: received {wanted}; allowed: null or >= {have} "
+                f"(data set {dataset} has {have} classes)"
+            )
+    return problems
+
+
+def _check_run_folders(config: dict) -> list[str]:
+    """Distinct runs get distinct folders inside results/runs/, on any file system.
+
+    The id patterns already rule out '/', '.', '..' and hidden names; this also catches a run
+    listed twice and ids that differ only in case (one folder on macOS and Windows).
+    """
+    problems, seen = [], {}
+    for run in expand_runs(config):
+        folder = os.path.normpath(run.dir)
+        if Path(folder).parts[:2] != ("results", "runs") or len(Path(folder).parts) != 6:
+            problems.append(f"run {run.id}: its folder {run.dir} is not inside results/runs/")
+        other = seen.setdefault(folder.casefold(), run)
+        if other is run:
+            continue
+        what = "is listed twice" if other == run else f"and run {other.id} share one folder"
+        problems.append(
+            f"experiments.{run.experiment}: run {run.id} {what} ({folder}); allowed: ids that "
+            "differ in more than letter case, each data set and model listed once"
+        )
+    return problems
+
+
+def check_local_files(config: dict, workdir: Path | str = ".") -> None:
+    """Local copies the used data sets name must exist: checked before the first job runs.
+
+    A data set already prepared (resources/datasets/<name>.npz) is not checked: its source is
+    no longer needed. Raises ConfigError naming the key, the path and the working directory.
+    """
+    workdir = Path(workdir).resolve()
+    used = {run.dataset for run in expand_runs(config)}
+    problems = []
+    for name in sorted(used):
+        spec = config["datasets"][name]
+        if (workdir / "resources" / "datasets" / f"{name}.npz").exists():
+            continue
+        path = spec.get("path")
+        if path is not None and not (workdir / path).exists():
+            problems.append(
+                f"datasets.{name}.path: received {path!r}; allowed: an existing file or "
+                f"directory (relative to the working directory {workdir}); nothing is there"
+            )
+        if spec["source"] == "image_folder" and path is None and spec.get("url") is None:
+            problems.append(
+                f"datasets.{name}: an image_folder data set needs `path` (a directory or "
+                "archive with train/<class>/ and test/<class>/) or `url` (such an archive)"
+            )
+    if problems:
+        raise ConfigError(
+            "invalid configuration:\n  - " + "\n  - ".join(problems) + "\nNo job was started."
+        )
+
+
 def load_config(path: Path | str) -> dict:
     """Read and check a YAML config file."""
     return check_config(yaml.safe_load(Path(path).read_text()) or {})
-
-
-@dataclass(frozen=True)
-class Run:
-    """One training run: (experiment, data set, model, seed)."""
-
-    experiment: str
-    dataset: str
-    model: str
-    seed: int
-
-    @property
-    def id(self) -> str:
-        return f"{self.experiment}/{self.dataset}/{self.model}/seed{self.seed}"
-
-    @property
-    def dir(self) -> str:
-        return f"results/runs/{self.id}"
 
 
 def expand_runs(config: dict, experiment: str | None = None) -> list[Run]:
@@ -193,15 +288,19 @@ def expand_runs(config: dict, experiment: str | None = None) -> list[Run]:
     return runs
 
 
+DISPLAY_ONLY = ("label",)  # model keys that change the report, never a trained result
+
+
 def run_spec(config: dict, experiment: str, dataset: str, model: str, seed: int) -> dict:
     """Everything that determines one run's result, as plain data (also its fingerprint)."""
     exp = config["experiments"][experiment]
+    model_config = {k: v for k, v in config["models"][model].items() if k not in DISPLAY_ONLY}
     return {
         "experiment": experiment,
         "dataset": dataset,
         "model_id": model,
         "seed": int(seed),
-        "model": dict(config["models"][model]),
+        "model": model_config,
         "recipe": dict(config["recipes"][exp["recipe"]]),
         "recipe_name": exp["recipe"],
     }

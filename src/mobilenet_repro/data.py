@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +28,9 @@ from mobilenet_repro.io import atomic_path, write_json
 
 __all__ = [
     "SOURCES",
+    "SOURCE_CLASSES",
     "SPLITS",
+    "SPLIT_DEFAULTS",
     "DataError",
     "ImageDataset",
     "RaggedImages",
@@ -36,6 +40,8 @@ __all__ = [
     "prepare_dataset",
     "register_source",
     "save_dataset",
+    "source_classes",
+    "split_settings",
     "write_manifest",
 ]
 
@@ -131,16 +137,44 @@ class ImageDataset:
 
 SourceFn = Callable[[str, dict, Path], ImageDataset]
 SOURCES: dict[str, SourceFn] = {}
+SOURCE_CLASSES: dict[str, int | None] = {}  # class count of each source, None: data decides
+# A data set's split when its configuration gives none (the schema's defaults are these;
+# tests/test_sources.py checks that they agree).
+SPLIT_DEFAULTS = {"val_fraction": 0.15, "test_fraction": 0.2, "seed": 0}
 
 
-def register_source(name: str):
-    """Register a function (name, spec, resources_dir) -> ImageDataset under `name`."""
+def register_source(name: str, classes: int | None = None):
+    """Register a function (name, spec, resources_dir) -> ImageDataset under `name`.
+
+    `classes` is the source's class count when it is fixed (CIFAR-10: 10), so the workflow
+    knows it before the data is prepared; None when the data decides (an image folder).
+    """
 
     def wrap(fn: SourceFn) -> SourceFn:
         SOURCES[name] = fn
+        SOURCE_CLASSES[name] = classes
         return fn
 
     return wrap
+
+
+def _registered() -> dict[str, SourceFn]:
+    """Every source; the built-in ones (mobilenet_repro.sources) register on first use."""
+    from mobilenet_repro import sources  # noqa: F401  (imports this module, not the reverse)
+
+    return SOURCES
+
+
+def source_classes(source: str) -> int | None:
+    """Class count of a source when fixed, before any data is prepared; else None."""
+    _registered()
+    return SOURCE_CLASSES.get(source)
+
+
+def split_settings(spec: dict) -> tuple[float, float, int]:
+    """(val_fraction, test_fraction, seed) of a data set's configuration, with the defaults."""
+    split = {**SPLIT_DEFAULTS, **(spec.get("split") or {})}
+    return split["val_fraction"], split["test_fraction"], split["seed"]
 
 
 def split_indices(labels: np.ndarray, val_fraction: float, test_fraction: float, seed: int):
@@ -163,7 +197,7 @@ def carve_validation(x, y, val_fraction: float, seed: int):
     return (x[idx["train"]], y[idx["train"]]), (x[idx["val"]], y[idx["val"]])
 
 
-@register_source("sklearn_digits")
+@register_source("sklearn_digits", classes=10)
 def load_sklearn_digits(name: str, spec: dict, resources_dir: Path) -> ImageDataset:
     """scikit-learn's bundled handwritten digits: 1,797 8x8 grey images, 10 classes, offline."""
     from sklearn.datasets import load_digits
@@ -172,13 +206,7 @@ def load_sklearn_digits(name: str, spec: dict, resources_dir: Path) -> ImageData
     # Pixel values are counts 0..16 of an 4x4 block; scale to the 0..255 of every other source.
     images = np.round(digits.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
     labels = digits.target.astype(np.int64)
-    split = spec.get("split", {})
-    idx = split_indices(
-        labels,
-        split.get("val_fraction", 0.15),
-        split.get("test_fraction", 0.2),
-        split.get("seed", 0),
-    )
+    idx = split_indices(labels, *split_settings(spec))
     return ImageDataset(
         name=name,
         class_names=[str(int(c)) for c in digits.target_names],
@@ -204,13 +232,13 @@ def prepare_dataset(name: str, spec: dict, resources_dir: Path | str) -> ImageDa
     once, and applies `max_per_class` / `max_eval_per_class` and the configured text
     (`title`, `description`, `citation`, `license`).
     """
-    source = spec.get("source")
-    if source not in SOURCES:
+    source, sources = spec.get("source"), _registered()
+    if source not in sources:
         raise DataError(
-            f"datasets.{name}.source: unknown source {source!r}; choose one of {sorted(SOURCES)}"
+            f"datasets.{name}.source: unknown source {source!r}; choose one of {sorted(sources)}"
         )
-    ds = SOURCES[source](name, spec, Path(resources_dir))
-    seed = spec.get("split", {}).get("seed", 0)
+    ds = sources[source](name, spec, Path(resources_dir))
+    seed = split_settings(spec)[2]
     if spec.get("max_per_class"):
         ds = limit_train_per_class(ds, spec["max_per_class"], seed)
     if spec.get("max_eval_per_class"):
@@ -272,9 +300,10 @@ def load_dataset(path: Path | str, name: str | None = None) -> ImageDataset:
                 splits[s] = (x, f[f"y_{s}"])
             class_names = [str(c) for c in f["class_names"]]
             meta = json.loads(str(f["meta"]))
-    except (OSError, ValueError, KeyError, EOFError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        # A truncated or overwritten .npz fails as a zip archive, an array or its metadata.
         raise DataError(
-            f"prepared data set {path} is unreadable ({exc}); "
+            f"prepared data set {path} is unreadable ({type(exc).__name__}: {exc}); "
             "delete it and rerun to prepare it again"
         ) from exc
     return ImageDataset(name or path.stem, class_names, splits, meta)
@@ -413,7 +442,3 @@ def datasheet(man: dict) -> list[tuple[str, str]]:
         rows.append(("Notes", man["notes"]))
     rows.append(("Arrays sha256", man["arrays_sha256"]))
     return [(k, v) for k, v in rows if v]
-
-
-# The real sources register themselves with `register_source` on import.
-from mobilenet_repro import sources as _sources  # noqa: E402,F401

@@ -21,7 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from mobilenet_repro.archives import iter_files
-from mobilenet_repro.data import ImageDataset, RaggedImages, register_source, split_indices
+from mobilenet_repro.data import (
+    ImageDataset,
+    RaggedImages,
+    register_source,
+    split_indices,
+    split_settings,
+)
 from mobilenet_repro.errors import DataError
 from mobilenet_repro.fetch import FetchedFile, RemoteFile, fetch
 
@@ -135,11 +141,6 @@ def fetch_files(
     return out
 
 
-def _split_spec(spec: dict) -> tuple[float, float, int]:
-    split = spec.get("split", {})
-    return split.get("val_fraction", 0.15), split.get("test_fraction", 0.2), split.get("seed", 0)
-
-
 def assemble(
     name: str,
     spec: dict,
@@ -150,7 +151,7 @@ def assemble(
     val: tuple | None = None,
 ) -> ImageDataset:
     """Carve val (and test, when the source has none) from train, deterministically."""
-    val_fraction, test_fraction, seed = _split_spec(spec)
+    val_fraction, test_fraction, seed = split_settings(spec)
     x, y = train
     how = []
     if val is None or test is None:
@@ -294,7 +295,7 @@ def _load_cifar_batch(data: bytes, where: str) -> dict:
     return {k.decode() if isinstance(k, bytes) else k: v for k, v in obj.items()}
 
 
-@register_source("cifar10")
+@register_source("cifar10", classes=10)
 def load_cifar10(name: str, spec: dict, resources_dir: Path) -> ImageDataset:
     """CIFAR-10, python version: 50,000 training and 10,000 test 32x32 RGB images."""
     files = fetch_files(name, spec, resources_dir, CIFAR10_FILES)
@@ -367,7 +368,7 @@ def parse_idx(data: bytes, where: str) -> np.ndarray:
         ) from exc
 
 
-@register_source("mnist")
+@register_source("mnist", classes=10)
 def load_mnist(name: str, spec: dict, resources_dir: Path) -> ImageDataset:
     """MNIST: 60,000 training and 10,000 test 28x28 grey digits (the four IDX files, or
     Keras's mnist.npz as a local copy)."""
@@ -415,7 +416,7 @@ def _mat_strings(arr) -> list[str]:
     return [str(np.asarray(a).ravel()[0]) for a in np.asarray(arr, dtype=object).ravel()]
 
 
-@register_source("stanford_dogs")
+@register_source("stanford_dogs", classes=120)
 def load_stanford_dogs(name: str, spec: dict, resources_dir: Path) -> ImageDataset:
     """Stanford Dogs: 20,580 images of 120 breeds (12,000 training, 8,580 test)."""
     from scipy.io import loadmat
@@ -522,13 +523,8 @@ def _tree_digest(root: Path) -> str:
     return digest.hexdigest()
 
 
-@register_source("image_folder")
-def load_image_folder(name: str, spec: dict, resources_dir: Path) -> ImageDataset:
-    """Images in root/{train,test}/<class>/*.{jpg,jpeg,png} (an optional val/ is used as is).
-
-    `path` is the root directory or an archive (tar, tar.gz, zip) holding it, possibly under
-    one top directory; `url` downloads such an archive. Class names are the folder names.
-    """
+def _image_folder_root(name: str, spec: dict, resources_dir: Path) -> tuple[Path, dict]:
+    """The folder to read (a directory, or a fetched archive) and the fetched files, if any."""
     path, url = spec.get("path"), spec.get("url")
     if path is None and url is None:
         raise DataError(
@@ -559,7 +555,11 @@ def load_image_folder(name: str, spec: dict, resources_dir: Path) -> ImageDatase
         remote = RemoteFile(fname, url or "")
         files = fetch_files(name, spec, resources_dir, (remote,))
         root = Path(files[fname].path)
+    return root, files
 
+
+def _read_image_folder(name: str, spec: dict, root: Path, files: dict):
+    """Decoded (relative path, class, image) per split, the one prefix and skipped files."""
     storage_size, channels = spec.get("storage_size"), spec.get("channels")
     samples = {s: [] for s in ("train", "val", "test")}
     prefixes, skipped, bad = set(), [], []
@@ -583,7 +583,7 @@ def load_image_folder(name: str, spec: dict, resources_dir: Path) -> ImageDatase
     if len(prefixes) > 1:
         raise DataError(
             f"{root}: found train/test folders under several directories {sorted(prefixes)}; "
-            "point datasets.{name}.path at one image folder"
+            f"point datasets.{name}.path at one image folder"
         )
     if not samples["train"]:
         raise DataError(
@@ -595,19 +595,35 @@ def load_image_folder(name: str, spec: dict, resources_dir: Path) -> ImageDatase
             f"[{name}] ignored {len(skipped)} image file(s) outside "
             f"{{train,val,test}}/<class>/, e.g. {skipped[:3]}"
         )
+    return samples, next(iter(prefixes)), skipped
+
+
+def _report_empty_classes(name: str, base_dir: Path, class_names: list[str]) -> None:
+    """An empty folder is not a class; say so rather than train a head with a dead output."""
+    empty = sorted(
+        f"{split_dir.name}/{d.name}"
+        for split_dir in base_dir.iterdir()
+        if _SPLIT_DIRS.get(split_dir.name) == "train"
+        for d in split_dir.iterdir()
+        if d.is_dir() and d.name not in class_names and not d.name.startswith(".")
+    )
+    if empty:
+        _progress(f"[{name}] skipped class folder(s) without images: {empty}")
+
+
+@register_source("image_folder")
+def load_image_folder(name: str, spec: dict, resources_dir: Path) -> ImageDataset:
+    """Images in root/{train,test}/<class>/*.{jpg,jpeg,png} (an optional val/ is used as is).
+
+    `path` is the root directory or an archive (tar, tar.gz, zip) holding it, possibly under
+    one top directory; `url` downloads such an archive. Class names are the folder names.
+    """
+    path, url = spec.get("path"), spec.get("url")
+    root, files = _image_folder_root(name, spec, resources_dir)
+    samples, prefix, skipped = _read_image_folder(name, spec, root, files)
     class_names = sorted({cls for _, cls, _ in samples["train"]})
     if not files:
-        # An empty folder is not a class; say so rather than train a head with a dead output.
-        base_dir = root / next(iter(prefixes))
-        empty = sorted(
-            f"{split_dir.name}/{d.name}"
-            for split_dir in base_dir.iterdir()
-            if _SPLIT_DIRS.get(split_dir.name) == "train"
-            for d in split_dir.iterdir()
-            if d.is_dir() and d.name not in class_names and not d.name.startswith(".")
-        )
-        if empty:
-            _progress(f"[{name}] skipped class folder(s) without images: {empty}")
+        _report_empty_classes(name, root / prefix, class_names)
     index = {c: i for i, c in enumerate(class_names)}
     for split in ("val", "test"):
         unknown = sorted({cls for _, cls, _ in samples[split]} - set(index))
@@ -626,7 +642,7 @@ def load_image_folder(name: str, spec: dict, resources_dir: Path) -> ImageDatase
         "description": f"Image folder {path or url}.",
         "citation": "",
         "license": "",
-        "storage_size": storage_size,
+        "storage_size": spec.get("storage_size"),
         "skipped_files": len(skipped),
         "splits_base": "the folder's " + "/".join(["train"] + sorted(present)) + " folders",
         "files": _files_meta(files),

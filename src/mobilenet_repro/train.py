@@ -3,7 +3,22 @@
 Writes, per run: metrics.json (written last: its presence means the run finished),
 history.csv (per epoch), lr_schedule.csv (per step) and model.keras. Progress is checkpointed
 after every epoch to a directory outside the run's outputs, so a killed run resumes from its
-last completed epoch. A loss that turns NaN or infinite stops the run with an error.
+last completed epoch and then gives the numbers the uninterrupted run gives. A loss that turns
+NaN or infinite stops the run with an error.
+
+A run is six steps, in this order (`train_run`):
+
+1. restore  the checkpoint of an interrupted run, if one is there and readable;
+2. build    the model and its optimizer (or take the restored one);
+3. data     the prepared data set as batched training, validation and test streams;
+4. fit      the remaining epochs, checkpointing after each (`EpochCheckpoint`);
+5. evaluate on the test split;
+6. write    the outputs, metrics.json last, then delete the checkpoint.
+
+Every random choice of a run is a function of its seed and saved state: the epoch orders
+and augmentations are stateless functions of (seed, epoch, batch contents) (pipeline.py); the
+layers' random state (dropout masks: Keras seed generators) and the optimizer's state (its
+moments and step counter, inside model.keras) are saved with every checkpoint and restored.
 """
 
 from __future__ import annotations
@@ -13,22 +28,37 @@ import json
 import math
 import os
 import platform
-import shutil
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from mobilenet_repro.io import atomic_path, write_csv, write_json
+from mobilenet_repro.checkpoint import Checkpoint, save_model
+from mobilenet_repro.io import write_csv, write_json
+from mobilenet_repro.runs import Run
 
-DIVERGENCE_FACTOR = 1000  # a loss this many times a uniform guess's means the run diverged
+# ------------------------------------------------------------------------------ constants
+DIVERGENCE_FACTOR = 1000  # a loss this many times a uniform guess's (ln classes) = diverged
+EVAL_BATCH_SIZE = 256  # images per batch when validating and testing
+SCHEDULE_POINTS = 1000  # most rows (optimizer steps) written to lr_schedule.csv
+HISTORY_COLUMNS = (  # history.csv, in this order; seconds: wall time of the epoch
+    "epoch",
+    "loss",
+    "accuracy",
+    "val_loss",
+    "val_accuracy",
+    "learning_rate",
+    "seconds",
+)
 
 
 class TrainingDiverged(RuntimeError):
     """The training loss became NaN, infinite, or absurdly large."""
 
 
+# ------------------------------------------------------------------- environment, records
 def configure_tensorflow(threads: int) -> None:
     """Threads and determinism; must run before TensorFlow executes its first op."""
     import tensorflow as tf
@@ -87,6 +117,37 @@ def package_versions() -> dict:
     return out
 
 
+def process_age() -> float | None:
+    """Seconds since this process started (interpreter start-up included); None if unknown."""
+    try:
+        import psutil
+
+        return time.time() - psutil.Process().create_time()
+    except Exception:  # psutil absent, or no permission: the figure is informational
+        return None
+
+
+def _progress(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+class Timings(dict):
+    """Wall-clock seconds per phase of this invocation: where a job's time goes besides fit."""
+
+    def __init__(self):
+        super().__init__(startup=process_age())
+        self._t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self[name] = self.get(name, 0.0) + now - self._t
+        self._t = now
+
+    def rounded(self) -> dict:
+        return {k: None if v is None else round(v, 3) for k, v in self.items()}
+
+
+# -------------------------------------------------------------------- model and optimizer
 def make_schedule(recipe: dict, steps_per_epoch: int):
     """Linear warm-up from 0 to the peak rate, then cosine decay to 0 (seed 000, Fig. 5)."""
     import keras
@@ -142,14 +203,35 @@ def set_bn_momentum(model, momentum: float) -> None:
             layer.momentum = momentum
 
 
-def process_age() -> float | None:
-    """Seconds since this process started (interpreter start-up included); None if unknown."""
-    try:
-        import psutil
+def build_model(model_cfg: dict, recipe: dict, classes: int, schedule, jit_compile=False):
+    """A compiled classifier for one model configuration and recipe (step 2 of a run).
 
-        return time.time() - psutil.Process().create_time()
-    except Exception:  # psutil absent, or no permission: the figure is informational
-        return None
+    jit_compile stays off for runs: XLA on this CPU costs 4 min of compilation and makes
+    steps 12x slower (bench/throughput.py variant keras_xla); Keras's "auto" would turn it on
+    for the TensorFlow backend.
+    """
+    import keras
+
+    from mobilenet_repro.models import build_classifier
+
+    model = build_classifier(
+        model_cfg["arch"],
+        classes=classes,
+        resolution=model_cfg["resolution"],
+        alpha=model_cfg["alpha"],
+        weights=model_cfg["weights"],
+        freeze_base=recipe["freeze_base"],
+        dropout=model_cfg["dropout"],
+    )
+    if recipe["bn_momentum"] is not None:
+        set_bn_momentum(model, recipe["bn_momentum"])
+    model.compile(
+        optimizer=make_optimizer(recipe, schedule),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe["label_smoothing"]),
+        metrics=["accuracy"],
+        jit_compile=jit_compile,
+    )
+    return model
 
 
 def build_training_state(model, element_spec) -> None:
@@ -171,8 +253,199 @@ def _lr_at(schedule, step: int) -> float:
     return float(schedule(step)) if callable(schedule) else float(schedule)
 
 
-def _progress(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+# --------------------------------------------------------------------------- epoch hook
+def _keras_callback_base():
+    import keras
+
+    return keras.callbacks.Callback
+
+
+class EpochCheckpoint(_keras_callback_base()):
+    """After every epoch: record its row of history.csv, stop on divergence, checkpoint.
+
+    Also stops the run as soon as a training batch's loss is non-finite or above `loss_limit`.
+    """
+
+    def __init__(self, run, checkpoint: Checkpoint, state: dict, timings: Timings):
+        super().__init__()
+        self.run, self.checkpoint, self.state, self.timings = run, checkpoint, state, timings
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch, self.t0 = epoch, time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and (not np.isfinite(loss) or loss > self.run.loss_limit):
+            raise TrainingDiverged(
+                f"run {self.run.id} diverged: training loss became {loss:.4g} in epoch "
+                f"{self.epoch + 1} (step {batch + 1}); lower recipe learning_rate"
+            )
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.perf_counter() - self.t0
+        logs = dict(logs or {})
+        row = {k: logs.get(k) for k in HISTORY_COLUMNS}
+        row.update(
+            epoch=epoch + 1,
+            learning_rate=_lr_at(self.run.schedule, (epoch + 1) * self.run.steps_per_epoch - 1),
+            seconds=seconds,
+        )
+        if not all(np.isfinite(v) for v in row.values() if v is not None):
+            raise TrainingDiverged(
+                f"run {self.run.id} diverged: non-finite metrics at epoch {epoch + 1}: {row}"
+            )
+        self.state["history"].append(row)
+        self.state["epoch"] = epoch + 1
+        self.state["train_seconds"] += seconds
+        t_save = time.perf_counter()
+        self.checkpoint.save(self.model, self.state)
+        self.timings["checkpoints"] = (
+            self.timings.get("checkpoints", 0.0) + time.perf_counter() - t_save
+        )
+        _progress(
+            f"[{self.run.id}] epoch {epoch + 1}/{self.run.epochs} loss={row['loss']:.4f} "
+            f"acc={row['accuracy']:.4f} val_acc={row['val_accuracy']:.4f} "
+            f"lr={row['learning_rate']:.2e} {seconds:.1f}s"
+        )
+
+
+# ------------------------------------------------------------------------------ the run
+@dataclass
+class RunPlan:
+    """What a run's steps share: its identity, sizes and learning-rate schedule."""
+
+    spec: dict
+    classes: int
+    train_images: int
+    id: str = field(init=False)
+    steps_per_epoch: int = field(init=False)
+    schedule: object = field(init=False)
+
+    def __post_init__(self):
+        from mobilenet_repro.pipeline import steps_per_epoch
+
+        self.id = Run.from_spec(self.spec).id
+        self.steps_per_epoch = steps_per_epoch(self.train_images, self.recipe["batch_size"])
+        self.schedule = make_schedule(self.recipe, self.steps_per_epoch)
+
+    @property
+    def recipe(self) -> dict:
+        return self.spec["recipe"]
+
+    @property
+    def epochs(self) -> int:
+        return self.recipe["epochs"]
+
+    @property
+    def loss_limit(self) -> float:
+        # Keras computes the loss from the softmax's logits, so a blown-up run can report huge
+        # finite losses instead of NaN; guessing uniformly costs ln(classes).
+        return DIVERGENCE_FACTOR * math.log(self.classes)
+
+
+def load_data(spec: dict, data_path: str | Path):
+    """The prepared data set and the model's class count (checked against the data's)."""
+    from mobilenet_repro.data import load_dataset
+
+    ds = load_dataset(data_path, spec["dataset"])
+    classes = spec["model"].get("classes") or ds.num_classes
+    if classes < ds.num_classes:
+        raise ValueError(
+            f"{Run.from_spec(spec).id}: models.{spec['model_id']}.classes is {classes} but "
+            f"data set {spec['dataset']} has {ds.num_classes} classes; set classes to null"
+        )
+    return ds, classes
+
+
+def make_streams(ds, run: RunPlan, start_epoch: int) -> dict:
+    """Batched (image, one-hot label) streams: train from `start_epoch` on, val and test."""
+    import tensorflow as tf
+
+    from mobilenet_repro.models import ARCHITECTURES
+    from mobilenet_repro.pipeline import epoch_permutations, make_dataset, preprocessing_fn
+
+    model_cfg, seed = run.spec["model"], run.spec["seed"]
+    arch = ARCHITECTURES[model_cfg["arch"]]
+    common = {
+        "resolution": model_cfg["resolution"],
+        "preprocess": preprocessing_fn(arch.imagenet_preprocess if model_cfg["weights"] else None),
+    }
+
+    def one_hot(x, y):
+        return x, tf.one_hot(y, run.classes)
+
+    x_train, y_train = ds.splits["train"]
+    train = make_dataset(
+        x_train,
+        y_train,
+        batch_size=run.recipe["batch_size"],
+        order=epoch_permutations(len(y_train), seed, start_epoch, run.epochs),
+        augment=run.recipe["augment"],
+        seed=seed,
+        **common,
+    )
+    streams = {"train": train}
+    for split in ("val", "test"):
+        streams[split] = make_dataset(*ds.splits[split], batch_size=EVAL_BATCH_SIZE, **common)
+    return {k: v.map(one_hot) for k, v in streams.items()}
+
+
+def run_metrics(run: RunPlan, ds, model, state: dict, test: tuple, trained_now: int) -> dict:
+    """metrics.json's content (timings are added by train_run once everything is written)."""
+    from mobilenet_repro.flops import count_mult_adds, count_params
+
+    spec, model_cfg = run.spec, run.spec["model"]
+    test_loss, test_acc = test
+    params, trainable = count_params(model)
+    train_seconds = state["train_seconds"]
+    return {
+        "run": run.id,
+        "experiment": spec["experiment"],
+        "dataset": spec["dataset"],
+        "model": spec["model_id"],
+        "arch": model_cfg["arch"],
+        "alpha": model_cfg["alpha"],
+        "resolution": model_cfg["resolution"],
+        "classes": run.classes,
+        "seed": spec["seed"],
+        "test_top1": float(test_acc),
+        "test_loss": float(test_loss),
+        "val_top1": state["history"][-1]["val_accuracy"],
+        "params": params,
+        "trainable_params": trainable,
+        "mult_adds": count_mult_adds(model),
+        "epochs": run.epochs,
+        "epochs_trained_last_invocation": trained_now,
+        "resumed": bool(state["resumed_from"]),
+        "resumed_from_epochs": state["resumed_from"],
+        "train_seconds": train_seconds,
+        "images_per_second": run.train_images * run.epochs / train_seconds
+        if train_seconds
+        else None,
+        "train_images": run.train_images,
+        "val_images": len(ds.splits["val"][1]),
+        "test_images": len(ds.splits["test"][1]),
+        "recipe_name": spec["recipe_name"],
+        "recipe": run.recipe,
+        "model_config": model_cfg,
+        "fingerprint": fingerprint(spec),
+    }
+
+
+def write_outputs(run: RunPlan, model, history: list, out: dict) -> None:
+    """model.keras, history.csv and lr_schedule.csv (metrics.json is written after these)."""
+    import pandas as pd
+
+    save_model(model, out["model"])
+    write_csv(pd.DataFrame(history, columns=list(HISTORY_COLUMNS)), out["history"])
+    total = run.epochs * run.steps_per_epoch
+    steps = np.unique(np.linspace(0, total - 1, min(total, SCHEDULE_POINTS)).astype(int))
+    schedule = {
+        "step": steps,
+        "epoch": steps / run.steps_per_epoch,
+        "learning_rate": [_lr_at(run.schedule, int(s)) for s in steps],
+    }
+    write_csv(pd.DataFrame(schedule), out["schedule"])
 
 
 def train_run(
@@ -188,238 +461,62 @@ def train_run(
     `out` maps metrics, history, schedule and model to file paths. `callbacks` are extra
     Keras callbacks for `fit` (the benchmarks time steps with one).
     """
-    timings = {"startup": process_age()}
-    t_phase = time.perf_counter()
+    timings = Timings()
     configure_tensorflow(threads)
     import keras
-    import pandas as pd
 
-    from mobilenet_repro.data import load_dataset
-    from mobilenet_repro.flops import count_mult_adds, count_params
     from mobilenet_repro.fused_bn import use_fused_batch_norm
-    from mobilenet_repro.models import ARCHITECTURES, build_classifier, load_trusted_model
-    from mobilenet_repro.pipeline import (
-        epoch_permutations,
-        make_dataset,
-        preprocessing_fn,
-        steps_per_epoch,
-    )
 
-    run_id = f"{spec['experiment']}/{spec['dataset']}/{spec['model_id']}/seed{spec['seed']}"
-    model_cfg, recipe = spec["model"], spec["recipe"]
     keras.utils.set_random_seed(spec["seed"])
+    timings.lap("imports")
+    ds, classes = load_data(spec, data_path)
+    run = RunPlan(spec, classes, train_images=len(ds.splits["train"][1]))
+    timings.lap("data_load")
 
-    def lap(name):
-        nonlocal t_phase
-        now = time.perf_counter()
-        timings[name] = timings.get(name, 0.0) + now - t_phase
-        t_phase = now
-
-    lap("imports")
-    ds = load_dataset(data_path, spec["dataset"])
-    classes = model_cfg.get("classes") or ds.num_classes
-    if classes < ds.num_classes:
-        raise ValueError(
-            f"{run_id}: models.{spec['model_id']}.classes is {classes} but data set "
-            f"{spec['dataset']} has {ds.num_classes} classes; set classes to null"
-        )
-    x_train, y_train = ds.splits["train"]
-    resolution = model_cfg["resolution"]
-    batch_size = recipe["batch_size"]
-    spe = steps_per_epoch(len(y_train), batch_size)
-    epochs = recipe["epochs"]
-    arch = ARCHITECTURES[model_cfg["arch"]]
-    preprocess = preprocessing_fn(arch.imagenet_preprocess if model_cfg["weights"] else None)
-
-    ckpt = Path(checkpoint_dir)
-    state_file, ckpt_model = ckpt / "state.json", ckpt / "model.keras"
-    fp = fingerprint(spec)
-    lap("data_load")
-    state = {"epoch": 0, "history": [], "train_seconds": 0.0, "resumed_from": []}
-    if state_file.exists():
-        saved = json.loads(state_file.read_text())
-        if saved.get("fingerprint") == fp and ckpt_model.exists():
-            state = saved
-        else:
-            _progress(f"[{run_id}] checkpoint in {ckpt} is from other settings; starting over")
+    # 1. restore
+    checkpoint = Checkpoint(Path(checkpoint_dir), fingerprint(spec), run.id)
+    state, model = checkpoint.restore()
     start_epoch = state["epoch"]
-
-    schedule = make_schedule(recipe, spe)
-    if start_epoch:
-        _progress(f"[{run_id}] resuming from checkpoint after epoch {start_epoch}/{epochs}")
+    # 2. build
+    if model is not None:
+        _progress(f"[{run.id}] resuming from checkpoint after epoch {start_epoch}/{run.epochs}")
         state["resumed_from"].append(start_epoch)
-        model = load_trusted_model(ckpt_model)
     else:
-        model = build_classifier(
-            model_cfg["arch"],
-            classes=classes,
-            resolution=resolution,
-            alpha=model_cfg["alpha"],
-            weights=model_cfg["weights"],
-            freeze_base=recipe["freeze_base"],
-            dropout=model_cfg["dropout"],
-        )
-        if recipe["bn_momentum"] is not None:
-            set_bn_momentum(model, recipe["bn_momentum"])
-        model.compile(
-            optimizer=make_optimizer(recipe, schedule),
-            loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe["label_smoothing"]),
-            metrics=["accuracy"],
-            # XLA on this CPU: 4 min of compilation and 12x slower steps (bench/throughput.py
-            # variant keras_xla); Keras's "auto" would turn it on for the TensorFlow backend.
-            jit_compile=False,
-        )
-
+        model = build_model(spec["model"], run.recipe, classes, run.schedule)
     # The same computation up to float rounding, in fewer kernels (tests/test_fused_bn.py;
     # speed: bench/throughput.py variant keras_stock_bn).
     use_fused_batch_norm(model)
+    # 3. data
+    streams = make_streams(ds, run, start_epoch)
+    build_training_state(model, streams["train"].element_spec)
+    timings.lap("build")
 
-    def one_hot(x, y):
-        import tensorflow as tf
-
-        return x, tf.one_hot(y, classes)
-
-    common = {"resolution": resolution, "preprocess": preprocess}
-    train_ds = make_dataset(
-        x_train,
-        y_train,
-        batch_size=batch_size,
-        order=epoch_permutations(len(y_train), spec["seed"], start_epoch, epochs),
-        augment=recipe["augment"],
-        seed=spec["seed"],
-        **common,
-    ).map(one_hot)
-    val_ds = make_dataset(*ds.splits["val"], batch_size=256, **common).map(one_hot)
-    test_ds = make_dataset(*ds.splits["test"], batch_size=256, **common).map(one_hot)
-    build_training_state(model, train_ds.element_spec)
-    lap("build")
-
-    # Keras computes the loss from the softmax's logits, so a blown-up run can report huge
-    # finite losses instead of NaN; guessing uniformly costs ln(classes).
-    loss_limit = DIVERGENCE_FACTOR * math.log(classes)
-
-    class Checkpoint(keras.callbacks.Callback):
-        """Record the epoch, stop on NaN, and save a resumable checkpoint atomically."""
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.epoch, self.t0 = epoch, time.perf_counter()
-
-        def on_train_batch_end(self, batch, logs=None):
-            loss = (logs or {}).get("loss")
-            if loss is not None and (not np.isfinite(loss) or loss > loss_limit):
-                raise TrainingDiverged(
-                    f"run {run_id} diverged: training loss became {loss:.4g} in epoch "
-                    f"{self.epoch + 1} (step {batch + 1}); lower recipe learning_rate"
-                )
-
-        def on_epoch_end(self, epoch, logs=None):
-            seconds = time.perf_counter() - self.t0
-            logs = dict(logs or {})
-            row = {
-                "epoch": epoch + 1,
-                "loss": logs.get("loss"),
-                "accuracy": logs.get("accuracy"),
-                "val_loss": logs.get("val_loss"),
-                "val_accuracy": logs.get("val_accuracy"),
-                "learning_rate": _lr_at(schedule, (epoch + 1) * spe - 1),
-                "seconds": seconds,
-            }
-            if not all(np.isfinite(v) for k, v in row.items() if v is not None):
-                raise TrainingDiverged(
-                    f"run {run_id} diverged: non-finite metrics at epoch {epoch + 1}: {row}"
-                )
-            state["history"].append(row)
-            state["epoch"] = epoch + 1
-            state["train_seconds"] += seconds
-            state["fingerprint"] = fp
-            t_save = time.perf_counter()
-            ckpt.mkdir(parents=True, exist_ok=True)
-            with atomic_path(ckpt_model) as tmp:
-                tmp_keras = tmp.with_suffix(".keras")
-                self.model.save(tmp_keras)
-                os.replace(tmp_keras, tmp)
-            write_json(state, state_file)
-            timings["checkpoints"] = timings.get("checkpoints", 0.0) + time.perf_counter() - t_save
-            _progress(
-                f"[{run_id}] epoch {epoch + 1}/{epochs} loss={row['loss']:.4f} "
-                f"acc={row['accuracy']:.4f} val_acc={row['val_accuracy']:.4f} "
-                f"lr={row['learning_rate']:.2e} {seconds:.1f}s"
-            )
-
-    trained_now = epochs - start_epoch
+    # 4. fit
+    trained_now = run.epochs - start_epoch
     if trained_now > 0:
         model.fit(
-            train_ds,
-            epochs=epochs,
+            streams["train"],
+            epochs=run.epochs,
             initial_epoch=start_epoch,
-            steps_per_epoch=spe,
-            validation_data=val_ds,
-            callbacks=[Checkpoint(), *(callbacks or [])],
+            steps_per_epoch=run.steps_per_epoch,
+            validation_data=streams["val"],
+            callbacks=[EpochCheckpoint(run, checkpoint, state, timings), *(callbacks or [])],
             verbose=0,
         )
-    lap("fit")
-    test_loss, test_acc = model.evaluate(test_ds, verbose=0)
-    lap("evaluate")
-    if not np.isfinite(test_loss):
-        raise TrainingDiverged(f"run {run_id}: test loss is {test_loss}")
-    params, trainable = count_params(model)
-    images_seen = len(y_train) * epochs
-    metrics = {
-        "run": run_id,
-        "experiment": spec["experiment"],
-        "dataset": spec["dataset"],
-        "model": spec["model_id"],
-        "arch": model_cfg["arch"],
-        "alpha": model_cfg["alpha"],
-        "resolution": resolution,
-        "classes": classes,
-        "seed": spec["seed"],
-        "test_top1": float(test_acc),
-        "test_loss": float(test_loss),
-        "val_top1": state["history"][-1]["val_accuracy"],
-        "params": params,
-        "trainable_params": trainable,
-        "mult_adds": count_mult_adds(model),
-        "epochs": epochs,
-        "epochs_trained_last_invocation": trained_now,
-        "resumed": bool(state["resumed_from"]),
-        "resumed_from_epochs": state["resumed_from"],
-        "train_seconds": state["train_seconds"],
-        "images_per_second": images_seen / state["train_seconds"]
-        if state["train_seconds"]
-        else None,
-        "train_images": len(y_train),
-        "val_images": len(ds.splits["val"][1]),
-        "test_images": len(ds.splits["test"][1]),
-        "recipe_name": spec["recipe_name"],
-        "recipe": recipe,
-        "model_config": model_cfg,
-        "fingerprint": fp,
-        "versions": package_versions(),
-        "hardware": hardware_info(threads),
-    }
-    # Outputs: model, per-epoch history and per-step schedule first; metrics.json last.
-    with atomic_path(out["model"]) as tmp:
-        tmp_keras = tmp.with_suffix(".keras")
-        model.save(tmp_keras)
-        os.replace(tmp_keras, tmp)
-    write_csv(pd.DataFrame(state["history"]), out["history"])
-    # At most ~1000 points: enough for the figure, cheap for long paper-scale runs.
-    steps = np.unique(np.linspace(0, epochs * spe - 1, min(epochs * spe, 1000)).astype(int))
-    write_csv(
-        pd.DataFrame(
-            {
-                "step": steps,
-                "epoch": steps / spe,
-                "learning_rate": [_lr_at(schedule, int(s)) for s in steps],
-            }
-        ),
-        out["schedule"],
-    )
-    lap("finish")
-    # Wall-clock phases of this invocation (seconds): where a job's time goes besides fit.
-    metrics["timings"] = {k: None if v is None else round(v, 3) for k, v in timings.items()}
+    timings.lap("fit")
+    # 5. evaluate
+    test = model.evaluate(streams["test"], verbose=0)
+    timings.lap("evaluate")
+    if not np.isfinite(test[0]):
+        raise TrainingDiverged(f"run {run.id}: test loss is {test[0]}")
+
+    # 6. write: model, per-epoch history and per-step schedule first; metrics.json last.
+    metrics = run_metrics(run, ds, model, state, test, trained_now)
+    metrics.update(versions=package_versions(), hardware=hardware_info(threads))
+    write_outputs(run, model, state["history"], out)
+    timings.lap("finish")
+    metrics["timings"] = timings.rounded()
     write_json(metrics, out["metrics"])
-    shutil.rmtree(ckpt, ignore_errors=True)
-    _progress(f"[{run_id}] done: test top-1 {test_acc:.4f} in {state['train_seconds']:.1f}s")
+    checkpoint.delete()
+    _progress(f"[{run.id}] done: test top-1 {test[1]:.4f} in {state['train_seconds']:.1f}s")
     return metrics

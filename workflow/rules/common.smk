@@ -2,44 +2,38 @@
 # model, seed) of the configuration is one run with its own output directory.
 from pathlib import Path
 
+from mobilenet_repro import runs
 from mobilenet_repro.config import expand_runs, run_spec
+from mobilenet_repro.data import source_classes
 
 RUNS = expand_runs(config)
 # Files shipped with the workflow (notebooks, templates) are addressed from the checkout,
 # so the workflow also runs with --directory elsewhere (as the integration tests do).
 REPO = Path(workflow.basedir)
-RUN_DIR = "results/runs/{experiment}/{dataset}/{model}/seed{seed}"
-KNOWN_CLASS_COUNTS = {
-    "sklearn_digits": 10,
-    "cifar10": 10,
-    "mnist": 10,
-    "stanford_dogs": 120,
-}
+# A run's folder, files, log and checkpoint: one definition, in mobilenet_repro/runs.py.
+RUN_DIR = runs.RUN_DIR
 
 
 wildcard_constraints:
-    experiment=r"[A-Za-z0-9_-]+",
-    dataset=r"[A-Za-z0-9_-]+",
-    model=r"[A-Za-z0-9_.-]+",
-    seed=r"\d+",
+    **runs.ID_PATTERNS,
 
 
 def get_run_files(kind, experiment=None):
     """Paths of one output kind (metrics.json, history.csv, ...) of every run."""
     return [
-        f"{RUN_DIR}/{kind}".format(**vars(run))
+        f"{run.dir}/{kind}"
         for run in RUNS
         if experiment is None or run.experiment == experiment
     ]
 
 
 def get_run_benchmarks():
-    return [
-        "benchmarks/train/{experiment}/{dataset}/{model}/seed{seed}.tsv".format(
-            **vars(run)
-        )
-        for run in RUNS
-    ]
+    return [runs.BENCHMARK.format(**vars(run)) for run in RUNS]
+
+
+def get_run_outputs():
+    """The train rule's outputs: every file of runs.FILES in the run's folder."""
+    return {name: f"{RUN_DIR}/{fname}" for name, fname in runs.FILES.items()}
 
 
 def get_run_spec(wildcards):
@@ -62,19 +56,19 @@ def get_dataset_spec(wildcards):
 
 def get_dataset_classes(name):
     """Class count of a data set, where it is known without preparing the data."""
-    return KNOWN_CLASS_COUNTS.get(config["datasets"][name]["source"])
+    return source_classes(config["datasets"][name]["source"])
 
 
 def get_experiment_metrics(wildcards):
-    return get_run_files("metrics.json", wildcards.experiment)
+    return get_run_files(runs.FILES["metrics"], wildcards.experiment)
 
 
 def get_experiment_histories(wildcards):
-    return get_run_files("history.csv", wildcards.experiment)
+    return get_run_files(runs.FILES["history"], wildcards.experiment)
 
 
 def get_experiment_schedules(wildcards):
-    return get_run_files("lr_schedule.csv", wildcards.experiment)
+    return get_run_files(runs.FILES["schedule"], wildcards.experiment)
 
 
 def get_used_datasets():
@@ -137,18 +131,6 @@ def get_final_targets():
 # resources.train, then per_arch[arch], then per_model[model id], key by key. Resources
 # never trigger reruns, so raising one after a failed job reruns only what did not finish.
 OPTIONAL_TRAIN_RESOURCES = ("gpu_model", "gres", "slurm_partition", "slurm_extra")
-
-
-def check_resource_models():
-    unknown = sorted(set(config["resources"]["per_model"]) - set(config["models"]))
-    if unknown:
-        raise ValueError(
-            f"resources.per_model: received {unknown}; allowed: model ids defined under "
-            f"`models` ({sorted(config['models'])})"
-        )
-
-
-check_resource_models()
 
 
 def get_model_resources(model_id, attempt=1):

@@ -7,14 +7,11 @@ rule train:
     input:
         data="resources/datasets/{dataset}.npz",
     output:
-        metrics=f"{RUN_DIR}/metrics.json",
-        history=f"{RUN_DIR}/history.csv",
-        schedule=f"{RUN_DIR}/lr_schedule.csv",
-        model=f"{RUN_DIR}/model.keras",
+        **get_run_outputs(),
     log:
-        "logs/train/{experiment}/{dataset}/{model}/seed{seed}.log",
+        runs.LOG,
     benchmark:
-        "benchmarks/train/{experiment}/{dataset}/{model}/seed{seed}.tsv"
+        runs.BENCHMARK
     conda:
         "../../envs/tensorflow.yaml"
     threads: get_train_threads
@@ -22,14 +19,14 @@ rule train:
         **get_train_resources(),
     params:
         spec=get_run_spec,
-        checkpoint_dir="resources/checkpoints/{experiment}/{dataset}/{model}/seed{seed}",
+        checkpoint_dir=runs.CHECKPOINT_DIR,
     script:
         "../scripts/train.py"
 
 
 rule summarize_runs:
     input:
-        metrics=get_run_files("metrics.json"),
+        metrics=get_run_files(runs.FILES["metrics"]),
     output:
         runs="results/summary/runs.csv",
     log:

@@ -7,8 +7,10 @@ cifar_readings.csv and meta.json into the folder of `output.stats`.
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)  # noqa: SIM115
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # conda envs too
+from mobilenet_repro.jobs import start_job  # noqa: E402
+
+start_job(snakemake)
 
 import os  # noqa: E402
 

@@ -9,10 +9,12 @@ import shutil
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log.stderr, "w", buffering=1)  # noqa: SIM115
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # conda envs too
+from mobilenet_repro.jobs import start_job  # noqa: E402
 
-import papermill
+start_job(snakemake, log=snakemake.log.stderr)
+
+import papermill  # noqa: E402
 
 
 def plain(value):

@@ -4,8 +4,10 @@ import gc
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "a", buffering=1)  # noqa: SIM115  (append: resumes keep history)
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # conda envs too
+from mobilenet_repro.jobs import start_job  # noqa: E402
+
+start_job(snakemake, append=True)  # append: a resumed run's log keeps the first attempt's
 
 from mobilenet_repro.train import train_run
 

@@ -1,0 +1,118 @@
+"""A run's checkpoint: everything needed to resume it as if it had never stopped.
+
+state.json holds the completed epochs, the history so far and the state of every Keras seed
+generator (dropout draws its masks from these); model.keras holds the weights and the
+optimizer's state, step counter included. The epoch orders and augmentations need nothing
+saved: they are stateless functions of (seed, epoch, batch) (pipeline.py).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mobilenet_repro.io import atomic_path, read_json, write_json
+
+
+def seed_generators(model) -> list:
+    """The Keras seed generators of every layer (dropout's masks come from these), in order."""
+    return [g for layer in model._flatten_layers() for g in layer._seed_generators]
+
+
+def save_model(model, path: Path | str) -> None:
+    """model.keras, atomically (Keras insists on the .keras suffix, hence the second name)."""
+    with atomic_path(path) as tmp:
+        tmp_keras = tmp.with_suffix(".keras")
+        model.save(tmp_keras)
+        os.replace(tmp_keras, tmp)
+
+
+def _progress(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def fresh_state() -> dict:
+    return {"epoch": 0, "history": [], "train_seconds": 0.0, "resumed_from": []}
+
+
+@dataclass
+class Checkpoint:
+    """A run's resumable progress: state.json (epochs, history, seed-generator states) and
+    model-epoch<k>.keras (weights, optimizer state and step counter after epoch k).
+
+    Both are written atomically, the model first and under a new name: state.json always
+    names a complete model file of its own epoch, whenever the process is killed.
+    """
+
+    directory: Path
+    fingerprint: str
+    run_id: str
+
+    @property
+    def state_file(self) -> Path:
+        return self.directory / "state.json"
+
+    def save(self, model, state: dict) -> None:
+        name = f"model-epoch{state['epoch']}.keras"
+        state = {**state, "fingerprint": self.fingerprint, "model_file": name}
+        state["seed_generators"] = [
+            [int(v) for v in np.asarray(g.state.value)] for g in seed_generators(model)
+        ]
+        self.directory.mkdir(parents=True, exist_ok=True)
+        save_model(model, self.directory / name)
+        write_json(state, self.state_file)
+        for old in self.directory.glob("model-epoch*.keras"):
+            if old.name != name:
+                old.unlink()
+
+    def restore(self):
+        """(state, model) of the interrupted run, or (a fresh state, None) to start over.
+
+        A checkpoint of other settings is ignored; one that cannot be read (garbage in
+        state.json, a truncated model.keras) is reported by path and deleted, never a dead end.
+        """
+        if not self.state_file.exists():
+            return fresh_state(), None
+        try:
+            saved = read_json(self.state_file)
+            if saved.get("fingerprint") != self.fingerprint:
+                _progress(
+                    f"[{self.run_id}] checkpoint in {self.directory} is from other settings; "
+                    "starting over"
+                )
+                return fresh_state(), None
+            model = self._load_model(self.directory / saved["model_file"], saved)
+        except Exception as exc:  # any unreadable part: the run can always start over
+            _progress(
+                f"[{self.run_id}] WARNING: checkpoint {self.directory} cannot be read "
+                f"({type(exc).__name__}: {exc}); deleting it and starting over"
+            )
+            shutil.rmtree(self.directory, ignore_errors=True)
+            return fresh_state(), None
+        for key in ("seed_generators", "model_file", "fingerprint"):
+            saved.pop(key)
+        return saved, model
+
+    @staticmethod
+    def _load_model(path: Path, saved: dict):
+        from mobilenet_repro.models import load_trusted_model
+
+        generator_states = saved["seed_generators"]
+        model = load_trusted_model(path)
+        generators = seed_generators(model)
+        if len(generators) != len(generator_states):
+            raise ValueError(
+                f"{len(generator_states)} saved seed-generator states for "
+                f"{len(generators)} seed generators"
+            )
+        for generator, value in zip(generators, generator_states, strict=True):
+            generator.state.assign(np.asarray(value, dtype=generator.state.dtype))
+        return model
+
+    def delete(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
