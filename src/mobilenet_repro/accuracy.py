@@ -121,6 +121,12 @@ def budget_verdict(
             f"{mean - at:+.2f} points from ours (their learning rate was still high there: "
             f"their schedule runs {their_epochs} epochs)"
         )
+        reached = [e for e in sorted(curve) if curve[e] >= mean]
+        text += (
+            f"; their curve first reaches our {mean:.2f}% at epoch {reached[0]}"
+            if reached
+            else f"; their curve never reaches our {mean:.2f}%"
+        )
     elif curve:
         text += f"; their curve stops at epoch {max(curve)}, before our {our_epochs}"
     out["budget_text"] = text
