@@ -6,7 +6,7 @@ import pandas as pd
 import yaml
 from conftest import ROOT
 
-from mobilenet_repro.report import accuracy_comparisons
+from mobilenet_repro.report.context import accuracy_comparisons
 
 PUBLISHED = yaml.safe_load((ROOT / "report/published.yaml").read_text())
 

@@ -194,8 +194,8 @@ def train_run(
     import keras
     import pandas as pd
 
+    from mobilenet_repro.counting import count_mult_adds, count_params
     from mobilenet_repro.data import load_dataset
-    from mobilenet_repro.flops import count_mult_adds, count_params
     from mobilenet_repro.fused_bn import use_fused_batch_norm
     from mobilenet_repro.models import ARCHITECTURES, build_classifier, load_trusted_model
     from mobilenet_repro.pipeline import (

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # conda e
 
 import pandas as pd  # noqa: E402
 
-from mobilenet_repro.architectures import plot_madds_vs_params  # noqa: E402
+from mobilenet_repro.architectures.figure import plot_madds_vs_params  # noqa: E402
 
 plot_madds_vs_params(
     pd.read_csv(snakemake.input.stats),

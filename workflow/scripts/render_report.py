@@ -6,7 +6,8 @@ from pathlib import Path
 sys.stderr = open(snakemake.log[0], "w", buffering=1)  # noqa: SIM115
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # conda envs too
 
-from mobilenet_repro.report import build_context, render
+from mobilenet_repro.report.context import build_context
+from mobilenet_repro.report.render import render
 
 context = build_context(
     config=snakemake.params.config,
