@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,27 @@ TINY_CONFIG = {
         }
     },
 }
+
+
+# What Snakemake needs to run the workflow from a copy of the repository.
+WORKFLOW_FILES = ("Snakefile", "workflow", "config", "notebooks", "report", "src", "envs")
+
+
+def copy_workflow(dest: Path) -> Path:
+    """A copy of the workflow's files in `dest` (returned): a run there touches no checkout.
+
+    Tests that run Snakemake work in such a copy, so that they neither depend on what a user
+    has run in the checkout (results/, .snakemake/) nor change it (an edited template).
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".build")
+    for name in WORKFLOW_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=ignore, dirs_exist_ok=True)
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
 
 
 @pytest.fixture

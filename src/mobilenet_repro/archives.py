@@ -133,43 +133,33 @@ def check_archive(archive: Path | str) -> list[str]:
         return names
 
 
-def iter_files(
-    source: Path | str, want: Callable[[str], bool] | None = None
-) -> Iterator[tuple[str, bytes]]:
-    """(relative path, content) of every regular file in an archive or directory.
+def _iter_dir(source: Path, want) -> Iterator[tuple[str, bytes]]:
+    for root, dirs, files in os.walk(source):
+        dirs.sort()
+        for fname in sorted(files):
+            path = Path(root) / fname
+            rel = path.relative_to(source).as_posix()
+            if want is None or want(rel):
+                try:
+                    data = path.read_bytes()
+                except OSError as exc:
+                    raise DataError(f"cannot read {path} ({exc})") from exc
+                yield rel, data
 
-    Archives are read sequentially in place (a .tar.gz is decompressed once); members are
-    checked as they come and an unsafe one stops the iteration with a DataError. Links that
-    stay inside the archive are skipped. `want(name)` selects which files are read at all.
-    Directories are walked in sorted order.
-    """
-    source = Path(source)
-    if source.is_dir():
-        for root, dirs, files in os.walk(source):
-            dirs.sort()
-            for fname in sorted(files):
-                path = Path(root) / fname
-                rel = path.relative_to(source).as_posix()
-                if want is None or want(rel):
-                    try:
-                        data = path.read_bytes()
-                    except OSError as exc:
-                        raise DataError(f"cannot read {path} ({exc})") from exc
-                    yield rel, data
-        return
-    if not source.exists():
-        raise DataError(f"{source} does not exist")
-    if zipfile.is_zipfile(source):
-        with zipfile.ZipFile(source) as zf:
-            for info in zf.infolist():
-                problem = _zip_problem(info, zf)
-                if problem:
-                    raise _refuse(source, info.filename, problem)
-                if info.is_dir() or _zip_is_symlink(info):
-                    continue
-                if want is None or want(info.filename):
-                    yield info.filename, zf.read(info)
-        return
+
+def _iter_zip(source: Path, want) -> Iterator[tuple[str, bytes]]:
+    with zipfile.ZipFile(source) as zf:
+        for info in zf.infolist():
+            problem = _zip_problem(info, zf)
+            if problem:
+                raise _refuse(source, info.filename, problem)
+            if info.is_dir() or _zip_is_symlink(info):
+                continue
+            if want is None or want(info.filename):
+                yield info.filename, zf.read(info)
+
+
+def _iter_tar(source: Path, want) -> Iterator[tuple[str, bytes]]:
     with _open_tar(source, stream=True) as tf:
         try:
             for info in tf:
@@ -185,6 +175,28 @@ def iter_files(
             raise DataError(
                 f"archive {source} is truncated or corrupt ({exc}); delete it and fetch it again"
             ) from exc
+
+
+def iter_files(
+    source: Path | str, want: Callable[[str], bool] | None = None
+) -> Iterator[tuple[str, bytes]]:
+    """(relative path, content) of every regular file in an archive or directory.
+
+    Archives are read sequentially in place (a .tar.gz is decompressed once); members are
+    checked as they come and an unsafe one stops the iteration with a DataError. Links that
+    stay inside the archive are skipped. `want(name)` selects which files are read at all.
+    Directories are walked in sorted order.
+    """
+    source = Path(source)
+    if source.is_dir():
+        yield from _iter_dir(source, want)
+        return
+    if not source.exists():
+        raise DataError(f"{source} does not exist")
+    if zipfile.is_zipfile(source):
+        yield from _iter_zip(source, want)
+    else:
+        yield from _iter_tar(source, want)
 
 
 def safe_extract(archive: Path | str, dest: Path | str) -> Path:

@@ -49,6 +49,22 @@ def _published_pairs(verdicts: pd.DataFrame) -> list[tuple[str, float, float, fl
     return out
 
 
+def _label_mobilenets(ax, grid: pd.DataFrame) -> None:
+    """Name each MobileNet point of the grid in the right-hand panel."""
+    for _, r in grid[grid["model"].isin(MOBILENETS)].iterrows():
+        prefix = {"mobilenet_v1": "V1", "mobilenet_v2": "V2"}.get(r["model"], "CIFAR V2")
+        offset, ha = LABEL_PLACES.get((r["model"], r["alpha"], r["resolution"]), ((5, -3), "left"))
+        ax.annotate(
+            f"{prefix} {r['alpha']:.2f}-{r['resolution']}",
+            (r["params"] / 1e6, r["mult_adds"] / 1e6),
+            textcoords="offset points",
+            xytext=offset,
+            ha=ha,
+            fontsize=6,
+            color="0.25",
+        )
+
+
 def plot_madds_vs_params(stats: pd.DataFrame, verdicts: pd.DataFrame, png, svg) -> None:
     """Mult-adds against parameters for the grid at 1,000 classes, with published points.
 
@@ -108,18 +124,7 @@ def plot_madds_vs_params(stats: pd.DataFrame, verdicts: pd.DataFrame, png, svg) 
         ax.set_xlabel("parameters (millions)")
         ax.set_ylabel("multiply-adds (millions)")
         ax.grid(True, which="both", lw=0.3, alpha=0.5)
-    for _, r in grid[grid["model"].isin(MOBILENETS)].iterrows():
-        prefix = {"mobilenet_v1": "V1", "mobilenet_v2": "V2"}.get(r["model"], "CIFAR V2")
-        offset, ha = LABEL_PLACES.get((r["model"], r["alpha"], r["resolution"]), ((5, -3), "left"))
-        ax_mn.annotate(
-            f"{prefix} {r['alpha']:.2f}-{r['resolution']}",
-            (r["params"] / 1e6, r["mult_adds"] / 1e6),
-            textcoords="offset points",
-            xytext=offset,
-            ha=ha,
-            fontsize=6,
-            color="0.25",
-        )
+    _label_mobilenets(ax_mn, grid)
     ax_all.set_xscale("log")
     ax_all.set_yscale("log")
     ax_all.set_title(f"All architectures, {IMAGENET_CLASSES:,} classes")
