@@ -13,7 +13,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from mobilenet_repro.archspec import ARCH_SPECS as ARCHITECTURES
+from mobilenet_repro.archspec import ARCH_SPECS
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -132,7 +132,7 @@ def _check_references(config: dict) -> list[str]:
         if len(set(exp["seeds"])) != len(exp["seeds"]):
             problems.append(f"experiments.{exp_id}.seeds: received {exp['seeds']}; seeds repeat")
     for model_id, model in config["models"].items():
-        arch = ARCHITECTURES[model["arch"]]
+        arch = ARCH_SPECS[model["arch"]]
         if model["resolution"] < arch.min_resolution:
             problems.append(
                 f"models.{model_id}.resolution: received {model['resolution']}; allowed: "

@@ -69,7 +69,7 @@ def plot_madds_vs_params(stats: pd.DataFrame, verdicts: pd.DataFrame, png, svg) 
     """Mult-adds against parameters for the grid at 1,000 classes, with published points.
 
     Left: every architecture (log scales); right: the MobileNets (linear scales), labelled.
-    Published (parameters, mult-adds) pairs from one row of a seed's table are drawn hollow
+    Published (parameters, mult-adds) pairs from one row of a seed document's table are drawn hollow
     and joined to our count of the same configuration (at the published class count).
     """
     import matplotlib
