@@ -7,6 +7,7 @@ import math
 import keras
 import pandas as pd
 import pytest
+from conftest import assert_same_report
 
 from mobilenet_repro.architectures import cifar_readings, measure, structures
 from mobilenet_repro.architectures import grid as G
@@ -402,7 +403,9 @@ def test_report_context_and_templates_render(stage):
     assert ctx["separable_all_match"]
     figures = {"madds_vs_params": {"png_data_uri": "data:image/png;base64,", "svg_path": "/x.svg"}}
     html, typ = environments()
-    page = html.get_template("sections/architectures.html.j2").render(arch=ctx, figures=figures)
-    assert "1,184,746" in page and "<h2>" in page
-    source = typ.get_template("sections/architectures.typ.j2").render(arch=ctx, figures=figures)
+    section = '{% import markup as m %}{% include "content/architectures.j2" %}'
+    page = html.from_string(section).render(arch=ctx, figures=figures)
+    assert "1,184,746" in page and "<h3>" in page
+    source = typ.from_string(section).render(arch=ctx, figures=figures)
     assert source.count("#table(") >= 5
+    assert_same_report(page, source)  # one context, the same headings and numbers in both

@@ -1,4 +1,4 @@
-"""The seed documents' architecture tables, derived from our built models and compared cell by cell."""
+"""The seed documents' architecture tables, derived from our built models, cell by cell."""
 
 from __future__ import annotations
 
@@ -221,7 +221,7 @@ DERIVERS = {
 
 
 def structure_rows(published: dict, layers: pd.DataFrame) -> pd.DataFrame:
-    """Every cell of the seed documents' architecture tables next to the one derived from our model."""
+    """Every cell of the seed documents' architecture tables beside the one from our model."""
     out = []
     for st in published.get("structures", []):
         spec = structure_spec(st)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
 from mobilenet_repro.io import atomic_path, write_bytes, write_text
 from mobilenet_repro.report.formatting import fmt_int, fmt_millions, fmt_pct
@@ -38,13 +39,25 @@ def typst_string(value) -> TypstRaw:
 
 
 def typst_finalize(value):
+    """Every expression's value as Typst: data escaped, markup (macros, `raw`) kept.
+
+    The Typst environment autoescapes like the HTML one, so that what the markup macros
+    (markup/typ.j2) return is kept as markup; this is the escaping it applies instead of
+    HTML's: a macro's output or a `TypstRaw` is kept, anything else is escaped.
+    """
     if value is None:
         return ""
-    return value if isinstance(value, TypstRaw) else typst_escape(value)
+    if isinstance(value, Markup):
+        return value
+    return Markup(value if isinstance(value, TypstRaw) else typst_escape(value))
 
 
 def environments(template_dir: Path | str = TEMPLATE_DIR):
-    """(html, typst) Jinja2 environments over the same template folder."""
+    """(html, typst) Jinja2 environments over the same template folder.
+
+    The report's content (content/*.j2) is written once; each environment's `markup` names
+    the macro library that lays it out (markup/html.j2, markup/typ.j2).
+    """
     loader = jinja2.FileSystemLoader(str(template_dir))
     common = {
         "loader": loader,
@@ -53,7 +66,9 @@ def environments(template_dir: Path | str = TEMPLATE_DIR):
         "lstrip_blocks": True,
     }
     html = jinja2.Environment(autoescape=True, **common)
-    typ = jinja2.Environment(autoescape=False, finalize=typst_finalize, **common)
+    typ = jinja2.Environment(autoescape=True, finalize=typst_finalize, **common)
+    html.globals["markup"] = "markup/html.j2"
+    typ.globals["markup"] = "markup/typ.j2"
     typ.filters["typst_string"] = typst_string
     typ.filters["raw"] = TypstRaw
     for env in (html, typ):
