@@ -13,6 +13,7 @@ rule architecture_stats:
             get_repo_file("src/mobilenet_repro/models.py"),
             get_repo_file("src/mobilenet_repro/archspec.py"),
             get_repo_file("src/mobilenet_repro/counting.py"),
+            get_repo_file("src/mobilenet_repro/formatting.py"),
             get_repo_file("src/mobilenet_repro/architectures/grid.py"),
             get_repo_file("src/mobilenet_repro/architectures/measure.py"),
             get_repo_file("src/mobilenet_repro/architectures/published.py"),

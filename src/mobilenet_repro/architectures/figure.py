@@ -6,7 +6,7 @@ import pandas as pd
 
 from mobilenet_repro.architectures.grid import IMAGENET_CLASSES, PARAM_QUANTITIES
 from mobilenet_repro.archspec import ARCH_SPECS
-from mobilenet_repro.report.formatting import as_bool
+from mobilenet_repro.formatting import as_bool
 
 ARCH_COLORS = {
     "mobilenet_v1": "#1f77b4",

@@ -19,7 +19,7 @@ from mobilenet_repro.architectures.grid import (
     PUBLISHED_PATH,
     Spec,
 )
-from mobilenet_repro.report.formatting import short
+from mobilenet_repro.formatting import short
 
 CIFAR_STATED_PARAMS = "seed000_params"  # the table of seed 000's stated parameter count
 _NUMBER = re.compile(r"^[+-]?(\d[\d,]*)(\.\d+)?")

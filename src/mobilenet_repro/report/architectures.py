@@ -13,7 +13,7 @@ import pandas as pd
 
 from mobilenet_repro.architectures.grid import GRID, IMAGENET_CLASSES, OUTPUT_FILES
 from mobilenet_repro.archspec import ARCH_SPECS
-from mobilenet_repro.report.formatting import as_bool, fmt_int, fmt_millions, text
+from mobilenet_repro.formatting import as_bool, fmt_int, fmt_millions, text
 
 
 def config_label(arch: str, alpha: float, resolution: int, classes: int | None = None) -> str:

@@ -2,7 +2,7 @@
 
 Every number shown is read here from a pipeline output file (metrics, tables, manifests,
 benchmark files, the architecture stage) or from report/published.yaml, and formatted by
-`report.formatting`; templates only lay them out.
+`formatting`; templates only lay them out.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from mobilenet_repro.formatting import fmt_int, fmt_millions, mean_std
 from mobilenet_repro.io import read_json
 from mobilenet_repro.report.datasheets import datasheet
-from mobilenet_repro.report.formatting import fmt_int, fmt_millions, mean_std
 from mobilenet_repro.report.render import REPO_DIR
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from mobilenet_repro.formatting import fmt_int, fmt_millions, fmt_pct
 from mobilenet_repro.io import atomic_path, write_bytes, write_text
-from mobilenet_repro.report.formatting import fmt_int, fmt_millions, fmt_pct
 
 REPO_DIR = Path(__file__).resolve().parents[3]
 TEMPLATE_DIR = REPO_DIR / "report" / "templates"
