@@ -18,6 +18,7 @@ import yaml
 
 from mobilenet_repro.formatting import fmt_int, fmt_millions, mean_std
 from mobilenet_repro.io import read_json
+from mobilenet_repro.report.architectures import report_context
 from mobilenet_repro.report.datasheets import datasheet
 from mobilenet_repro.report.render import REPO_DIR
 
@@ -165,8 +166,6 @@ def build_context(
         "figures": {},
     }
     if arch_dir is not None and Path(arch_dir, "stats.csv").exists():
-        from mobilenet_repro.report.architectures import report_context
-
         context["arch"] = report_context(Path(arch_dir))
         context["figures"]["madds_vs_params"] = figure(
             Path(arch_dir) / "madds_vs_params.png", Path(arch_dir) / "madds_vs_params.svg", root
