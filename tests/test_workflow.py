@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import NASTY, TINY_CONFIG, copy_workflow
+from conftest import NASTY, TINY_CONFIG, assert_same_report, copy_workflow
 
 pytestmark = pytest.mark.slow
 
@@ -83,6 +83,7 @@ def test_report_numbers_are_those_of_the_run_files(workflow_run):
     assert "<img" in html and "data:image/png;base64," in html  # self-contained
     assert 'src="http' not in html
     typst_source = (workflow_run / "results/report/.build/report.typ").read_text()
+    assert_same_report(html, typst_source)  # same headings in the same order, same numbers
     for model in TINY_CONFIG["models"]:
         files = sorted(
             (workflow_run / "results/runs/tiny/digits" / model).glob("seed*/metrics.json")
