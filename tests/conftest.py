@@ -84,11 +84,13 @@ def tiny_config():
 # ----------------------------------------------------------------- the report's two outputs
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 TYPST_CODE_LINE = re.compile(
-    r"^\s*#(set|show|let|v\(|block\(|pagebreak|counter|align\(|table\(|grid\()"
+    r"^\s*(#(set|show|let|v\(|block\(|pagebreak|counter|align\(|table\(|grid\()"
+    r"|(columns|align|stroke|gutter): )"
 )
+# Arguments of Typst calls (not text in a #raw string, such as the configuration's YAML).
 TYPST_CODE = re.compile(
-    r'(columns|gutter|width|size|inset|below|above|align|stroke): [^,\]\[]*|image\("[^"]*"'
-    r'|rgb\("[^"]*"\)|table\.hline\(\)'
+    r"(?:(?<=\()|(?<=, ))(columns|gutter|width|size|inset|below|above|align|stroke): [^,\]\[)]*"
+    r'|image\("[^"]*"|rgb\("[^"]*"\)|table\.hline\(\)'
 )
 
 
