@@ -89,7 +89,7 @@ def _keras_worker(args, backend: str) -> dict:
     import keras
     import numpy as np
 
-    from mobilenet_repro.flops import count_mult_adds, count_params
+    from mobilenet_repro.counting import count_mult_adds, count_params
     from mobilenet_repro.models import build_classifier
 
     rng = np.random.default_rng(0)

@@ -20,7 +20,7 @@ measurement runs one epoch of `--steps` steps per worker in turn, interleaved
 shared machine hits all systems alike. Throughput is measured on the steady part of each
 epoch: from the end of step `--skip` to the end of the last step (so a prefetch buffer
 filled while a worker waited is no head start). The training FLOP rate of (a) is images/s x
-3 x 2 x mult-adds (mobilenet_repro.flops: forward mult-adds, training ~ 3x forward, 2 FLOPs
+3 x 2 x mult-adds (mobilenet_repro.counting: forward mult-adds, training ~ 3x forward, 2 FLOPs
 per mult-add), as a fraction of (d) measured in the same repetition.
 
     python bench/throughput.py                                  # about 30 min on 2 cores
@@ -233,7 +233,7 @@ def worker_keras(args, chan: Channel, options: dict) -> None:
     if "inter_op" in options:
         tf.config.threading.set_inter_op_parallelism_threads(options["inter_op"])
 
-    from mobilenet_repro.flops import count_mult_adds, count_params
+    from mobilenet_repro.counting import count_mult_adds, count_params
     from mobilenet_repro.fused_bn import use_fused_batch_norm
 
     t0 = time.perf_counter()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import os
+import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -53,6 +55,73 @@ TINY_CONFIG = {
 }
 
 
+# What Snakemake needs to run the workflow from a copy of the repository.
+WORKFLOW_FILES = ("Snakefile", "workflow", "config", "notebooks", "report", "src", "envs")
+
+
+def copy_workflow(dest: Path) -> Path:
+    """A copy of the workflow's files in `dest` (returned): a run there touches no checkout.
+
+    Tests that run Snakemake work in such a copy, so that they neither depend on what a user
+    has run in the checkout (results/, .snakemake/) nor change it (an edited template).
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".build")
+    for name in WORKFLOW_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=ignore, dirs_exist_ok=True)
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
+
+
 @pytest.fixture
 def tiny_config():
     return copy.deepcopy(TINY_CONFIG)
+
+
+# ----------------------------------------------------------------- the report's two outputs
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+TYPST_CODE_LINE = re.compile(
+    r"^\s*(#(set|show|let|v\(|block\(|pagebreak|counter|align\(|table\(|grid\()"
+    r"|(columns|align|stroke|gutter): )"
+)
+# Arguments of Typst calls (not text in a #raw string, such as the configuration's YAML).
+TYPST_CODE = re.compile(
+    r"(?:(?<=\()|(?<=, ))(columns|gutter|width|size|inset|below|above|align|stroke): [^,\]\[)]*"
+    r'|image\("[^"]*"|rgb\("[^"]*"\)|table\.hline\(\)'
+)
+
+
+def html_text(html: str) -> tuple[list[tuple[int, str]], str]:
+    """(headings as (level, text), visible text) of a page: what a reader sees."""
+    from html import unescape
+
+    body = re.sub(r"<head>.*?</head>", "", html, flags=re.S)
+    heads = [
+        (int(level) - 1, " ".join(unescape(re.sub(r"<[^>]+>", "", t)).split()))
+        for level, t in re.findall(r"<h([2-6])>(.*?)</h\1>", body, flags=re.S)
+    ]
+    return heads, unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+def typst_text(source: str) -> tuple[list[tuple[int, str]], str]:
+    """(headings as (level, text), text without the Typst code) of a Typst source."""
+    unescape = lambda t: re.sub(r"\\(.)", r"\1", t)  # noqa: E731
+    heads = [
+        (len(eq), " ".join(unescape(t).split()))
+        for eq, t in re.findall(r"^(=+) (.*)$", source, flags=re.M)
+    ]
+    lines = [ln for ln in source.splitlines() if not TYPST_CODE_LINE.match(ln)]
+    return heads, unescape(TYPST_CODE.sub(" ", "\n".join(lines)))
+
+
+def assert_same_report(html: str, typ: str) -> None:
+    """Both outputs have the same headings in the same order and the same numbers."""
+    html_heads, html_body = html_text(html)
+    typ_heads, typ_body = typst_text(typ)
+    assert html_heads == typ_heads
+    html_numbers, typ_numbers = set(NUMBER.findall(html_body)), set(NUMBER.findall(typ_body))
+    assert html_numbers - typ_numbers == set(), "numbers only in the HTML"
+    assert typ_numbers - html_numbers == set(), "numbers only in the Typst source"

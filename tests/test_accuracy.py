@@ -60,9 +60,10 @@ def test_budget_fraction_and_curve_at_our_epoch_count():
     assert "after 15 epochs" in b["budget_text"]
     assert "first reaches our 88.00% at epoch 240" not in b["budget_text"]
     assert "never reaches our 88.00%" in b["budget_text"]  # the curve tops out at 80%
-    assert "first reaches our 50.00% at epoch 50" in budget_verdict(
-        15, 45000, recipe, mean=50.0, curve=curve
-    )["budget_text"]
+    assert (
+        "first reaches our 50.00% at epoch 50"
+        in budget_verdict(15, 45000, recipe, mean=50.0, curve=curve)["budget_text"]
+    )
 
 
 def test_budget_unknown_schedule_and_curve_too_short():

@@ -7,9 +7,15 @@ import math
 import keras
 import pandas as pd
 import pytest
+from conftest import assert_same_report
 
-from mobilenet_repro import architectures as A
+from mobilenet_repro.architectures import cifar_readings, measure, structures
+from mobilenet_repro.architectures import grid as G
+from mobilenet_repro.architectures import published as pub
+from mobilenet_repro.architectures.figure import plot_madds_vs_params
+from mobilenet_repro.architectures.stage import run_stage
 from mobilenet_repro.models import ARCHITECTURES
+from mobilenet_repro.report.architectures import report_context
 
 
 @pytest.fixture(autouse=True)
@@ -18,15 +24,15 @@ def _fresh_session():
     keras.backend.clear_session(free_memory=False)
 
 
-def layers_of(spec: A.Spec) -> pd.DataFrame:
-    rows = A.layer_rows(A.build(spec))
+def layers_of(spec: G.Spec) -> pd.DataFrame:
+    rows = measure.layer_rows(measure.build(spec))
     ident = {"model": spec.arch, "alpha": spec.alpha, "resolution": spec.resolution}
     return pd.DataFrame([{**ident, "classes": spec.classes, "head": spec.head, **r} for r in rows])
 
 
 # ----------------------------------------------------------------------------- grid
 def test_grid_covers_the_papers_configurations():
-    grid = {(a, al, r) for a, al, r, _ in A.GRID}
+    grid = {(a, al, r) for a, al, r, _ in G.GRID}
     for alpha in (1.0, 0.75, 0.5, 0.25):
         assert ("mobilenet_v1", alpha, 224) in grid
     for res in (224, 192, 160, 128):
@@ -39,13 +45,13 @@ def test_grid_covers_the_papers_configurations():
         ("cifar_mobilenet_v2", 1.0, 32),
     ]:
         assert entry in grid
-    assert {a for a, *_ in A.GRID} == set(ARCHITECTURES)
+    assert {a for a, *_ in G.GRID} == set(ARCHITECTURES)
 
 
 def test_grid_specs_at_imagenet_and_data_set_class_counts():
-    specs = A.grid_specs([10, 120, 10, None])
+    specs = G.grid_specs([10, 120, 10, None])
     assert {s.classes for s in specs} == {10, 120, 1000}
-    assert len(specs) == 3 * len(A.GRID)
+    assert len(specs) == 3 * len(G.GRID)
 
 
 def test_configured_specs_use_the_data_sets_class_counts():
@@ -56,16 +62,16 @@ def test_configured_specs_use_the_data_sets_class_counts():
     }
     experiments = {"e": {"models": ["a", "b"], "datasets": ["digits", "folder"]}}
     classes = {"digits": 10, "folder": None}
-    got = {(s, m, d) for s, m, d in A.configured_specs(models, experiments, classes)}
-    assert (A.Spec("mobilenet_v1", 0.5, 32, 10), "a", "digits") in got
+    got = {(s, m, d) for s, m, d in G.configured_specs(models, experiments, classes)}
+    assert (G.Spec("mobilenet_v1", 0.5, 32, 10), "a", "digits") in got
     assert not any(m == "a" and d == "folder" for _, m, d in got)  # class count unknown
-    assert (A.Spec("vgg16", 1.0, 64, 7, "transfer"), "b", "folder") in got
-    assert (A.Spec("mobilenet_v2", 1.0, 32, 10), "unused", "digits") in got
+    assert (G.Spec("vgg16", 1.0, 64, 7, "transfer"), "b", "folder") in got
+    assert (G.Spec("mobilenet_v2", 1.0, 32, 10), "unused", "digits") in got
 
 
 def test_transfer_head_is_pooling_and_dense():
-    own = A.build(A.Spec("vgg16", 1.0, 64, 7))
-    transfer = A.build(A.Spec("vgg16", 1.0, 64, 7, "transfer"))
+    own = measure.build(G.Spec("vgg16", 1.0, 64, 7))
+    transfer = measure.build(G.Spec("vgg16", 1.0, 64, 7, "transfer"))
     assert transfer.output_shape == own.output_shape == (None, 7)
     assert transfer.count_params() == 14_714_688 + 512 * 7 + 7  # base + new dense layer
 
@@ -83,18 +89,18 @@ def test_transfer_head_is_pooling_and_dense():
     ],
 )
 def test_parse_published(text, value, half_unit):
-    v, h = A.parse_published(text)
+    v, h = pub.parse_published(text)
     assert math.isclose(v, value) and math.isclose(h, half_unit)
 
 
 def test_parse_published_rejects_text():
     with pytest.raises(ValueError, match="cannot read a number"):
-        A.parse_published("about four million")
+        pub.parse_published("about four million")
 
 
 def test_published_yaml_is_complete_and_consistent():
-    published = A.load_published()
-    cells = A.published_cells(published)
+    published = pub.load_published()
+    cells = pub.published_cells(published)
     assert len(cells) > 30
     for c in cells:
         assert c["source"] in published["sources"], c
@@ -103,10 +109,10 @@ def test_published_yaml_is_complete_and_consistent():
     # The short name other report code reads is the same cell as in the table.
     stated = published["seed000"]["cifar_mobilenet_v2_trainable_params"]
     assert stated["value"] == 1_184_746
-    assert A._stated_cifar_params(published) == 1_184_746
+    assert pub.stated_cifar_params(published) == 1_184_746
     for st in published["structures"]:
-        assert st["derive"] in A.DERIVERS
-        assert all(len(r) == len(st["columns"]) for r in A.expand_rows(st["rows"]))
+        assert st["derive"] in structures.DERIVERS
+        assert all(len(r) == len(st["columns"]) for r in structures.expand_rows(st["rows"]))
 
 
 def test_published_value_must_agree_with_its_text(tmp_path):
@@ -128,7 +134,7 @@ def test_published_value_must_agree_with_its_text(tmp_path):
         ],
     }
     with pytest.raises(ValueError, match="disagrees with text"):
-        A.published_cells(bad)
+        pub.published_cells(bad)
 
 
 def _stats(**values):
@@ -170,7 +176,7 @@ def _published(cells, unit=1.0e6, tolerance="rounding"):
 
 
 def test_verdict_matches_within_rounding_and_names_other_readings():
-    v = A.verdict_rows(_stats(), pd.DataFrame(), _published({"trainable_params": "4.2"}))
+    v = pub.verdict_rows(_stats(), pd.DataFrame(), _published({"trainable_params": "4.2"}))
     (r,) = v.to_dict("records")
     assert r["matches"] and r["verdict"] == "matches within rounding (±50k)"
     assert r["also_matches"] == "params_bn_folded;kernel_params"  # 4.25M rounds to 4.3M
@@ -178,13 +184,13 @@ def test_verdict_matches_within_rounding_and_names_other_readings():
 
 
 def test_verdict_differs_and_says_by_how_much():
-    v = A.verdict_rows(
+    v = pub.verdict_rows(
         _stats(), pd.DataFrame(), _published({"mult_adds": "575"}, tolerance={"relative": 0.01})
     )
     (r,) = v.to_dict("records")
     assert not r["matches"]
     assert r["verdict"] == "differs by -6.26M (-1.1%)"
-    v = A.verdict_rows(
+    v = pub.verdict_rows(
         _stats(), pd.DataFrame(), _published({"mult_adds": "569"}, tolerance={"relative": 0.01})
     )
     assert v["matches"].all() and v["verdict"].iloc[0] == "matches within ±1%"
@@ -192,31 +198,31 @@ def test_verdict_differs_and_says_by_how_much():
 
 def test_verdict_needs_the_configuration_computed():
     with pytest.raises(KeyError, match="no statistics computed"):
-        A.verdict_rows(_stats(classes=10), pd.DataFrame(), _published({"params": "4.25"}))
+        pub.verdict_rows(_stats(classes=10), pd.DataFrame(), _published({"params": "4.25"}))
 
 
 # ------------------------------------------------------------------ structure tables
 def test_cells_match():
-    assert A.cells_match("3×3×32 dw", "3x3x32  dw")
-    assert A.cells_match("—", "-")
-    assert A.cells_match("1000", "k")
-    assert not A.cells_match("Conv dw / s1", "Conv dw / s2")
+    assert structures.cells_match("3×3×32 dw", "3x3x32  dw")
+    assert structures.cells_match("—", "-")
+    assert structures.cells_match("1000", "k")
+    assert not structures.cells_match("Conv dw / s1", "Conv dw / s2")
 
 
 def _structure(sid):
-    return next(s for s in A.load_published()["structures"] if s["id"] == sid)
+    return next(s for s in pub.load_published()["structures"] if s["id"] == sid)
 
 
 def test_v1_body_matches_seed_004_but_its_misprinted_stride():
     st = _structure("seed004_v1_body")
-    ours = A.derive_v1_body(layers_of(A.Spec("mobilenet_v1", 1.0, 224, 1000)))
-    printed = A.expand_rows(st["rows"])
+    ours = structures.derive_v1_body(layers_of(G.Spec("mobilenet_v1", 1.0, 224, 1000)))
+    printed = structures.expand_rows(st["rows"])
     assert len(ours) == len(printed)
     differ = [
         (i, j)
         for i, (o, p) in enumerate(zip(ours, printed, strict=True))
         for j in range(3)
-        if not A.cells_match(o[j], p[j])
+        if not structures.cells_match(o[j], p[j])
     ]
     assert differ == [(25, 0)]  # printed "Conv dw / s2" on a 7x7 input; stride 1 in fact
     assert ours[25][0] == "Conv dw / s1"
@@ -224,52 +230,60 @@ def test_v1_body_matches_seed_004_but_its_misprinted_stride():
 
 def test_v2_structure_matches_seeds_002_003():
     st = _structure("seed003_v2_structure")
-    ours = A.derive_v2_stages(layers_of(A.Spec("mobilenet_v2", 1.0, 224, 1000)))
-    printed = A.expand_rows(st["rows"])
+    ours = structures.derive_v2_stages(layers_of(G.Spec("mobilenet_v2", 1.0, 224, 1000)))
+    printed = structures.expand_rows(st["rows"])
     assert len(ours) == len(printed)
     for o, p in zip(ours, printed, strict=True):
-        assert all(A.cells_match(a, b) for a, b in zip(o, p, strict=True)), (o, p)
+        assert all(structures.cells_match(a, b) for a, b in zip(o, p, strict=True)), (o, p)
 
 
 def test_cifar_tables_differ_from_seed_000_only_in_spatial_size():
     st = _structure("seed000_tables")
-    ours = A.derive_cifar_stages(layers_of(A.Spec("cifar_mobilenet_v2", 1.0, 32, 10)))
-    printed = A.expand_rows(st["rows"])
+    ours = structures.derive_cifar_stages(layers_of(G.Spec("cifar_mobilenet_v2", 1.0, 32, 10)))
+    printed = structures.expand_rows(st["rows"])
     assert len(ours) == len(printed)
     size = st["columns"].index("Input size")
     for o, p in zip(ours, printed, strict=True):
         for j, (a, b) in enumerate(zip(o, p, strict=True)):
-            assert A.cells_match(a, b) or j == size, (o, p)
+            assert structures.cells_match(a, b) or j == size, (o, p)
     assert ours[0][size] == "32×32" and printed[0][size] == "28×28"
 
 
 # --------------------------------------------------------------- seed 000's readings
-@pytest.mark.parametrize("rid", list(A.CIFAR_READINGS))
+@pytest.mark.parametrize("rid", list(cifar_readings.CIFAR_READINGS))
 def test_closed_form_equals_keras_for_each_reading(rid):
-    _, reading = A.CIFAR_READINGS[rid]
-    assert A.closed_form_params(reading) == A._count_built(lambda: A.build_cifar_reading(reading))
+    _, reading = cifar_readings.CIFAR_READINGS[rid]
+    assert cifar_readings.closed_form_params(reading) == cifar_readings.count_built(
+        lambda: cifar_readings.build_cifar_reading(reading)
+    )
 
 
 def test_tables_reading_is_our_builder():
     from mobilenet_repro.models import CifarMobileNetV2
 
-    counts = A._count_built(CifarMobileNetV2)
-    assert counts == A.closed_form_params(A.CifarReading()) == (1_788_458, 1_760_362)
+    counts = cifar_readings.count_built(CifarMobileNetV2)
+    assert (
+        counts
+        == cifar_readings.closed_form_params(cifar_readings.CifarReading())
+        == (1_788_458, 1_760_362)
+    )
 
 
 def test_closed_form_equals_keras_for_combined_deviations():
-    reading = A.CifarReading(
+    reading = cifar_readings.CifarReading(
         batch_norm=False, conv_bias=True, in_channels=1, repeats_delta=-1, first_expansion=1,
         expand_from="output", last_conv=1280,
     )  # fmt: skip
-    assert A.closed_form_params(reading) == A._count_built(lambda: A.build_cifar_reading(reading))
+    assert cifar_readings.closed_form_params(reading) == cifar_readings.count_built(
+        lambda: cifar_readings.build_cifar_reading(reading)
+    )
 
 
 def test_no_searched_reading_gives_seed_000s_count():
     # Recorded in the report; if a reading is found, the report says which.
-    space = A.reading_search_space()
+    space = cifar_readings.reading_search_space()
     assert len(space) == 192
-    assert all(1_184_746 not in A.closed_form_params(r) for r in space)
+    assert all(1_184_746 not in cifar_readings.closed_form_params(r) for r in space)
 
 
 # ------------------------------------------------------------------- stage and report
@@ -323,8 +337,8 @@ def stage(tmp_path_factory):
     out = tmp_path_factory.mktemp("architectures")
     published = out / "published.yaml"
     published.write_text(MINI_PUBLISHED, encoding="utf-8")
-    configured = [(A.Spec("mobilenet_v1", 0.25, 32, 10), "tiny", "digits")]
-    A.run_stage(
+    configured = [(G.Spec("mobilenet_v1", 0.25, 32, 10), "tiny", "digits")]
+    run_stage(
         out,
         configured=configured,
         dataset_classes={"digits": 10},
@@ -337,7 +351,7 @@ def stage(tmp_path_factory):
 
 
 def test_stage_writes_every_file(stage):
-    for name in A.OUTPUT_FILES.values():
+    for name in G.OUTPUT_FILES.values():
         assert (stage / name).exists(), name
     stats = pd.read_csv(stage / "stats.csv")
     for col in [
@@ -374,22 +388,24 @@ def test_stage_verdicts(stage):
 
 def test_report_context_and_templates_render(stage):
     pytest.importorskip("jinja2")
-    from mobilenet_repro.report import environments
+    from mobilenet_repro.report.render import environments
 
-    A.plot_madds_vs_params(
+    plot_madds_vs_params(
         pd.read_csv(stage / "stats.csv"),
         pd.read_csv(stage / "verdicts.csv", keep_default_na=False),
         stage / "madds_vs_params.png",
         stage / "madds_vs_params.svg",
     )
-    ctx = A.report_context(stage)
+    ctx = report_context(stage)
     assert ctx["cifar"]["stated"] == "1,184,746"
     assert ctx["cifar"]["trainable_params"] == "1,760,362"
     assert ctx["acceptance"]["v1"]["matches"]
     assert ctx["separable_all_match"]
     figures = {"madds_vs_params": {"png_data_uri": "data:image/png;base64,", "svg_path": "/x.svg"}}
     html, typ = environments()
-    page = html.get_template("sections/architectures.html.j2").render(arch=ctx, figures=figures)
-    assert "1,184,746" in page and "<h2>" in page
-    source = typ.get_template("sections/architectures.typ.j2").render(arch=ctx, figures=figures)
+    section = '{% import markup as m %}{% include "content/architectures.j2" %}'
+    page = html.from_string(section).render(arch=ctx, figures=figures)
+    assert "1,184,746" in page and "<h3>" in page
+    source = typ.from_string(section).render(arch=ctx, figures=figures)
     assert source.count("#table(") >= 5
+    assert_same_report(page, source)  # one context, the same headings and numbers in both

@@ -73,6 +73,13 @@ def test_training_environment_has_every_runtime_dependency():
 
 
 def test_every_rule_environment_exists():
+    checked = 0
     for smk in (ROOT / "workflow/rules").glob("*.smk"):
-        for ref in re.findall(r'conda:\s*\n\s*"([^"]+)"', smk.read_text()):
+        text = smk.read_text()
+        refs = re.findall(r'conda:\s*\n\s*"([^"]+)"', text)
+        # Every `conda:` directive must be read; one the pattern misses fails here.
+        assert len(refs) == len(re.findall(r"^\s+conda:", text, re.M)), smk.name
+        for ref in refs:
             assert (smk.parent / ref).resolve().is_file(), f"{smk.name}: conda env {ref} missing"
+        checked += len(refs)
+    assert checked, "no rule names a conda environment: the pattern found nothing"

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, TINY_CONFIG
+from conftest import ROOT, TINY_CONFIG, copy_workflow
 
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
 RUN = "results/runs/tiny/digits/v1_025_32/seed0"
 RUN_LOG = "logs/train/tiny/digits/v1_025_32/seed0.log"
 
@@ -33,7 +32,11 @@ def one_run_config(workdir: Path, **recipe) -> Path:
 
 
 def snakemake_cmd(workdir: Path, *args) -> list[str]:
-    return [*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"),
+    """Snakemake on a copy of the workflow in `workdir`, so the checkout's state plays no part."""
+    if not (workdir / "Snakefile").exists():
+        copy_workflow(workdir)
+    return [sys.executable, "-m", "snakemake", "--snakefile", str(workdir / "Snakefile"),
+            "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"),
             "--cores", "1", *args]  # fmt: skip
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import pytest
 
-from mobilenet_repro.flops import count_params
+from mobilenet_repro.counting import count_params
 from mobilenet_repro.models import (
     CifarMobileNetV2,
     InceptionV3,

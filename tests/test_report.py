@@ -6,7 +6,7 @@ import pandas as pd
 import yaml
 from conftest import ROOT
 
-from mobilenet_repro.report import accuracy_comparisons
+from mobilenet_repro.report.context import accuracy_comparisons
 
 PUBLISHED = yaml.safe_load((ROOT / "report/published.yaml").read_text())
 
@@ -43,3 +43,109 @@ def test_nothing_comparable_is_said_not_hidden():
     assert acc["n_reproduced"] == 0
     assert acc["n_published"] >= 10  # both Stanford Dogs tables, listed as not run
     assert acc["configured_sources"] == ["sklearn_digits"]
+
+
+# ------------------------------------------------------- both outputs from one context
+def full_context(tmp_path) -> dict:
+    """A report context with every part filled (text from data is hostile on purpose)."""
+    from conftest import NASTY
+
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>'
+    figures = {}
+    for name in ("a", "b", "c", "d"):
+        (tmp_path / f"{name}.svg").write_text(svg)
+        figures[name] = {"png_data_uri": "data:image/png;base64,", "svg_path": f"/{name}.svg"}
+    recipe = {"optimizer": "adam", "learning_rate": 0.002, "beta_1": 0.9, "beta_2": 0.999}
+    recipe |= {"schedule": "cosine", "warmup_epochs": 1, "epochs": 12, "batch_size": 64}
+    recipe |= {"augment": "flip_crop", "freeze_base": True}
+    row = {"dataset": "digits", "label": "V1 " + NASTY, "alpha": "0.25", "resolution": 32}
+    row |= {"params_m": "0.21", "mult_adds_m": "1,234.5", "top1": "91.7 ± 0.3", "seeds": 2}
+    row |= {"train_seconds": "12.5", "images_per_second": "815"}
+    experiment = {"title": "Tiny " + NASTY, "description": "About " + NASTY, "seeds": [0, 7]}
+    experiment |= {"recipe_name": "quick", "recipe": recipe, "rows": [row], "best": row}
+    experiment["figures"] = {
+        "accuracy_vs_params": figures["a"],
+        "accuracy_vs_mult_adds": figures["b"],
+        "learning_curves": figures["c"],
+        "lr_schedule": figures["d"],
+    }
+    dataset = {"name": "digits", "num_classes": 10, "image_shape": [8, 8, 1]}
+    dataset |= {"counts": {"train": 1203, "val": 297, "test": 297}, "class_names": ["0", "1"]}
+    dataset["counts_per_class"] = {s: {"0": 31, "1": 32} for s in ("train", "val", "test")}
+    dataset["datasheet"] = [("Name", "Digits " + NASTY), ("Images", "train 1,203")]
+    accuracy_row = {"label": "1.0 MobileNet-224", "published": "83.3%", "reproduced": True}
+    accuracy_row["ours"] = [{"run": "e/dogs/m", "top1": "80.1 ± 1.0", "seeds": 3, "diff": "-3.2"}]
+    return {
+        "title": "Report " + NASTY,
+        "authors": "pytest",
+        "note": "Note " + NASTY,
+        "generated": "2026-01-02 03:04 UTC",
+        "git": {"commit": "0123456789abcdef", "dirty": True},
+        "n_runs": 4,
+        "n_experiments": 1,
+        "n_models": 2,
+        "n_datasets": 1,
+        "total_train_minutes": "5.5",
+        "experiments": [experiment],
+        "cifar_params": {
+            "stated": "1,184,746",
+            "trainable": "1,760,362",
+            "diff": "+575,616",
+            "diff_pct": "+48.6",
+            "exact": [],
+            "closest": "no batch norm",
+            "closest_distance": "1,718",
+            "runs": [
+                {"model": "c", "alpha": 0.5, "resolution": 32, "classes": 10, "trainable": "9"}
+            ],
+        },
+        "models": [
+            {
+                "label": NASTY,
+                "arch": "mobilenet_v1",
+                "alpha": 0.25,
+                "resolution": 32,
+                "weights": None,
+            }
+        ],
+        "arch": None,
+        "datasets": [dataset],
+        "accuracy": {
+            "n_reproduced": 1,
+            "n_published": 6,
+            "configured_sources": ["stanford_dogs"],
+            "tables": [{"caption": "Table 10", "dataset": "stanford_dogs", "source": "seed 001"}],
+        }
+        | {
+            "tables": [
+                {"caption": "T10", "dataset": "dogs", "source": "s1", "rows": [accuracy_row]}
+            ]
+        },
+        "hardware": {"cpu": "x86", "cpu_count": 16, "threads": 2, "gpus": [], "platform": "Linux"},
+        "versions": {"keras": "3.5.0", "tensorflow": "2.18.1"},
+        "benchmarks": [{"job": "train/e/d/m/seed0", "seconds": 61.25, "max_rss_mb": 1523.4}],
+        "config_yaml": "seeds: [0, 7]\nnote: " + NASTY + "\n",
+        "figures": {},
+    }
+
+
+def test_html_and_pdf_say_the_same_things(tmp_path):
+    """One context, two outputs: the same headings in the same order, the same numbers."""
+    from conftest import NASTY, assert_same_report
+
+    from mobilenet_repro.report.render import environments, render
+
+    context = full_context(tmp_path)
+    html_env, typ_env = environments()
+    html = html_env.get_template("report.html.j2").render(**context)
+    typ = typ_env.get_template("report.typ.j2").render(**context)
+    assert_same_report(html, typ)
+    assert "1,234.5" in html and "1\\,234\\.5" in typ
+    for heading in ("Method", "Experimental setup", "Results", "Reproducibility", "Datasheets"):
+        assert f">{heading}</h" in html and f"= {heading}\n" in typ
+
+    render(context, tmp_path / "r.html", tmp_path / "r.pdf", root=tmp_path)  # Typst compiles
+    from pypdf import PdfReader
+
+    text = "".join(p.extract_text() for p in PdfReader(tmp_path / "r.pdf").pages)
+    assert "".join(NASTY.split()) in "".join(text.split())

@@ -19,13 +19,13 @@ from mobilenet_repro.config import ConfigError, check_config
 from mobilenet_repro.data import (
     DataError,
     RaggedImages,
-    datasheet,
     load_dataset,
     manifest,
     prepare_dataset,
     save_dataset,
 )
 from mobilenet_repro.fetch import OFFLINE_ENV
+from mobilenet_repro.report.datasheets import datasheet
 from mobilenet_repro.sources import CIFAR10_FILES, decode_image, parse_idx
 
 

@@ -329,7 +329,7 @@ def plot_curves(verdicts, published, history_files, png, svg, published_dir=PUBL
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from mobilenet_repro.analysis import save_figure
+    from mobilenet_repro.figures import save_figure
 
     refs = {r["reference"] + "/" + r["label"]: r for r in reference_rows(published, published_dir)}
     histories = {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mobilenet_repro.io import atomic_path, read_json
+from mobilenet_repro.io import read_json
 from mobilenet_repro.runs import Run
 
 RUNS_COLUMNS = [
@@ -63,15 +63,6 @@ def history_frame(history_files) -> pd.DataFrame:
         frame["dataset"] = run.dataset
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
-
-
-def save_figure(fig, png_path, svg_path=None, dpi=150) -> None:
-    """PNG for the HTML report, SVG (vector) for the PDF; both written atomically."""
-    with atomic_path(png_path) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
-    if svg_path:
-        with atomic_path(svg_path) as tmp:
-            fig.savefig(tmp, format="svg", bbox_inches="tight")
 
 
 def plot_accuracy_vs(table: pd.DataFrame, x: str, xlabel: str):

@@ -154,30 +154,6 @@ def _iter_directory(source: Path, want) -> Iterator[tuple[str, bytes]]:
             yield rel, data
 
 
-def iter_files(
-    source: Path | str, want: Callable[[str], bool] | None = None
-) -> Iterator[tuple[str, bytes]]:
-    """(relative path, content) of every regular file in an archive or directory.
-
-    Archives are read sequentially in place (a .tar.gz is decompressed once); members are
-    checked as they come and an unsafe one stops the iteration with a DataError. Links that
-    stay inside the archive are skipped. `want(name)` selects which files are read at all.
-    Directories are walked in sorted order, without following linked directories; a file
-    that is a symbolic link is read only when it resolves inside the directory, and one that
-    points outside stops the iteration with a DataError, as in an archive.
-    """
-    source = Path(source)
-    if source.is_dir():
-        yield from _iter_directory(source, want)
-        return
-    if not source.exists():
-        raise DataError(f"{source} does not exist")
-    if zipfile.is_zipfile(source):
-        yield from _iter_zip(source, want)
-    else:
-        yield from _iter_tar(source, want)
-
-
 def _iter_zip(source: Path, want) -> Iterator[tuple[str, bytes]]:
     with zipfile.ZipFile(source) as zf:
         for info in zf.infolist():
@@ -206,6 +182,30 @@ def _iter_tar(source: Path, want) -> Iterator[tuple[str, bytes]]:
             raise DataError(
                 f"archive {source} is truncated or corrupt ({exc}); delete it and fetch it again"
             ) from exc
+
+
+def iter_files(
+    source: Path | str, want: Callable[[str], bool] | None = None
+) -> Iterator[tuple[str, bytes]]:
+    """(relative path, content) of every regular file in an archive or directory.
+
+    Archives are read sequentially in place (a .tar.gz is decompressed once); members are
+    checked as they come and an unsafe one stops the iteration with a DataError. Links that
+    stay inside the archive are skipped. `want(name)` selects which files are read at all.
+    Directories are walked in sorted order, without following linked directories; a file
+    that is a symbolic link is read only when it resolves inside the directory, and one that
+    points outside stops the iteration with a DataError, as in an archive.
+    """
+    source = Path(source)
+    if source.is_dir():
+        yield from _iter_directory(source, want)
+        return
+    if not source.exists():
+        raise DataError(f"{source} does not exist")
+    if zipfile.is_zipfile(source):
+        yield from _iter_zip(source, want)
+    else:
+        yield from _iter_tar(source, want)
 
 
 def safe_extract(archive: Path | str, dest: Path | str) -> Path:

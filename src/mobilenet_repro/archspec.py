@@ -28,3 +28,7 @@ ARCH_SPECS: dict[str, ArchSpec] = {
     "resnet50_v2": ArchSpec("ResNet50 V2", 32, False, "resnet_v2", "ResNet50V2"),
     "vgg16": ArchSpec("VGG16", 32, False, "vgg16", "VGG16"),
 }
+
+# (expansion t, output channels c, repeats n, first stride s) from seed 000 Table II.
+CIFAR_MOBILENET_V2_BOTTLENECKS = ((6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
+CIFAR_MOBILENET_V2_STEM_FILTERS = 32  # seed 000 Table I

@@ -13,7 +13,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from mobilenet_repro.archspec import ARCH_SPECS as ARCHITECTURES
+from mobilenet_repro.archspec import ARCH_SPECS
 from mobilenet_repro.runs import Run
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
@@ -164,7 +164,7 @@ def _check_experiment(config: dict, exp_id: str, exp: dict) -> list[str]:
 
 def _check_model(model_id: str, model: dict) -> list[str]:
     problems = []
-    arch = ARCHITECTURES[model["arch"]]
+    arch = ARCH_SPECS[model["arch"]]
     if model["resolution"] < arch.min_resolution:
         problems.append(
             f"models.{model_id}.resolution: received {model['resolution']}; allowed: "

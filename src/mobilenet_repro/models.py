@@ -23,15 +23,15 @@ from pathlib import Path
 import keras
 from keras import layers
 
-from mobilenet_repro.archspec import ARCH_SPECS
+from mobilenet_repro.archspec import (
+    ARCH_SPECS,
+    CIFAR_MOBILENET_V2_BOTTLENECKS,
+    CIFAR_MOBILENET_V2_STEM_FILTERS,
+)
 
 WEIGHT_CHOICES = (None, "imagenet")
 MOBILENET_V1_ALPHAS = (0.25, 0.50, 0.75, 1.0)
 MOBILENET_V2_ALPHAS = (0.35, 0.50, 0.75, 1.0, 1.3, 1.4)
-
-# (expansion t, output channels c, repeats n, first stride s) from seed 000 Table II.
-CIFAR_MOBILENET_V2_BOTTLENECKS = ((6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
-CIFAR_MOBILENET_V2_STEM_FILTERS = 32  # seed 000 Table I
 
 
 class ModelConfigError(ValueError):
@@ -81,7 +81,7 @@ def _check_alpha(name, alpha, weights, allowed):
         )
 
 
-def _classifier_top(x, classes, classifier_activation, dropout=None):
+def classifier_top(x, classes, classifier_activation, dropout=None):
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     if dropout:
         x = layers.Dropout(dropout, name="top_dropout")(x)
@@ -520,5 +520,5 @@ def build_classifier(
     inputs = keras.Input(shape=shape)
     # training=False keeps a frozen base's batch-norm statistics fixed while fine-tuning.
     x = base(inputs, training=False) if freeze_base else base(inputs)
-    outputs = _classifier_top(x, classes, "softmax", dropout)
+    outputs = classifier_top(x, classes, "softmax", dropout)
     return keras.Model(inputs, outputs, name=f"{base.name}_classifier")

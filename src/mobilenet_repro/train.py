@@ -392,7 +392,7 @@ def make_streams(ds, run: RunPlan, start_epoch: int) -> dict:
 
 def run_metrics(run: RunPlan, ds, model, state: dict, test: tuple, trained_now: int) -> dict:
     """metrics.json's content (timings are added by train_run once everything is written)."""
-    from mobilenet_repro.flops import count_mult_adds, count_params
+    from mobilenet_repro.counting import count_mult_adds, count_params
 
     spec, model_cfg = run.spec, run.spec["model"]
     test_loss, test_acc = test

@@ -11,8 +11,15 @@ rule architecture_stats:
         # The counts are a function of the builders and the counter: editing them reruns this.
         code=[
             get_repo_file("src/mobilenet_repro/models.py"),
-            get_repo_file("src/mobilenet_repro/flops.py"),
-            get_repo_file("src/mobilenet_repro/architectures.py"),
+            get_repo_file("src/mobilenet_repro/archspec.py"),
+            get_repo_file("src/mobilenet_repro/counting.py"),
+            get_repo_file("src/mobilenet_repro/formatting.py"),
+            get_repo_file("src/mobilenet_repro/architectures/grid.py"),
+            get_repo_file("src/mobilenet_repro/architectures/measure.py"),
+            get_repo_file("src/mobilenet_repro/architectures/published.py"),
+            get_repo_file("src/mobilenet_repro/architectures/structures.py"),
+            get_repo_file("src/mobilenet_repro/architectures/cifar_readings.py"),
+            get_repo_file("src/mobilenet_repro/architectures/stage.py"),
         ],
     output:
         stats="results/architectures/stats.csv",

@@ -109,7 +109,7 @@ def get_architecture_dataset_classes():
 
 def get_architecture_models():
     """The configured models with the data sets they train on (the counts depend on both)."""
-    from mobilenet_repro.architectures import configured_specs
+    from mobilenet_repro.architectures.grid import configured_specs
 
     return [
         {**vars(spec), "model_id": model_id, "dataset": dataset}

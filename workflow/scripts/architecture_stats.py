@@ -16,7 +16,8 @@ import os  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
 
-from mobilenet_repro.architectures import OUTPUT_FILES, Spec, run_stage  # noqa: E402
+from mobilenet_repro.architectures.grid import OUTPUT_FILES, Spec  # noqa: E402
+from mobilenet_repro.architectures.stage import run_stage  # noqa: E402
 
 out_dir = Path(snakemake.output.stats).parent
 for key, name in OUTPUT_FILES.items():

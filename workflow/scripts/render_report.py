@@ -8,7 +8,8 @@ from mobilenet_repro.jobs import start_job  # noqa: E402
 
 start_job(snakemake)
 
-from mobilenet_repro.report import build_context, render
+from mobilenet_repro.report.context import build_context
+from mobilenet_repro.report.render import render
 
 context = build_context(
     config=snakemake.params.config,

@@ -38,10 +38,10 @@ def _shape(tensor) -> tuple:
     return tuple(int(d) for d in tensor.shape[1:])
 
 
-def _iter_layers(model):
+def iter_layers(model):
     for layer in model.layers:
         if isinstance(layer, keras.Model):
-            yield from _iter_layers(layer)
+            yield from iter_layers(layer)
         else:
             yield layer
 
@@ -122,7 +122,7 @@ def layer_cost(layer) -> LayerCost | None:
 
 def count_layers(model) -> list[LayerCost]:
     """Per-layer costs of every layer with weights, in model order."""
-    return [c for layer in _iter_layers(model) if (c := layer_cost(layer)) is not None]
+    return [c for layer in iter_layers(model) if (c := layer_cost(layer)) is not None]
 
 
 def count_params(model) -> tuple[int, int]:
@@ -148,7 +148,7 @@ def param_readings(model) -> dict[str, int]:
     """
     total, trainable = count_params(model)
     kernels = biases = bn_channels = 0
-    for layer in _iter_layers(model):
+    for layer in iter_layers(model):
         if isinstance(layer, keras.layers.BatchNormalization):
             bn_channels += int(math.prod(layer.moving_mean.shape))
             continue

@@ -1,10 +1,8 @@
-"""The report: Jinja2 templates rendered to self-contained HTML and, through Typst, to PDF.
+"""The report's context: everything the templates show, read from the pipeline's files.
 
 Every number shown is read here from a pipeline output file (metrics, tables, manifests,
-benchmark files, the architecture stage) or from report/published.yaml; templates only lay
-them out. Text from the configuration or the data (titles, notes, model and class names) is
-escaped for each output: HTML autoescaping, and backslash-escaping of every markup character
-for Typst, so nothing from data is ever interpreted as markup.
+benchmark files, the architecture stage) or from report/published.yaml, and formatted by
+`formatting`; templates only lay them out.
 """
 
 from __future__ import annotations
@@ -12,85 +10,17 @@ from __future__ import annotations
 import base64
 import csv
 import datetime as dt
-import math
 import subprocess
 from pathlib import Path
 
-import jinja2
 import pandas as pd
 import yaml
 
-from mobilenet_repro.data import datasheet
-from mobilenet_repro.io import atomic_path, read_json, write_bytes, write_text
-
-REPO_DIR = Path(__file__).resolve().parents[2]
-TEMPLATE_DIR = REPO_DIR / "report" / "templates"
-
-
-# ----------------------------------------------------------------------------- escaping
-class TypstRaw(str):
-    """Typst source that the template author wrote on purpose; never escaped again."""
-
-
-def typst_escape(value) -> str:
-    """Text shown literally in Typst markup: every ASCII punctuation mark gets a backslash."""
-    if isinstance(value, TypstRaw):
-        return value
-    text = " ".join(str(value).split())  # newlines would start paragraphs, headings or lists
-    return "".join("\\" + c if c.isascii() and not c.isalnum() and c != " " else c for c in text)
-
-
-def typst_string(value) -> TypstRaw:
-    """A Typst string literal for code mode (paths, arguments)."""
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return TypstRaw(f'"{text}"')
-
-
-def _typst_finalize(value):
-    if value is None:
-        return ""
-    return value if isinstance(value, TypstRaw) else typst_escape(value)
-
-
-def environments(template_dir: Path | str = TEMPLATE_DIR):
-    """(html, typst) Jinja2 environments over the same template folder."""
-    loader = jinja2.FileSystemLoader(str(template_dir))
-    common = {
-        "loader": loader,
-        "undefined": jinja2.StrictUndefined,
-        "trim_blocks": True,
-        "lstrip_blocks": True,
-    }
-    html = jinja2.Environment(autoescape=True, **common)
-    typ = jinja2.Environment(autoescape=False, finalize=_typst_finalize, **common)
-    typ.filters["typst_string"] = typst_string
-    typ.filters["raw"] = TypstRaw
-    for env in (html, typ):
-        env.filters["num"] = fmt_int
-        env.filters["pct"] = fmt_pct
-        env.filters["millions"] = fmt_millions
-    return html, typ
-
-
-# ----------------------------------------------------------------------------- formatting
-def _missing(x) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
-
-
-def fmt_int(x) -> str:
-    return "-" if _missing(x) else f"{int(round(float(x))):,}"
-
-
-def fmt_pct(x, digits=1) -> str:
-    return "-" if _missing(x) else f"{float(x) * 100:.{digits}f}"
-
-
-def fmt_millions(x, digits=2) -> str:
-    return "-" if _missing(x) else f"{float(x) / 1e6:.{digits}f}"
-
-
-def mean_std(mean, std, digits=1) -> str:
-    return f"{mean * 100:.{digits}f} ± {std * 100:.{digits}f}"
+from mobilenet_repro.formatting import fmt_int, fmt_millions, mean_std
+from mobilenet_repro.io import read_json
+from mobilenet_repro.report.architectures import report_context
+from mobilenet_repro.report.datasheets import datasheet
+from mobilenet_repro.report.render import REPO_DIR
 
 
 # ----------------------------------------------------------------------------- context
@@ -236,8 +166,6 @@ def build_context(
         "figures": {},
     }
     if arch_dir is not None and Path(arch_dir, "stats.csv").exists():
-        from mobilenet_repro.architectures import report_context
-
         context["arch"] = report_context(Path(arch_dir))
         context["figures"]["madds_vs_params"] = figure(
             Path(arch_dir) / "madds_vs_params.png", Path(arch_dir) / "madds_vs_params.svg", root
@@ -345,24 +273,3 @@ def accuracy_comparisons(published: dict, runs: pd.DataFrame, config: dict) -> d
         "n_reproduced": sum(t["n_reproduced"] for t in tables),
         "configured_sources": sorted(set(source_of.values())),
     }
-
-
-# ----------------------------------------------------------------------------- rendering
-def render(context: dict, html_path, pdf_path, root: Path | str = ".", template_dir=TEMPLATE_DIR):
-    """Write the HTML and the PDF (each atomically)."""
-    import typst
-
-    html_env, typ_env = environments(template_dir)
-    write_text(html_env.get_template("report.html.j2").render(**context), html_path)
-    source = typ_env.get_template("report.typ.j2").render(**context)
-    root = Path(root).resolve()
-    build_dir = Path(pdf_path).parent / ".build"
-    build_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(build_dir / "report.typ") as tmp:
-        tmp.write_text(source, encoding="utf-8")
-    typ_file = build_dir / "report.typ"
-    try:
-        pdf = typst.compile(str(typ_file), root=str(root))
-    except Exception as exc:  # typst raises its own error type with the source position
-        raise RuntimeError(f"Typst could not compile {typ_file}: {exc}") from exc
-    write_bytes(pdf, pdf_path)

@@ -8,7 +8,7 @@ import keras
 import pytest
 from keras import layers
 
-from mobilenet_repro.flops import (
+from mobilenet_repro.counting import (
     count_layers,
     count_mult_adds,
     count_params,

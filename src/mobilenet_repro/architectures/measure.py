@@ -1,0 +1,113 @@
+"""Building a configuration's Keras model (uninitialised) and counting it.
+
+Keras is imported only inside these functions, so the rest of the package stays light.
+"""
+
+from __future__ import annotations
+
+import time
+
+from mobilenet_repro.architectures.grid import Spec
+
+
+def build(spec: Spec):
+    """The Keras model of `spec`, untrained (weights=None): shapes are all we need.
+
+    Built in a stateless scope that never initialises the variables: counting needs their
+    shapes only, and skipping thousands of random initialisations makes building several
+    times faster. The model cannot be run; clear the Keras session after use.
+    """
+    import keras
+
+    with keras.StatelessScope(initialize_variables=False):
+        return _build(spec)
+
+
+def _build(spec: Spec):
+    import keras
+
+    from mobilenet_repro.models import ARCHITECTURES, classifier_top
+
+    arch = ARCHITECTURES[spec.arch]
+    shape = (spec.resolution, spec.resolution, 3)
+    kwargs = {"alpha": spec.alpha} if arch.has_alpha else {}
+    if spec.head == "own":
+        return arch.builder(input_shape=shape, weights=None, classes=spec.classes, **kwargs)
+    base = arch.builder(input_shape=shape, weights=None, include_top=False, **kwargs)
+    inputs = keras.Input(shape=shape)
+    outputs = classifier_top(base(inputs), spec.classes, "softmax", 0.2)
+    return keras.Model(inputs, outputs, name=f"{base.name}_classifier")
+
+
+def keras_reference_params(spec: Spec) -> tuple[int | None, str]:
+    """Parameters of keras.applications' own model for `spec`, and how they compare."""
+    import keras
+
+    if spec.head != "own":
+        return None, "new head"
+    if spec.arch not in ("mobilenet_v1", "mobilenet_v2"):
+        if spec.arch == "cifar_mobilenet_v2":
+            return None, "no keras model"
+        return None, "is keras.applications"
+    app = (
+        keras.applications.MobileNet
+        if spec.arch == "mobilenet_v1"
+        else keras.applications.MobileNetV2
+    )
+    with keras.StatelessScope(initialize_variables=False):
+        model = app(
+            input_shape=(spec.resolution, spec.resolution, 3),
+            alpha=spec.alpha,
+            weights=None,
+            classes=spec.classes,
+        )
+    n = int(model.count_params())
+    del model
+    keras.backend.clear_session(free_memory=False)
+    return n, ""
+
+
+def _producer_input_shape(layer) -> tuple:
+    """The layer's input shape before any ZeroPadding2D that feeds it (tables show that)."""
+    import keras
+
+    tensor = layer.input
+    op = getattr(getattr(tensor, "_keras_history", None), "operation", None)
+    if isinstance(op, keras.layers.ZeroPadding2D):
+        tensor = op.input
+    return tuple(int(d) for d in tensor.shape[1:])
+
+
+def layer_rows(model) -> list[dict]:
+    """Per-layer breakdown: every layer with weights, with its shapes and costs."""
+    from mobilenet_repro.counting import iter_layers, layer_cost
+
+    rows = []
+    for layer in iter_layers(model):
+        cost = layer_cost(layer)
+        if cost is None:
+            continue
+        row = cost.as_row()
+        row["layer"] = row.pop("name")
+        row["table_input_shape"] = "x".join(str(d) for d in _producer_input_shape(layer))
+        rows.append(row)
+    for i, row in enumerate(rows):
+        row["index"] = i
+    return rows
+
+
+def measure(spec: Spec) -> tuple[dict, list[dict], list[dict]]:
+    """(stats row, layer rows, separable pair rows) of one built configuration."""
+    import keras
+
+    from mobilenet_repro.counting import count_mult_adds, param_readings, separable_cost_ratios
+
+    start = time.perf_counter()
+    model = build(spec)
+    stats = {**param_readings(model), "mult_adds": count_mult_adds(model)}
+    layers = layer_rows(model)
+    ratios = separable_cost_ratios(model)
+    stats["build_seconds"] = round(time.perf_counter() - start, 3)
+    del model
+    keras.backend.clear_session(free_memory=False)
+    return stats, layers, ratios

@@ -1,0 +1,354 @@
+"""The report's architecture section: the stage's files read back, formatted for display.
+
+`report_context` returns every sentence's numbers already formatted; templates only lay out.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from mobilenet_repro.architectures.grid import GRID, IMAGENET_CLASSES, OUTPUT_FILES
+from mobilenet_repro.archspec import ARCH_SPECS
+from mobilenet_repro.formatting import as_bool, fmt_int, fmt_millions, text
+
+
+def config_label(arch: str, alpha: float, resolution: int, classes: int | None = None) -> str:
+    label = f"{ARCH_SPECS[arch].label} {float(alpha):.2f}-{int(resolution)}"
+    return label if classes is None else f"{label}, {int(classes):,} classes"
+
+
+def _ctx_grid(own: pd.DataFrame) -> tuple[list[dict], list[str]]:
+    """The grid at 1,000 classes, with the parameters at the data sets' class counts."""
+    grid = own[own["in_grid"].map(as_bool)]
+    others = sorted(int(c) for c in grid["classes"].unique() if c != IMAGENET_CLASSES)
+    rows = []
+    for arch, alpha, res, why in GRID:
+        sel = grid[(grid["model"] == arch) & (grid["alpha"] == alpha) & (grid["resolution"] == res)]
+        base = sel[sel["classes"] == IMAGENET_CLASSES]
+        if base.empty:
+            continue
+        r = base.iloc[0]
+        at = {int(x["classes"]): x for _, x in sel.iterrows()}
+        rows.append(
+            {
+                "label": ARCH_SPECS[arch].label,
+                "alpha": f"{alpha:.2f}",
+                "resolution": res,
+                "why": why,
+                "params": fmt_int(r["params"]),
+                "trainable_params": fmt_int(r["trainable_params"]),
+                "mult_adds_m": fmt_millions(r["mult_adds"], 1),
+                "keras_check": r["keras_check"],
+                "params_at": [fmt_int(at[c]["params"]) if c in at else "-" for c in others],
+            }
+        )
+    return rows, [f"{c:,}" for c in others]
+
+
+def _ctx_configured(stats: pd.DataFrame) -> list[dict]:
+    """The configured models, as training builds them, on the data sets they train on."""
+    rows = []
+    for _, r in stats[stats["config_models"].map(text) != ""].iterrows():
+        rows.append(
+            {
+                "models": text(r["config_models"]).replace(";", ", "),
+                "datasets": text(r["datasets"]).replace(";", ", "),
+                "config": config_label(r["model"], r["alpha"], r["resolution"], r["classes"]),
+                "head": "own top" if r["head"] == "own" else "new dense head",
+                "params": fmt_int(r["params"]),
+                "trainable_params": fmt_int(r["trainable_params"]),
+                "mult_adds_m": fmt_millions(r["mult_adds"], 2),
+            }
+        )
+    return rows
+
+
+def _ctx_multipliers(own: pd.DataFrame) -> list[dict]:
+    """V1's width and resolution multipliers at 1,000 classes, relative to 1.0-224."""
+
+    def get(alpha, res):
+        sel = own[
+            (own["model"] == "mobilenet_v1")
+            & (own["alpha"] == alpha)
+            & (own["resolution"] == res)
+            & (own["classes"] == IMAGENET_CLASSES)
+        ]
+        return sel.iloc[0] if len(sel) else None
+
+    base = get(1.0, 224)
+    rows = []
+    for arch, alpha, res, _ in GRID:
+        r = get(alpha, res) if arch == "mobilenet_v1" else None
+        if r is None or base is None:
+            continue
+        rho = res / 224
+        rows.append(
+            {
+                "alpha": f"{alpha:.2f}",
+                "resolution": res,
+                "rho": f"{rho:.3f}",
+                "params_m": fmt_millions(r["params"]),
+                "trainable_m": fmt_millions(r["trainable_params"]),
+                "params_rel": f"{r['params'] / base['params']:.3f}",
+                "alpha_sq": f"{alpha**2:.3f}",
+                "mult_adds_m": fmt_millions(r["mult_adds"], 1),
+                "madds_rel": f"{r['mult_adds'] / base['mult_adds']:.3f}",
+                "predicted_rel": f"{alpha**2 * rho**2:.3f}",
+            }
+        )
+    return rows
+
+
+LAYER_KINDS = ("conv", "depthwise", "pointwise", "dense")
+
+
+def _ctx_by_kind(layers: pd.DataFrame) -> list[dict]:
+    """Share of mult-adds in each kind of layer, each grid model at 1,000 classes."""
+    sel1000 = layers[(layers["classes"] == IMAGENET_CLASSES) & (layers["head"] == "own")]
+    rows = []
+    for arch, alpha, res, _ in GRID:
+        sel = sel1000[
+            (sel1000["model"] == arch)
+            & (sel1000["alpha"] == alpha)
+            & (sel1000["resolution"] == res)
+        ]
+        if sel.empty:
+            continue
+        total = sel["mult_adds"].sum()
+        shares = [
+            f"{sel.loc[sel['kind'] == k, 'mult_adds'].sum() / total * 100:.2f}" for k in LAYER_KINDS
+        ]
+        rows.append({"config": config_label(arch, alpha, res), "shares": shares})
+    return rows
+
+
+def _ctx_separable(ratios: pd.DataFrame) -> tuple[list[dict], list[dict]]:
+    """Per model: pairs and how far measured ratios are from 1/N + 1/D_K^2; V1's pairs."""
+    models = []
+    for arch, alpha, res, _ in GRID:
+        sel = ratios[
+            (ratios["model"] == arch) & (ratios["alpha"] == alpha) & (ratios["resolution"] == res)
+        ]
+        if sel.empty:
+            continue
+        separable = sel["separable_mult_adds"].sum()
+        standard = sel["standard_mult_adds"].sum()
+        models.append(
+            {
+                "config": config_label(arch, alpha, res),
+                "pairs": len(sel),
+                "all_match": bool(sel["matches"].map(as_bool).all()),
+                "max_abs_error": f"{sel['abs_error'].max():.1e}",
+                "min_ratio": f"{sel['measured_ratio'].min():.4f}",
+                "max_ratio": f"{sel['measured_ratio'].max():.4f}",
+                "network_ratio": f"{separable / standard:.4f}",
+                "min_factor": f"{1 / sel['measured_ratio'].max():.1f}",
+                "max_factor": f"{1 / sel['measured_ratio'].min():.1f}",
+            }
+        )
+    v1 = ratios[
+        (ratios["model"] == "mobilenet_v1")
+        & (ratios["alpha"] == 1.0)
+        & (ratios["resolution"] == 224)
+    ]
+    pairs = []
+    for _, r in v1.iterrows():
+        size = f"{int(r['out_h'])}×{int(r['out_w'])}"
+        pairs.append(
+            {
+                "pair": f"{r['depthwise']} + {r['pointwise']}",
+                "shape": f"{size}, {int(r['in_channels'])} → {int(r['out_channels'])}",
+                "kernel": int(r["kernel"]),
+                "separable": fmt_int(r["separable_mult_adds"]),
+                "standard": fmt_int(r["standard_mult_adds"]),
+                "measured": f"{r['measured_ratio']:.6f}",
+                "expected": f"{r['expected_ratio']:.6f}",
+                "matches": as_bool(r["matches"]),
+            }
+        )
+    return models, pairs
+
+
+def _ctx_verdicts(verdicts: pd.DataFrame, sources: dict) -> list[dict]:
+    tables = []
+    for table_id, sel in verdicts.groupby("table", sort=False):
+        first = sel.iloc[0]
+        orig = sources.get(first["original"], {}) if first["original"] else {}
+        rows = []
+        for _, r in sel.iterrows():
+            rows.append(
+                {
+                    "row": r["row"],
+                    "column": r["column"],
+                    "config": config_label(r["model"], r["alpha"], r["resolution"], r["classes"]),
+                    "quantity": r["quantity"].replace("_", " "),
+                    "published": r["published_text"],
+                    "ours": r["ours_text"],
+                    "matches": as_bool(r["matches"]),
+                    "verdict": r["verdict"],
+                    "also_matches": r["also_matches"].replace("_", " ").replace(";", ", "),
+                }
+            )
+        tables.append(
+            {
+                "id": table_id,
+                "caption": first["caption"],
+                "source": first["source"],
+                "source_title": sources.get(first["source"], {}).get("title", first["source"]),
+                "original_title": orig.get("title", ""),
+                "location": first["location"],
+                "reading": first["reading"],
+                "rows": rows,
+                "n_match": sum(r["matches"] for r in rows),
+            }
+        )
+    return tables
+
+
+def _ctx_acceptance(verdicts: pd.DataFrame, table: str, row: str) -> dict | None:
+    sel = verdicts[
+        (verdicts["table"] == table)
+        & (verdicts["row"] == row)
+        & (verdicts["quantity"] == "mult_adds")
+    ]
+    if sel.empty:
+        return None
+    r = sel.iloc[0]
+    return {
+        "config": config_label(r["model"], r["alpha"], r["resolution"]),
+        "ours_m": fmt_millions(r["ours"]),
+        "published": r["published_text"],
+        "relative": f"{float(r['relative_difference']) * 100:+.2f}",
+        "tolerance": r["tolerance"],
+        "matches": as_bool(r["matches"]),
+    }
+
+
+def _ctx_structures(structures: pd.DataFrame, sources: dict) -> list[dict]:
+    tables = []
+    for table_id, sel in structures.groupby("table", sort=False):
+        sel = sel.assign(row=sel["row"].astype(int), column_index=sel["column_index"].astype(int))
+        first = sel.iloc[0]
+        columns = sel.drop_duplicates("column_index").sort_values("column_index")["column"]
+        rows = []
+        for _, cells in sel.groupby("row"):
+            rows.append(
+                [
+                    {
+                        "ours": c["ours"],
+                        "published": c["published"],
+                        "matches": as_bool(c["matches"]),
+                    }
+                    for _, c in cells.sort_values("column_index").iterrows()
+                ]
+            )
+        tables.append(
+            {
+                "id": table_id,
+                "caption": first["caption"],
+                "source": first["source"],
+                "source_title": sources.get(first["source"], {}).get("title", first["source"]),
+                "location": first["location"],
+                "note": first["note"],
+                "columns": list(columns),
+                "rows": rows,
+                "n_cells": len(sel),
+                "n_differ": int((~sel["matches"].map(as_bool)).sum()),
+            }
+        )
+    return tables
+
+
+def _ctx_cifar(readings: pd.DataFrame, summary: dict) -> dict:
+    ours = readings[readings["reading"] == "tables"].iloc[0]
+    stated = int(summary["stated"])
+    return {
+        "stated": fmt_int(stated),
+        "params": fmt_int(ours["params"]),
+        "trainable_params": fmt_int(ours["trainable_params"]),
+        "trainable_difference": f"{int(ours['trainable_difference']):+,}",
+        "trainable_relative": f"{int(ours['trainable_difference']) / stated * 100:+.1f}",
+        "searched": fmt_int(summary["searched"]),
+        "deviation_kinds": fmt_int(summary["deviation_kinds"]),
+        "exact": summary["exact"],
+        "closest": summary["closest"],
+        "closest_distance": fmt_int(summary["closest_distance"]),
+        "readings": [
+            {
+                "reading": r["reading"],
+                "description": r["description"],
+                "deviations": r["deviations"],
+                "params": fmt_int(r["params"]),
+                "trainable_params": fmt_int(r["trainable_params"]),
+                "params_difference": f"{int(r['params_difference']):+,}",
+                "trainable_difference": f"{int(r['trainable_difference']):+,}",
+                "gives_stated": as_bool(r["gives_stated"]),
+            }
+            for _, r in readings.iterrows()
+        ],
+    }
+
+
+def report_context(arch_dir: Path) -> dict:
+    """Everything the report's architecture section shows, read from the stage's files.
+
+    Numbers come formatted for display; the templates only lay them out.
+    """
+    arch_dir = Path(arch_dir)
+
+    def read(key, **kw):
+        return pd.read_csv(arch_dir / OUTPUT_FILES[key], **kw)
+
+    stats = read("stats")
+    layers = read("layers")
+    ratios = read("ratios")
+    verdicts = read("verdicts", keep_default_na=False)
+    structures = read("structures", dtype=str, keep_default_na=False)
+    readings = read("cifar_readings")
+    meta = json.loads((arch_dir / OUTPUT_FILES["meta"]).read_text(encoding="utf-8"))
+    sources = meta.get("sources", {})
+    own = stats[stats["head"] == "own"]
+
+    grid, other_classes = _ctx_grid(own)
+    keras_checked = own[own["keras_applications_params"].notna()]
+    separable, separable_v1 = _ctx_separable(ratios)
+    verdict_tables = _ctx_verdicts(verdicts, sources)
+    n_verdicts = sum(len(t["rows"]) for t in verdict_tables)
+    n_match = sum(t["n_match"] for t in verdict_tables)
+    return {
+        "imagenet_classes": fmt_int(IMAGENET_CLASSES),
+        "n_configurations": len(stats),
+        "seconds": f"{meta.get('seconds', math.nan):.1f}",
+        "dataset_classes": [
+            {"name": k, "classes": fmt_int(v) if v else "unknown until prepared"}
+            for k, v in meta.get("dataset_classes", {}).items()
+        ],
+        "grid": grid,
+        "other_classes": other_classes,
+        "keras_checked": len(keras_checked),
+        "keras_equal": int((keras_checked["keras_check"] == "equal").sum()),
+        "configured": _ctx_configured(stats),
+        "multipliers": _ctx_multipliers(own),
+        "layer_kinds": list(LAYER_KINDS),
+        "by_kind": _ctx_by_kind(layers),
+        "separable": separable,
+        "separable_pairs": sum(m["pairs"] for m in separable),
+        "separable_all_match": all(m["all_match"] for m in separable),
+        "separable_v1": separable_v1,
+        "separable_v1_config": config_label("mobilenet_v1", 1.0, 224),
+        "verdict_tables": verdict_tables,
+        "n_verdicts": n_verdicts,
+        "n_match": n_match,
+        "n_differ": n_verdicts - n_match,
+        "acceptance": {
+            "v1": _ctx_acceptance(verdicts, "seed004_versions", "MobileNet V1"),
+            "v2": _ctx_acceptance(verdicts, "seed004_versions", "MobileNet V2"),
+        },
+        "structures": _ctx_structures(structures, sources),
+        "cifar": _ctx_cifar(readings, meta["cifar_readings"]),
+        "sources": sources,
+    }

@@ -1,0 +1,99 @@
+"""Rendering: Jinja2 templates to self-contained HTML and, through Typst, to PDF.
+
+Text from the configuration or the data (titles, notes, model and class names) is escaped
+for each output: HTML autoescaping, and backslash-escaping of every markup character for
+Typst, so nothing from data is ever interpreted as markup.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from mobilenet_repro.formatting import fmt_int, fmt_millions, fmt_pct
+from mobilenet_repro.io import atomic_path, write_bytes, write_text
+
+REPO_DIR = Path(__file__).resolve().parents[3]
+TEMPLATE_DIR = REPO_DIR / "report" / "templates"
+
+
+# ----------------------------------------------------------------------------- escaping
+class TypstRaw(str):
+    """Typst source that the template author wrote on purpose; never escaped again."""
+
+
+def typst_escape(value) -> str:
+    """Text shown literally in Typst markup: every ASCII punctuation mark gets a backslash."""
+    if isinstance(value, TypstRaw):
+        return value
+    text = " ".join(str(value).split())  # newlines would start paragraphs, headings or lists
+    return "".join("\\" + c if c.isascii() and not c.isalnum() and c != " " else c for c in text)
+
+
+def typst_string(value) -> TypstRaw:
+    """A Typst string literal for code mode (paths, arguments)."""
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return TypstRaw(f'"{text}"')
+
+
+def typst_finalize(value):
+    """Every expression's value as Typst: data escaped, markup (macros, `raw`) kept.
+
+    The Typst environment autoescapes like the HTML one, so that what the markup macros
+    (markup/typ.j2) return is kept as markup; this is the escaping it applies instead of
+    HTML's: a macro's output or a `TypstRaw` is kept, anything else is escaped.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, Markup):
+        return value
+    return Markup(value if isinstance(value, TypstRaw) else typst_escape(value))
+
+
+def environments(template_dir: Path | str = TEMPLATE_DIR):
+    """(html, typst) Jinja2 environments over the same template folder.
+
+    The report's content (content/*.j2) is written once; each environment's `markup` names
+    the macro library that lays it out (markup/html.j2, markup/typ.j2).
+    """
+    loader = jinja2.FileSystemLoader(str(template_dir))
+    common = {
+        "loader": loader,
+        "undefined": jinja2.StrictUndefined,
+        "trim_blocks": True,
+        "lstrip_blocks": True,
+    }
+    html = jinja2.Environment(autoescape=True, **common)
+    typ = jinja2.Environment(autoescape=True, finalize=typst_finalize, **common)
+    html.globals["markup"] = "markup/html.j2"
+    typ.globals["markup"] = "markup/typ.j2"
+    typ.filters["typst_string"] = typst_string
+    typ.filters["raw"] = TypstRaw
+    for env in (html, typ):
+        env.filters["num"] = fmt_int
+        env.filters["pct"] = fmt_pct
+        env.filters["millions"] = fmt_millions
+    return html, typ
+
+
+# ----------------------------------------------------------------------------- rendering
+def render(context: dict, html_path, pdf_path, root: Path | str = ".", template_dir=TEMPLATE_DIR):
+    """Write the HTML and the PDF (each atomically)."""
+    import typst
+
+    html_env, typ_env = environments(template_dir)
+    write_text(html_env.get_template("report.html.j2").render(**context), html_path)
+    source = typ_env.get_template("report.typ.j2").render(**context)
+    root = Path(root).resolve()
+    build_dir = Path(pdf_path).parent / ".build"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(build_dir / "report.typ") as tmp:
+        tmp.write_text(source, encoding="utf-8")
+    typ_file = build_dir / "report.typ"
+    try:
+        pdf = typst.compile(str(typ_file), root=str(root))
+    except Exception as exc:  # typst raises its own error type with the source position
+        raise RuntimeError(f"Typst could not compile {typ_file}: {exc}") from exc
+    write_bytes(pdf, pdf_path)
