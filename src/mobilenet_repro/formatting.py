@@ -34,7 +34,9 @@ def fmt_millions(x, digits=2) -> str:
 
 
 def mean_std(mean, std, digits=1) -> str:
-    """Fractions as percentages: mean ± std."""
+    """Fractions as percentages: mean ± std; one seed (no std) is the mean alone, never ± 0."""
+    if std is None or std != std:  # NaN: one seed has no spread
+        return f"{mean * 100:.{digits}f}"
     return f"{mean * 100:.{digits}f} ± {std * 100:.{digits}f}"
 
 

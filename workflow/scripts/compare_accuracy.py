@@ -3,14 +3,16 @@
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)  # noqa: SIM115
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # conda envs too
+from mobilenet_repro.jobs import start_job
 
-import pandas as pd  # noqa: E402
-import yaml  # noqa: E402
+start_job(snakemake)
 
-from mobilenet_repro.accuracy import compare  # noqa: E402
-from mobilenet_repro.io import write_csv  # noqa: E402
+import pandas as pd
+import yaml
+
+from mobilenet_repro.accuracy import compare
+from mobilenet_repro.io import write_csv
 
 published_path = Path(snakemake.input.published)
 verdicts = compare(

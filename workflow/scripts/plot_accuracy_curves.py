@@ -3,13 +3,15 @@
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)  # noqa: SIM115
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # conda envs too
+from mobilenet_repro.jobs import start_job
 
-import pandas as pd  # noqa: E402
-import yaml  # noqa: E402
+start_job(snakemake)
 
-from mobilenet_repro.accuracy import plot_curves  # noqa: E402
+import pandas as pd
+import yaml
+
+from mobilenet_repro.accuracy import plot_curves
 
 published_path = Path(snakemake.input.published)
 plot_curves(

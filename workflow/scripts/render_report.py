@@ -20,6 +20,7 @@ context = build_context(
     benchmark_files=snakemake.input.benchmarks,
     published_file=snakemake.input.published,
     arch_dir=Path(snakemake.input.arch_stats).parent,
+    accuracy_dir=Path(snakemake.input.accuracy).parent,
 )
 render(context, snakemake.output.html, snakemake.output.pdf)
 print("report rendered", file=sys.stderr)

@@ -16,8 +16,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from mobilenet_repro.architectures.grid import OUTPUT_FILES
 from mobilenet_repro.formatting import fmt_int, fmt_millions, mean_std
 from mobilenet_repro.io import read_json
+from mobilenet_repro.report.accuracy import accuracy_context
 from mobilenet_repro.report.architectures import report_context
 from mobilenet_repro.report.datasheets import datasheet
 from mobilenet_repro.report.render import REPO_DIR
@@ -127,6 +129,7 @@ def build_context(
     benchmark_files,
     published_file: Path | str,
     arch_dir: Path | str | None = None,
+    accuracy_dir: Path | str | None = None,
     root: Path | str = ".",
 ) -> dict:
     """Everything the templates show, read from the pipeline's files."""
@@ -171,7 +174,15 @@ def build_context(
             Path(arch_dir) / "madds_vs_params.png", Path(arch_dir) / "madds_vs_params.svg", root
         )
     context["cifar_params"] = _cifar_param_check(metrics, published, context["arch"])
-    context["accuracy"] = accuracy_comparisons(published, runs, config)
+    arch_verdicts = Path(arch_dir, OUTPUT_FILES["verdicts"]) if arch_dir is not None else None
+    if accuracy_dir is not None:
+        accuracy_dir = Path(accuracy_dir)
+        context["accuracy"] = accuracy_context(
+            accuracy_dir / "verdicts.csv", arch_verdicts, published
+        )
+        context["figures"]["accuracy_curves"] = figure(
+            accuracy_dir / "curves.png", accuracy_dir / "curves.svg", root
+        )
     return context
 
 
@@ -208,68 +219,4 @@ def _cifar_param_check(metrics, published, arch) -> dict | None:
         "closest": cifar["closest"],
         "closest_distance": cifar["closest_distance"],
         "runs": list(runs.values()),
-    }
-
-
-def _cell_text(cell) -> str:
-    return cell["text"] if isinstance(cell, dict) else str(cell)
-
-
-def accuracy_comparisons(published: dict, runs: pd.DataFrame, config: dict) -> dict:
-    """Published top-1 accuracies beside ours, where a run trained the same thing.
-
-    A published table names the data set it reports on (`dataset`: a data-set source such as
-    stanford_dogs); a row matches our runs on a data set of that source with the same
-    architecture, width and resolution. Rows no run matches are listed as not reproduced.
-    """
-    source_of = {name: d["source"] for name, d in config["datasets"].items()}
-    runs = runs.assign(source=runs["dataset"].map(source_of))
-    tables = []
-    for table in (published or {}).get("tables", []):
-        cols = table.get("columns", {})
-        col = next((c for c, v in cols.items() if v.get("quantity") == "top1_accuracy"), None)
-        if col is None or not table.get("dataset"):
-            continue
-        rows = []
-        for row in table["rows"]:
-            if col not in row:
-                continue
-            text = _cell_text(row[col])
-            value = float(text.rstrip("%"))
-            m = row["model"]
-            hit = runs[
-                (runs["source"] == table["dataset"])
-                & (runs["arch"] == m["arch"])
-                & ((runs["alpha"] - m.get("alpha", 1.0)).abs() < 1e-9)
-                & (runs["resolution"] == m["resolution"])
-            ]
-            out = {"label": row["label"], "published": text, "ours": [], "reproduced": False}
-            for (exp, ds, model), g in hit.groupby(["experiment", "dataset", "model"]):
-                top1 = g["test_top1"] * 100
-                mean, std = top1.mean(), top1.std(ddof=0)
-                out["ours"].append(
-                    {
-                        "run": f"{exp}/{ds}/{model}",
-                        "top1": f"{mean:.1f} ± {std:.1f}",
-                        "seeds": len(g),
-                        "diff": f"{mean - value:+.1f}",
-                    }
-                )
-                out["reproduced"] = True
-            rows.append(out)
-        tables.append(
-            {
-                "id": table["id"],
-                "caption": table.get("caption", table["id"]),
-                "source": table.get("source", ""),
-                "dataset": table["dataset"],
-                "rows": rows,
-                "n_reproduced": sum(r["reproduced"] for r in rows),
-            }
-        )
-    return {
-        "tables": tables,
-        "n_published": sum(len(t["rows"]) for t in tables),
-        "n_reproduced": sum(t["n_reproduced"] for t in tables),
-        "configured_sources": sorted(set(source_of.values())),
     }

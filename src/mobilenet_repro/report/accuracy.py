@@ -1,0 +1,110 @@
+"""The report's trained-accuracy section and its scorecard, from results/accuracy/verdicts.csv.
+
+The verdicts themselves are made by mobilenet_repro.accuracy (a pipeline rule); this module
+only turns them into rows and sentences for the templates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from mobilenet_repro.accuracy import NOISE_KINDS, scorecard
+
+NOISE_LABELS = {
+    "reproduced": "reproduced",
+    "within_noise": "within run-to-run noise",
+    "below": "below",
+    "above": "above",
+}
+
+
+def _ours(row) -> str:
+    if row["seeds"] == 1:
+        return f"{row['ours_mean']:.2f} (one seed)"
+    return f"{row['ours_mean']:.2f} ± {row['ours_std']:.2f} ({int(row['seeds'])} seeds)"
+
+
+def _recipe_text(recipe: dict | None) -> str:
+    if not recipe:
+        return "training recipe not stated"
+    parts = [f"{recipe['epochs']} epochs"] if recipe.get("epochs") else []
+    for key in ("optimizer", "schedule"):
+        if recipe.get(key):
+            parts.append(str(recipe[key]))
+    if recipe.get("batch_size"):
+        parts.append(f"batch {recipe['batch_size']}")
+    if recipe.get("augmentation"):
+        parts.append(f"augmentation: {recipe['augmentation']}")
+    if recipe.get("label_smoothing"):
+        parts.append(f"label smoothing: {recipe['label_smoothing']}")
+    if recipe.get("epochs_note"):
+        parts.append(f"({recipe['epochs_note']})")
+    return "; ".join(parts)
+
+
+def accuracy_context(verdicts_path, arch_verdicts_path, published: dict) -> dict:
+    """Tables of published top-1 accuracies with our runs and verdicts, and the scorecard."""
+    verdicts = pd.read_csv(verdicts_path, keep_default_na=False, na_values=[""])
+    arch = None
+    if arch_verdicts_path and Path(arch_verdicts_path).exists():
+        arch = pd.read_csv(arch_verdicts_path, keep_default_na=False)
+    sources = (published or {}).get("sources", {})
+    trained = {t["id"]: t for t in (published or {}).get("trained", [])}
+    tables = {t["id"]: t for t in (published or {}).get("tables", [])}
+    groups = []
+    for ref_id, frame in verdicts.groupby("reference", sort=False):
+        ref = trained.get(ref_id) or tables.get(ref_id) or {}
+        source = sources.get(ref.get("source"), {})
+        rows = []
+        for _, r in frame.iterrows():
+            if r["status"] != "compared":
+                rows.append(
+                    {"label": r["label"], "published": r["published_text"], "compared": False}
+                )
+                continue
+            rows.append(
+                {
+                    "label": r["label"],
+                    "published": r["published_text"],
+                    "compared": True,
+                    "run": r["run"],
+                    "ours": _ours(r),
+                    "diff": f"{r['diff_points']:+.2f}",
+                    "noise": NOISE_LABELS[r["noise"]],
+                    "noise_text": r["noise_text"],
+                    "budget_text": r["budget_text"],
+                    "network_text": r["network_text"],
+                    "data_text": r["data_text"],
+                }
+            )
+        groups.append(
+            {
+                "id": ref_id,
+                "caption": ref.get("caption", ref_id),
+                "source": source.get("title", ref.get("source", "")),
+                "url": source.get("url", ""),
+                "dataset": frame["dataset_published"].iloc[0],
+                "metric": ref.get("metric", ""),
+                "network": ref.get("network", ""),
+                "recipe": _recipe_text(ref.get("recipe")),
+                "tolerance": f"{frame['tolerance_points'].iloc[0]:g}",
+                "rows": rows,
+                "n_compared": sum(r["compared"] for r in rows),
+            }
+        )
+    card = scorecard(arch, verdicts)
+    return {
+        "groups": [g for g in groups if g["n_compared"]]
+        + [g for g in groups if not g["n_compared"]],
+        "scorecard": [
+            {"what": "architecture counts (parameters, mult-adds, ratios)", **card["architecture"]}
+            if "architecture" in card
+            else None,
+            {"what": "trained top-1 accuracies", **card["accuracy"]},
+        ],
+        "n_compared": card["accuracy"]["compared"],
+        "n_published": card["accuracy"]["published"],
+        "noise_kinds": NOISE_KINDS,
+    }
