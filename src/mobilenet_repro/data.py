@@ -159,7 +159,8 @@ def register_source(name: str, classes: int | None = None):
 
 def _registered() -> dict[str, SourceFn]:
     """Every source; the built-in ones (mobilenet_repro.sources) register on first use."""
-    from mobilenet_repro import sources  # noqa: F401  (imports this module, not the reverse)
+    # They import this module, not the reverse.
+    from mobilenet_repro import image_folder, sources  # noqa: F401
 
     return SOURCES
 
