@@ -170,3 +170,11 @@ def test_scorecard_counts_architecture_cells():
         "not_run": 0,
     }
     assert card["accuracy"]["compared"] == 0
+
+
+def test_curves_figure_without_any_compared_run(tmp_path):
+    from mobilenet_repro.accuracy import plot_curves
+
+    verdicts = compare(PUBLISHED, _runs([]), {"datasets": {}})
+    plot_curves(verdicts, PUBLISHED, [], tmp_path / "c.png", tmp_path / "c.svg")
+    assert (tmp_path / "c.png").stat().st_size > 1000 and (tmp_path / "c.svg").exists()

@@ -336,13 +336,12 @@ def plot_curves(verdicts, published, history_files, png, svg, published_dir=PUBL
     for path in map(Path, history_files):
         run = "/".join(path.parts[-5:-2])  # results/runs/{experiment}/{dataset}/{model}/seedN
         histories.setdefault(run, []).append((path.parent.name, pd.read_csv(path)))
-    rows = verdicts[(verdicts["status"] == "compared")]
-    rows = rows[
-        [
-            refs[f"{r}/{lab}"]["curve"] is not None
-            for r, lab in zip(rows["reference"], rows["label"], strict=True)
-        ]
+    rows = verdicts[verdicts["status"] == "compared"]
+    with_curve = [
+        refs[f"{r}/{lab}"]["curve"] is not None
+        for r, lab in zip(rows["reference"], rows["label"], strict=True)
     ]
+    rows = rows.loc[np.asarray(with_curve, dtype=bool)]  # a plain empty list would pick columns
     fig, ax = plt.subplots(figsize=(7, 4.2))
     if rows.empty:
         ax.text(0.5, 0.5, "No run is compared with a published per-epoch curve", ha="center")
