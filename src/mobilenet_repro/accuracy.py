@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mobilenet_repro.runs import Run
+
 DEFAULT_TOLERANCE_POINTS = 0.5  # published top-1 figures are printed to 0.1-0.01 points
 NOISE_STDS = 2.0  # |ours - published| within this many of our seed std is run-to-run noise
 PUBLISHED_DIR = Path(__file__).resolve().parents[2] / "report"
@@ -333,9 +335,10 @@ def plot_curves(verdicts, published, history_files, png, svg, published_dir=PUBL
 
     refs = {r["reference"] + "/" + r["label"]: r for r in reference_rows(published, published_dir)}
     histories = {}
-    for path in map(Path, history_files):
-        run = "/".join(path.parts[-5:-2])  # results/runs/{experiment}/{dataset}/{model}/seedN
-        histories.setdefault(run, []).append((path.parent.name, pd.read_csv(path)))
+    for path in history_files:
+        run = Run.from_path(path)
+        key = f"{run.experiment}/{run.dataset}/{run.model}"  # the verdicts' `run` column
+        histories.setdefault(key, []).append((f"seed{run.seed}", pd.read_csv(path)))
     rows = verdicts[verdicts["status"] == "compared"]
     with_curve = [
         refs[f"{r}/{lab}"]["curve"] is not None
