@@ -178,3 +178,26 @@ def test_curves_figure_without_any_compared_run(tmp_path):
     verdicts = compare(PUBLISHED, _runs([]), {"datasets": {}})
     plot_curves(verdicts, PUBLISHED, [], tmp_path / "c.png", tmp_path / "c.svg")
     assert (tmp_path / "c.png").stat().st_size > 1000 and (tmp_path / "c.svg").exists()
+
+
+def test_stanford_dogs_rows_match_the_same_architecture_width_and_resolution():
+    config = {"datasets": {"dogs": {"source": "stanford_dogs"}, "digits": {"source": "x"}}}
+    rows = [
+        ["e", "dogs", "m224", "mobilenet_v1", 1.0, 224, 0, 0.80, 30, 12000],
+        ["e", "dogs", "m224", "mobilenet_v1", 1.0, 224, 1, 0.82, 30, 12000],
+        ["e", "digits", "m224d", "mobilenet_v1", 1.0, 224, 0, 0.99, 30, 1000],  # other data
+        ["e", "dogs", "m160", "mobilenet_v1", 1.0, 160, 0, 0.70, 30, 12000],  # no published row
+    ]
+    table = compare(PUBLISHED, pd.DataFrame(rows, columns=RUN_COLUMNS), config)
+    hit = table[(table["reference"] == "seed001_table10") & (table["status"] == "compared")]
+    assert list(hit["label"]) == ["1.0 MobileNet-224"]
+    row = hit.iloc[0]
+    assert row["published_text"] == "83.3%" and row["run"] == "e/dogs/m224"
+    assert row["ours_mean"] == pytest.approx(81.0) and row["ours_std"] == pytest.approx(
+        1.4142, 1e-3
+    )
+    assert row["diff_points"] == pytest.approx(-2.3)
+    assert row["noise"] == "within_noise"  # 2.3 points < 2 x 1.41 over two seeds
+    assert row["network_text"].startswith("exact")
+    assert "not stated" in row["budget_text"]
+    assert (table["status"] == "compared").sum() == 2  # seed 001's own table has it too

@@ -2,48 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
-import yaml
-from conftest import ROOT
-
-from mobilenet_repro.report.context import accuracy_comparisons
-
-PUBLISHED = yaml.safe_load((ROOT / "report/published.yaml").read_text())
-
-
-def runs(rows):
-    cols = ["experiment", "dataset", "model", "arch", "alpha", "resolution", "seed", "test_top1"]
-    return pd.DataFrame(rows, columns=cols)
-
-
-def test_matching_runs_are_compared_in_points_with_mean_and_std():
-    config = {"datasets": {"dogs": {"source": "stanford_dogs"}, "digits": {"source": "x"}}}
-    df = runs(
-        [
-            ["e", "dogs", "m224", "mobilenet_v1", 1.0, 224, 0, 0.80],
-            ["e", "dogs", "m224", "mobilenet_v1", 1.0, 224, 1, 0.82],
-            ["e", "digits", "m224d", "mobilenet_v1", 1.0, 224, 0, 0.99],  # other data set
-            ["e", "dogs", "m160", "mobilenet_v1", 1.0, 160, 0, 0.70],  # no published row
-        ]
-    )
-    acc = accuracy_comparisons(PUBLISHED, df, config)
-    table = next(t for t in acc["tables"] if t["id"] == "seed001_table10")
-    row = next(r for r in table["rows"] if r["label"] == "1.0 MobileNet-224")
-    assert row["published"] == "83.3%"
-    assert row["ours"] == [{"run": "e/dogs/m224", "top1": "81.0 ± 1.0", "seeds": 2, "diff": "-2.3"}]
-    others = [r for r in table["rows"] if r["label"] != "1.0 MobileNet-224"]
-    assert others and not any(r["reproduced"] for r in others)
-    assert acc["n_reproduced"] == 2  # seed 001's own table has the same model too
-
-
-def test_nothing_comparable_is_said_not_hidden():
-    config = {"datasets": {"digits": {"source": "sklearn_digits"}}}
-    df = runs([["e", "digits", "m", "mobilenet_v1", 1.0, 224, 0, 0.9]])
-    acc = accuracy_comparisons(PUBLISHED, df, config)
-    assert acc["n_reproduced"] == 0
-    assert acc["n_published"] >= 10  # both Stanford Dogs tables, listed as not run
-    assert acc["configured_sources"] == ["sklearn_digits"]
-
 
 # ------------------------------------------------------- both outputs from one context
 def full_context(tmp_path) -> dict:
@@ -52,7 +10,7 @@ def full_context(tmp_path) -> dict:
 
     svg = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>'
     figures = {}
-    for name in ("a", "b", "c", "d"):
+    for name in ("a", "b", "c", "d", "e"):
         (tmp_path / f"{name}.svg").write_text(svg)
         figures[name] = {"png_data_uri": "data:image/png;base64,", "svg_path": f"/{name}.svg"}
     recipe = {"optimizer": "adam", "learning_rate": 0.002, "beta_1": 0.9, "beta_2": 0.999}
@@ -73,8 +31,11 @@ def full_context(tmp_path) -> dict:
     dataset |= {"counts": {"train": 1203, "val": 297, "test": 297}, "class_names": ["0", "1"]}
     dataset["counts_per_class"] = {s: {"0": 31, "1": 32} for s in ("train", "val", "test")}
     dataset["datasheet"] = [("Name", "Digits " + NASTY), ("Images", "train 1,203")]
-    accuracy_row = {"label": "1.0 MobileNet-224", "published": "83.3%", "reproduced": True}
-    accuracy_row["ours"] = [{"run": "e/dogs/m", "top1": "80.1 ± 1.0", "seeds": 3, "diff": "-3.2"}]
+    accuracy_row = {"label": "1.0 MobileNet-224", "published": "83.3%", "compared": True}
+    accuracy_row |= {"run": "e/dogs/m", "ours": "80.10 ± 1.00 (3 seeds)", "diff": "-3.20"}
+    accuracy_row |= {"noise": "below", "noise_text": "below by 3.20 points " + NASTY}
+    accuracy_row |= {"budget_text": "6.8% of their training budget", "network_text": "exact"}
+    accuracy_row["data_text"] = "the published data set (stanford_dogs)"
     return {
         "title": "Report " + NASTY,
         "authors": "pytest",
@@ -111,21 +72,36 @@ def full_context(tmp_path) -> dict:
         "arch": None,
         "datasets": [dataset],
         "accuracy": {
-            "n_reproduced": 1,
+            "n_compared": 1,
             "n_published": 6,
-            "configured_sources": ["stanford_dogs"],
-            "tables": [{"caption": "Table 10", "dataset": "stanford_dogs", "source": "seed 001"}],
-        }
-        | {
-            "tables": [
-                {"caption": "T10", "dataset": "dogs", "source": "s1", "rows": [accuracy_row]}
-            ]
+            "scorecard": [
+                {"what": "architecture counts", "published": 41, "compared": 41}
+                | {"reproduced": 30, "within_noise": 0, "differ": 11, "not_run": 0},
+                None,
+            ],
+            "groups": [
+                {
+                    "caption": "T10 " + NASTY,
+                    "source": "s1",
+                    "url": "https://example.org/a_b#c",
+                    "dataset": "dogs",
+                    "metric": "best epoch " + NASTY,
+                    "network": "theirs",
+                    "recipe": "200 epochs; SGD",
+                    "tolerance": "0.5",
+                    "n_compared": 1,
+                    "rows": [
+                        accuracy_row,
+                        {"label": "other", "published": "81.9%", "compared": False},
+                    ],
+                }
+            ],
         },
         "hardware": {"cpu": "x86", "cpu_count": 16, "threads": 2, "gpus": [], "platform": "Linux"},
         "versions": {"keras": "3.5.0", "tensorflow": "2.18.1"},
         "benchmarks": [{"job": "train/e/d/m/seed0", "seconds": 61.25, "max_rss_mb": 1523.4}],
         "config_yaml": "seeds: [0, 7]\nnote: " + NASTY + "\n",
-        "figures": {},
+        "figures": {"accuracy_curves": figures["e"]},
     }
 
 
@@ -141,7 +117,9 @@ def test_html_and_pdf_say_the_same_things(tmp_path):
     typ = typ_env.get_template("report.typ.j2").render(**context)
     assert_same_report(html, typ)
     assert "1,234.5" in html and "1\\,234\\.5" in typ
-    for heading in ("Method", "Experimental setup", "Results", "Reproducibility", "Datasheets"):
+    assert html.index(">Scorecard</h") < html.index(">Method</h")
+    headings = ("Scorecard", "Method", "Experimental setup", "Results", "Reproducibility")
+    for heading in (*headings, "Datasheets", "Accuracies against the published ones"):
         assert f">{heading}</h" in html and f"= {heading}\n" in typ
 
     render(context, tmp_path / "r.html", tmp_path / "r.pdf", root=tmp_path)  # Typst compiles
