@@ -76,6 +76,19 @@ def test_outputs_exist_for_every_run(workflow_run):
     assert (workflow_run / "benchmarks/train/tiny/digits/v1_025_32/seed0.tsv").exists()
 
 
+def test_every_job_runs_the_workflows_own_code(workflow_run):
+    """Scripts import the package next to the Snakefile, not an installed copy elsewhere
+    (Snakemake's scriptdir is 'rules/../scripts': unresolved, its parents miss src/)."""
+    logs = [p for p in (workflow_run / "logs").rglob("*.log") if p.read_text().strip()]
+    origins = {
+        line.split(" from ", 1)[1]
+        for p in logs
+        for line in p.read_text().splitlines()
+        if line.startswith("mobilenet_repro from ")
+    }
+    assert origins == {str((workflow_run / "src/mobilenet_repro").resolve())}
+
+
 def test_report_numbers_are_those_of_the_run_files(workflow_run):
     html = (workflow_run / "results/report/report.html").read_text()
     pdf = (workflow_run / "results/report/report.pdf").read_bytes()

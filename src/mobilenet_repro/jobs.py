@@ -31,6 +31,8 @@ def log_to(path: str, append: bool = False, job: str = "") -> None:
     log = open(path, "a" if append else "w", buffering=1)  # noqa: SIM115 (lives as long as the job)
     os.dup2(log.fileno(), 2)
     sys.stderr = log
+    # Which checkout's code this job runs (the workflow's own, not an installed copy's).
+    print(f"mobilenet_repro from {os.path.dirname(os.path.abspath(__file__))}", file=log)
 
     def report(kind, value, tb):
         traceback.print_exception(kind, value, tb, file=log)
