@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT, SHARED_CIFAR
+from conftest import ROOT, SHARED_CIFAR, copy_workflow
 from test_workflow import snakemake
 
 pytestmark = [
@@ -25,7 +25,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def cifar_report(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("cifar10-cpu")
+    workdir = copy_workflow(tmp_path_factory.mktemp("cifar10-cpu"))
     config = yaml.safe_load((ROOT / "config/cifar10-cpu.yaml").read_text())
     data = config["datasets"]["cifar10_jpeg"]
     data.update(path=str(SHARED_CIFAR), max_per_class=30, max_eval_per_class=10)
