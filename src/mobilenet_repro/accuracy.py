@@ -20,7 +20,6 @@ verdicts land in results/accuracy/verdicts.csv, which the report and its scoreca
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -314,10 +313,6 @@ def scorecard(arch_verdicts: pd.DataFrame | None, accuracy: pd.DataFrame) -> dic
         "not_run": int(len(numbers) - len(best)),
     }
     return card
-
-
-def is_missing(x) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
 
 
 # ------------------------------------------------------------------ figure

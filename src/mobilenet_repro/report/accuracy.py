@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mobilenet_repro.accuracy import NOISE_KINDS, scorecard
+from mobilenet_repro.accuracy import scorecard
 
 NOISE_LABELS = {
     "reproduced": "reproduced",
@@ -106,5 +106,4 @@ def accuracy_context(verdicts_path, arch_verdicts_path, published: dict) -> dict
         ],
         "n_compared": card["accuracy"]["compared"],
         "n_published": card["accuracy"]["published"],
-        "noise_kinds": NOISE_KINDS,
     }
