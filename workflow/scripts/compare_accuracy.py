@@ -9,14 +9,14 @@ from mobilenet_repro.jobs import start_job
 start_job(snakemake)
 
 import pandas as pd
-import yaml
 
 from mobilenet_repro.accuracy import compare
+from mobilenet_repro.architectures.published import load_published
 from mobilenet_repro.io import write_csv
 
 published_path = Path(snakemake.input.published)
 verdicts = compare(
-    yaml.safe_load(published_path.read_text(encoding="utf-8")),
+    load_published(published_path),
     pd.read_csv(snakemake.input.runs),
     {"datasets": snakemake.params.datasets},
     published_dir=published_path.parent,

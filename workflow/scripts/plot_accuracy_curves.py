@@ -9,14 +9,14 @@ from mobilenet_repro.jobs import start_job
 start_job(snakemake)
 
 import pandas as pd
-import yaml
 
 from mobilenet_repro.accuracy import plot_curves
+from mobilenet_repro.architectures.published import load_published
 
 published_path = Path(snakemake.input.published)
 plot_curves(
     pd.read_csv(snakemake.input.verdicts, keep_default_na=False, na_values=[""]),
-    yaml.safe_load(published_path.read_text(encoding="utf-8")),
+    load_published(published_path),
     snakemake.input.histories,
     snakemake.output.png,
     snakemake.output.svg,
