@@ -596,10 +596,14 @@ def VGG16(
     x = inputs
     for b, (convs, filters) in enumerate(VGG16_BLOCKS, start=1):
         for c in range(1, convs + 1):
-            x = layers.Conv2D(
-                _width(filters, alpha), 3, padding="same", activation="relu",
+            conv = layers.Conv2D(
+                _width(filters, alpha),
+                3,
+                padding="same",
+                activation="relu",
                 name=f"block{b}_conv{c}",
-            )(x)  # fmt: skip
+            )
+            x = conv(x)
         x = layers.MaxPooling2D(2, strides=2, name=f"block{b}_pool")(x)
     if include_top:
         x = layers.Flatten(name="flatten")(x)

@@ -157,17 +157,19 @@ class Timings(dict):
 # -------------------------------------------------------------------- model and optimizer
 def make_schedule(recipe: dict, total: int, steps_per_epoch: int):
     """Linear warm-up from 0 to the peak rate, then cosine decay to 0 over `total` steps
-    (seed 000, Fig. 5); or a constant rate."""
+    (seed 000, Fig. 5), or the peak rate held constant."""
     import keras
 
     lr = recipe["learning_rate"]
-    if recipe["schedule"] == "constant":
+    warmup = recipe["warmup_steps"]
+    if warmup is None:
+        warmup = int(round(recipe["warmup_epochs"] * steps_per_epoch))
+    if recipe["schedule"] == "constant" and not warmup:
         return lr
-    warmup = int(round(recipe["warmup_epochs"] * steps_per_epoch))
     return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=0.0 if warmup else lr,
         decay_steps=max(1, total - warmup),
-        alpha=0.0,
+        alpha=1.0 if recipe["schedule"] == "constant" else 0.0,  # 1.0: no decay at all
         warmup_target=lr if warmup else None,
         warmup_steps=warmup,
     )
@@ -442,10 +444,14 @@ def make_streams(ds, run: RunPlan, start_step: int) -> dict:
     streams = {"train": train}
     for split in ("val", "test"):
         streams[split] = make_dataset(*ds.splits[split], batch_size=EVAL_BATCH_SIZE, **common)
+    # The training split as tested (no augmentation): the train-test gap of seed 002 (c).
+    streams["train_eval"] = make_dataset(x_train, y_train, batch_size=EVAL_BATCH_SIZE, **common)
     return {k: v.map(one_hot) for k, v in streams.items()}
 
 
-def run_metrics(run: RunPlan, ds, model, state: dict, test: tuple, trained_now: int) -> dict:
+def run_metrics(
+    run: RunPlan, ds, model, state: dict, test: tuple, train_eval: tuple, trained_now: int
+) -> dict:
     """metrics.json's content (timings are added by train_run once everything is written)."""
     from mobilenet_repro.counting import count_mult_adds, count_params
 
@@ -468,6 +474,7 @@ def run_metrics(run: RunPlan, ds, model, state: dict, test: tuple, trained_now: 
         "seed": spec["seed"],
         "test_top1": float(test_acc),
         "test_loss": float(test_loss),
+        "train_top1": float(train_eval[1]),  # the tested weights on the training split
         "val_top1": tested["val_accuracy"],
         "params": params,
         "trainable_params": trainable,
@@ -579,12 +586,13 @@ def train_run(
     timings.lap("fit")
     # 5. evaluate
     test = model.evaluate(streams["test"], verbose=0)
+    train_eval = model.evaluate(streams["train_eval"], verbose=0)
     timings.lap("evaluate")
     if not np.isfinite(test[0]):
         raise TrainingDiverged(f"run {run.id}: test loss is {test[0]}")
 
     # 6. write: model, per-epoch history and per-step schedule first; metrics.json last.
-    metrics = run_metrics(run, ds, model, state, test, trained_now)
+    metrics = run_metrics(run, ds, model, state, test, train_eval, trained_now)
     metrics.update(versions=package_versions(), hardware=hardware_info(threads))
     write_outputs(run, model, state["history"], out)
     timings.lap("finish")

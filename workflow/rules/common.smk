@@ -76,7 +76,7 @@ def get_used_datasets():
 
 
 def get_analysis_outputs():
-    return expand(
+    outputs = expand(
         "results/analysis/{experiment}/{name}",
         experiment=list(config["experiments"]),
         name=[
@@ -87,6 +87,32 @@ def get_analysis_outputs():
             "lr_schedule.png",
         ],
     )
+    for exp_id, exp in config["experiments"].items():
+        if exp["analyses"]:
+            for kind in ("tables", "figures"):
+                outputs += [
+                    path.format(experiment=exp_id)
+                    for path in get_seed002_outputs(kind).values()
+                ]
+    return outputs
+
+
+def get_seed002_outputs(kind):
+    """Seed 002's comparison tables (CSV) or figures (PNG and SVG) of one experiment."""
+    from mobilenet_repro import seed002
+
+    folder = "results/analysis/{experiment}"
+    if kind == "tables":
+        return {name: f"{folder}/{fname}" for name, fname in seed002.TABLES.items()}
+    return {
+        f"{name}_{ext}": f"{folder}/{name}.{ext}"
+        for name in seed002.ANALYSES
+        for ext in ("png", "svg")
+    }
+
+
+def get_model_labels(wildcards=None):
+    return {k: v.get("label") or k for k, v in config["models"].items()}
 
 
 def get_repo_file(relative):
