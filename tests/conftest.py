@@ -50,6 +50,7 @@ TINY_CONFIG = {
             "models": ["v1_025_32", "cifar_v2_025_32"],
             "recipe": "quick",
             "seeds": [0, 1],
+            "analyses": ["steps_to_accuracy", "fully_trained", "training_set_size"],
         }
     },
 }

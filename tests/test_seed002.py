@@ -21,6 +21,8 @@ CURVES = {
     ("fast", "small", 10, 1): ([0.3, 0.5, 0.6, 0.6], 0.57, 1.0),
     ("slow", "small", 10, 0): ([0.1, 0.1, 0.12, 0.1], 0.11, 0.3),
     ("slow", "small", 10, 1): ([0.1, 0.1, 0.1, 0.1], 0.10, 0.2),
+    # At chance on the large set: it must neither set the common target nor be ranked.
+    ("stuck", "big", 100, 0): ([0.1, 0.12, 0.1, 0.1], 0.10, 0.1),
 }
 
 
@@ -73,6 +75,7 @@ def test_three_comparisons_from_run_files(tmp_path):
     assert a["target"].iloc[0] == pytest.approx(0.80)
     assert a.loc["fast", "steps_mean"] == 20 and a.loc["fast", "reached"] == 2
     assert a.loc["slow", "steps_mean"] == 40 and a.loc["slow", "steps_std"] == 0
+    assert a.loc["stuck", "reached"] == 0
     assert a.loc["fast", "seconds_mean"] == 4.0 and a.loc["fast", "images_mean"] == 640
 
     configured = compare(write_runs(tmp_path / "again"), configured_target=0.85)
@@ -82,6 +85,7 @@ def test_three_comparisons_from_run_files(tmp_path):
     b = tables["fully_trained"].set_index("model")
     assert b.loc["fast", "test_top1_mean"] == pytest.approx(0.89)
     assert b.loc["slow", "tested_step_mean"] == 40 and bool(b.loc["slow", "learned"])
+    assert not b.loc["stuck", "learned"]
 
     c = tables["training_set_size"].set_index(["model", "per_class"])
     assert c.loc[("fast", 10), "gap_mean"] == pytest.approx(0.44)
@@ -93,17 +97,24 @@ def test_findings_name_the_ranking_and_never_rank_a_model_at_chance(tmp_path):
     folder.mkdir()
     for name, table in compare(write_runs(tmp_path / "runs")).items():
         table.to_csv(folder / TABLES[name], index=False)
-    labels = {"fast": "Fast net", "slow": "Slow net"}
+    labels = {"fast": "Fast net", "slow": "Slow net", "stuck": "Stuck net"}
     ctx = seed002_context(folder, list(TABLES), labels, figure=lambda name: None)
     assert ctx["steps_to_accuracy"]["finding"].startswith(
         "Fast net reached 80.0% validation top-1 first, after 20 ± 0 optimizer steps"
     )
-    assert "Fast net was the most accurate with 89.0 ± 1.4% test top-1" in (
-        ctx["fully_trained"]["finding"]
+    assert (
+        "Fast net was the most accurate with 89.0 ± 1.4% test top-1"
+        in (ctx["fully_trained"]["finding"])
     )
     c = ctx["training_set_size"]["finding"]
     assert "With 10 training images per class, Fast net generalised best: 56.0 ± 1.4%" in c
-    assert "Did not learn (within the chance margin): Slow net at 10 per class." in c
+    assert c.endswith(
+        "Did not learn (within the chance margin): Slow net at 10 per class and Stuck net at "
+        "100 per class."
+    )
+    b = ctx["fully_trained"]["finding"]
+    assert b.endswith("Did not learn (within the chance margin): Stuck net.")
+    assert "Not reached by every seed: Stuck net." in ctx["steps_to_accuracy"]["finding"]
     assert "Slow net" not in c.split("generalised best")[1].split(".")[0]
 
 

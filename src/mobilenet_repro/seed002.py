@@ -42,6 +42,9 @@ def load_runs(metrics_files) -> pd.DataFrame:
         )
     runs = pd.DataFrame(rows)
     runs["per_class"] = runs["train_images"] / runs["classes"]
+    runs["learned"] = [
+        learned(t, c) for t, c in zip(runs["test_top1"], runs["classes"], strict=True)
+    ]
     return runs
 
 
@@ -52,10 +55,11 @@ def largest_dataset(runs: pd.DataFrame) -> str:
 
 def target_accuracy(runs: pd.DataFrame, configured: float | None) -> float:
     """The configured target, or the lowest best validation accuracy among the runs compared
-    (so that every run reaches it)."""
+    that learned (so that every such run reaches it; NaN when none did)."""
     if configured is not None:
         return float(configured)
-    return float(min(pd.read_csv(h)["val_accuracy"].max() for h in runs["history"]))
+    best = [pd.read_csv(r.history)["val_accuracy"].max() for r in runs.itertuples() if r.learned]
+    return float(min(best)) if best else float("nan")
 
 
 def _first_reach(history: pd.DataFrame, target: float) -> dict:

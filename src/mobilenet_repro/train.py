@@ -176,25 +176,28 @@ def make_schedule(recipe: dict, total: int, steps_per_epoch: int):
 
 
 def make_optimizer(recipe: dict, schedule):
-    import keras
+    """The recipe's optimizer; Adam and RMSProp with TensorFlow's fused update (optimizers.py)."""
+    from mobilenet_repro.optimizers import make
 
     name = recipe["optimizer"]
     if name == "adam":
-        return keras.optimizers.Adam(
+        return make(
+            "adam",
             learning_rate=schedule,
             beta_1=recipe["beta_1"],
             beta_2=recipe["beta_2"],
             epsilon=recipe["epsilon"],
         )
     if name == "rmsprop":
-        return keras.optimizers.RMSprop(
+        return make(
+            "rmsprop",
             learning_rate=schedule,
             rho=recipe["rho"],
             momentum=recipe["momentum"],
             epsilon=recipe["epsilon"],
         )
     if name == "sgd":
-        return keras.optimizers.SGD(learning_rate=schedule, momentum=recipe["momentum"])
+        return make("sgd", learning_rate=schedule, momentum=recipe["momentum"])
     raise ValueError(f"recipe.optimizer: received {name!r}; allowed: adam, rmsprop, sgd")
 
 
@@ -337,7 +340,10 @@ class EpochCheckpoint(_keras_callback_base()):
         if best is None or row["val_accuracy"] > best["val_accuracy"]:
             self.state["best"] = {"val_accuracy": row["val_accuracy"], "period": period}
             self.best_weights = self.model.get_weights()
-        elif period - best["period"] >= patience:
+        elif (
+            period - best["period"] >= patience
+            and row["step"] >= self.run.recipe["early_stopping_min_steps"]
+        ):
             self.state["stopped_early"] = True
             self.model.stop_training = True
 

@@ -30,6 +30,13 @@ def _join(parts: list[str]) -> str:
 
 def steps_context(table: pd.DataFrame, labels: dict) -> dict:
     target = float(table["target"].iloc[0])
+    if target != target:  # NaN: no run learned, so there is no accuracy to reach
+        return {
+            "target": "-",
+            "dataset": table["dataset"].iloc[0],
+            "rows": [],
+            "finding": "No run learned, so there is no common accuracy to reach.",
+        }
     rows = []
     for r in table.itertuples():
         rows.append(
@@ -142,6 +149,8 @@ def training_set_size_context(table: pd.DataFrame, labels: dict) -> dict:
     drops = []
     for model in dict.fromkeys(r["model"] for r in rows):
         mine = {r["per_class_value"]: r for r in rows if r["model"] == model}
+        if smallest not in mine or largest not in mine:
+            continue
         lo, hi = mine[smallest], mine[largest]
         drops.append(
             f"{lo['label']} {(hi['top1_mean'] - lo['top1_mean']) * 100:.1f} points "
