@@ -56,6 +56,7 @@ VARIANTS = {
     "keras_onednn_off": {"env": {"TF_ENABLE_ONEDNN_OPTS": "0"}},
     "pipeline_onednn_off": {"env": {"TF_ENABLE_ONEDNN_OPTS": "0"}},
     "keras_stock_bn": {"fused_bn": False},  # Keras's own (unfused) batch norm
+    "keras_stock_optimizer": {"stock_optimizer": True},  # Keras's own per-op RMSProp/Adam
     "keras_interop1": {"inter_op": 1},
     "keras_interop2": {"inter_op": 2},
     "torch_nchw": {"channels_last": False},  # PyTorch's default layout, for comparison
@@ -248,6 +249,15 @@ def worker_keras(args, chan: Channel, options: dict) -> None:
     schedule = make_schedule(recipe, recipe["epochs"] * args.steps, args.steps)
     model = build_model(cfg, recipe, classes, schedule, options.get("jit_compile", False))
     fused_bn = use_fused_batch_norm(model) if options.get("fused_bn", True) else 0
+    if options.get("stock_optimizer"):  # the same optimizer settings, Keras's own update ops
+        fused = model.optimizer
+        stock = getattr(keras.optimizers, type(fused).__name__.removeprefix("Fused"))
+        model.compile(
+            optimizer=stock.from_config(fused.get_config()),
+            loss=model.loss,
+            metrics=["accuracy"],
+            jit_compile=options.get("jit_compile", False),
+        )
     timer = keras_timer(args.batch_size, args.skip)
 
     def epoch():
@@ -277,6 +287,7 @@ def worker_keras(args, chan: Channel, options: dict) -> None:
         op_determinism=options.get("determinism", True),
         jit_compile=model.jit_compile,  # what Keras uses, not what was asked
         fused_batch_norm_layers=fused_bn,
+        optimizer=type(model.optimizer).__name__,
     )
     while chan.wait() == "go":
         chan.send(ready=True, result=epoch())

@@ -103,6 +103,16 @@ def fully_trained_context(table: pd.DataFrame, labels: dict) -> dict:
         parts[-1] += "."
     if not_learned:
         parts.append(f"Did not learn (within the chance margin): {_join(not_learned)}.")
+    stopped, runs = int(table["stopped_early"].sum()), int(table["seeds"].sum())
+    cap = fmt_int(table["max_steps"].iloc[0])
+    if stopped < runs:
+        parts.append(
+            f"Only {stopped} of {runs} runs stopped early; the others reached the {cap}-step "
+            "cap before the stopping rule ended them, so their accuracy may still have been "
+            "rising: a lower bound on the fully trained one (raise the recipe's steps)."
+        )
+    else:
+        parts.append(f"Every run stopped early, before the {cap}-step cap.")
     return {
         "dataset": table["dataset"].iloc[0],
         "max_steps": fmt_int(table["max_steps"].iloc[0]),
