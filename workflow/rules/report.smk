@@ -19,9 +19,22 @@ rule report:
         accuracy_figure=rules.plot_accuracy_curves.output.png,
         # Templates are inputs so that editing one reruns the report and nothing else.
         templates=get_report_templates(),
+        # The determinism audit only when the configuration asks for it (audit.smk).
+        audit=get_audit_report_input(),
     output:
-        html="results/report/report.html",
-        pdf="results/report/report.pdf",
+        html=report(
+            "results/report/report.html",
+            caption="../report/report.rst",
+            category="Report",
+        ),
+        pdf=report(
+            "results/report/report.pdf",
+            caption="../report/report.rst",
+            category="Report",
+        ),
+        # Every number in the report with its source (the previous build's copy is kept in
+        # results/report/previous/, outside these outputs, for the Changes section).
+        numbers="results/report/numbers.json",
     log:
         "logs/report/report.log",
     benchmark:
@@ -31,5 +44,7 @@ rule report:
     params:
         config=config,
         analysis_dir=lambda wildcards, input: Path(input.analysis[0]).parents[1],
+        compare_with=config["compare_with"],
+        tolerance=config["compare_tolerance"],
     script:
         "../scripts/render_report.py"
