@@ -91,8 +91,8 @@ def test_the_runs_audited_by_default_and_unknown_ones():
     assert default_runs(config) == ["a/d/m/seed3", "b/d2/n/seed0"]
     runs = [Run("a", "d", "m", 3), Run("a", "d", "n", 3), Run("b", "d2", "n", 0)]
     assert audit_runs(config, runs) == [runs[0], runs[2]]
-    config["audit"] = {"runs": ["a/d/n/seed3"]}
+    config["audit_runs"] = ["a/d/n/seed3"]
     assert audit_runs(config, runs) == [runs[1]]
-    config["audit"] = {"runs": ["a/d/x/seed3"]}
-    with pytest.raises(ValueError, match="audit.runs: a/d/x/seed3 is not a run of this"):
+    config["audit_runs"] = ["a/d/x/seed3"]
+    with pytest.raises(ValueError, match="audit_runs: a/d/x/seed3 is not a run of this"):
         audit_runs(config, runs)

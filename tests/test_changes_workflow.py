@@ -31,7 +31,7 @@ def loop_config(learning_rate=0.002, audit=False) -> dict:
         "a": {**one, "title": "A", "models": ["v1_025_32"], "recipe": "quick_a"},
         "b": {**one, "title": "B", "models": ["cifar_v2_025_32"], "recipe": "quick_b"},
     }
-    config["audit"] = {"enabled": audit, "runs": [CHANGED]}
+    config |= {"audit": audit, "audit_runs": [CHANGED]}
     return config
 
 

@@ -46,13 +46,13 @@ def default_runs(config: dict) -> list[str]:
 
 
 def audit_runs(config: dict, all_runs: list[Run]) -> list[Run]:
-    """The runs `audit.runs` names (default: `default_runs`); an unknown id is an error."""
-    wanted = config.get("audit", {}).get("runs") or default_runs(config)
+    """The runs `audit_runs` names (default: `default_runs`); an unknown id is an error."""
+    wanted = config.get("audit_runs") or default_runs(config)
     known = {run.id: run for run in all_runs}
     unknown = [r for r in wanted if r not in known]
     if unknown:
         raise ValueError(
-            f"audit.runs: {', '.join(unknown)} is not a run of this configuration; use run ids "
+            f"audit_runs: {', '.join(unknown)} is not a run of this configuration; use run ids "
             f"<experiment>/<dataset>/<model>/seed<n>, for example {next(iter(known), '-')}"
         )
     return [known[r] for r in dict.fromkeys(wanted)]
