@@ -67,14 +67,14 @@ def test_first_build_records_every_number_with_its_source(loop):
     _, html, typ, record = loop["first"]
     assert "Nothing to compare with" in html and "Nothing to compare with" in typ
     metrics = json.loads((workdir / f"results/runs/{CHANGED}/metrics.json").read_text())
-    [top1] = [
-        n for n in record["numbers"] if n["label"] == "a: v1_025_32 on digits: test top-1 (%)"
-    ]
+    label = "a: v1_025_32 on digits: test top-1 (%)"
+    shown = [n for n in record["numbers"] if n["label"] == label]
+    assert [n["section"] for n in shown] == ["Title and abstract", "Results › A"]
+    top1 = shown[1]
     assert top1["value"] == f"{metrics['test_top1'] * 100:.1f}"
     assert top1["source"] == "results/analysis/a/results_table.csv"
     assert top1["field"].startswith("test_top1_mean")
     assert top1["runs"] == [CHANGED] and top1["fingerprints"] == [metrics["fingerprint"]]
-    assert top1["section"] == "Results › A"
     tooltip = "a: v1_025_32 on digits: test top-1 (%) | results/analysis/a/results_table.csv"
     assert f'title="{tooltip}' in html  # the source on hover, in the page itself
     assert {n["kind"] for n in record["numbers"]} >= {"result", "runtime", "count", "verdict"}
@@ -119,7 +119,9 @@ def test_a_template_edit_lists_no_changed_number(loop):
     assert changed_values(loop["second"], record) == set()
     section = html[html.index(">Changes since the previous report</h") :]
     assert ">Numbers that moved</h" not in section and ">Runtimes that changed</h" not in section
-    assert "0 moved" in section
+    assert "0 moved, 0 verdict(s) flipped and 0 runtime figure(s) changed" in " ".join(
+        section.split()
+    )
     assert "report/templates/content/report.j2 (template, changed)" in section
 
 

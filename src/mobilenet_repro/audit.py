@@ -58,11 +58,12 @@ def audit_runs(config: dict, all_runs: list[Run]) -> list[Run]:
     return [known[r] for r in dict.fromkeys(wanted)]
 
 
-def _flatten(value, prefix="") -> dict:
+def flatten(value, prefix="") -> dict:
+    """Nested dictionaries as one: {"recipe": {"epochs": 2}} -> {"recipe.epochs": 2}."""
     if isinstance(value, dict):
         out = {}
         for key, sub in value.items():
-            out.update(_flatten(sub, f"{prefix}{key}."))
+            out.update(flatten(sub, f"{prefix}{key}."))
         return out
     return {prefix.rstrip("."): value}
 
@@ -101,8 +102,8 @@ def compare_metrics(run: str, original: dict, audit: dict) -> list[dict]:
             for k in sorted(set(original) | set(audit))
             if k not in RUNTIME_FIELDS and (k in CONTEXT_FIELDS) == (section == "context")
         ]
-        a = _flatten({k: original.get(k) for k in keys})
-        b = _flatten({k: audit.get(k) for k in keys})
+        a = flatten({k: original.get(k) for k in keys})
+        b = flatten({k: audit.get(k) for k in keys})
         for field in sorted(set(a) | set(b)):
             rows.append(_row(run, FILES["metrics"], field, section, a.get(field), b.get(field)))
     return rows

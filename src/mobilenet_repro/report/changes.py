@@ -23,6 +23,7 @@ import json
 import shutil
 from pathlib import Path
 
+from mobilenet_repro.audit import flatten
 from mobilenet_repro.config import run_spec
 from mobilenet_repro.io import read_json
 from mobilenet_repro.runs import Run
@@ -158,17 +159,8 @@ def within(old: dict, new: dict, tolerance: float) -> bool:
     return abs(b - a) <= tolerance * abs(a)
 
 
-def _flatten(value, prefix="") -> dict:
-    if isinstance(value, dict):
-        out = {}
-        for key, sub in value.items():
-            out.update(_flatten(sub, f"{prefix}{key}."))
-        return out
-    return {prefix.rstrip("."): value}
-
-
 def _dict_changes(old: dict, new: dict, what: str) -> list[str]:
-    old, new = _flatten(old or {}), _flatten(new or {})
+    old, new = flatten(old or {}), flatten(new or {})
     out = []
     for key in sorted(set(old) | set(new)):
         if old.get(key) != new.get(key):
@@ -209,6 +201,10 @@ def run_reasons(old: dict, new: dict, files: list[dict]) -> list[str]:
             "(forced, or its outputs were deleted); a moved number is run-to-run nondeterminism"
         )
     return reasons
+
+
+def _short_commit(commit: str) -> str:
+    return commit[:12] if all(c in "0123456789abcdef" for c in commit) else commit
 
 
 def compare(old: dict | None, new: dict, tolerance: float = 0.0, old_path: str | None = None):
@@ -258,7 +254,7 @@ def compare(old: dict | None, new: dict, tolerance: float = 0.0, old_path: str |
         "first": False,
         "path": old_path,
         "generated": old.get("generated", "unknown"),
-        "commit": old.get("commit", "unknown"),
+        "commit": _short_commit(old.get("commit", "unknown")),
         "tolerance": tolerance,
         "n_compared": len(set(before) & set(after)),
         "n_unchanged": unchanged,

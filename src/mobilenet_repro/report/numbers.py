@@ -14,8 +14,10 @@ of something), "config" (a value of the configuration), "environment" (package v
 hardware), "published" (a number from report/published.yaml), "verdict" (a word, not a
 number, whose flips are reported).
 
-Not recorded, because they are not numbers of the reproduction: the build's date and commit,
-ids and names that contain digits (model ids, labels), and the configuration's YAML listing.
+Not recorded: the build's date and commit, ids and names that contain digits (model ids,
+labels, job names), the configuration's YAML listing, the configured models' table (an echo
+of the configuration), and numbers inside sentences quoted from report/published.yaml or a
+data set's manifest (notes, citations, datasheet fields): those files are their source.
 """
 
 from __future__ import annotations
