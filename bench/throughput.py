@@ -245,7 +245,7 @@ def worker_keras(args, chan: Channel, options: dict) -> None:
     yf = tf.one_hot(y, classes)
     keras.utils.set_random_seed(0)
     # Step 2 of a run (train.build_model), with this variant's jit_compile and batch norm.
-    schedule = make_schedule(recipe, args.steps)
+    schedule = make_schedule(recipe, recipe["epochs"] * args.steps, args.steps)
     model = build_model(cfg, recipe, classes, schedule, options.get("jit_compile", False))
     fused_bn = use_fused_batch_norm(model) if options.get("fused_bn", True) else 0
     timer = keras_timer(args.batch_size, args.skip)

@@ -169,4 +169,4 @@ def test_audit_reports_identical_numbers_and_a_perturbed_run_differs(loop, tmp_p
     train_run(spec, workdir / "resources/datasets/digits.npz", out, tmp_path / "ckpt")
     rows = compare_run(CHANGED, workdir / f"results/runs/{CHANGED}", tmp_path)
     differ = {r["field"] for r in rows if r["kind"] == "result" and not r["identical"]}
-    assert "seed" in differ and "loss@epoch1" in differ
+    assert "seed" in differ and any(f.startswith("loss@step") for f in differ)

@@ -26,6 +26,7 @@ def one_run_config(workdir: Path, **recipe) -> Path:
     config["models"] = {"v1_025_32": {"arch": "mobilenet_v1", "alpha": 0.25, "resolution": 32}}
     config["experiments"]["tiny"].update(models=["v1_025_32"], seeds=[0, 1])
     config["recipes"]["quick"].update(recipe)
+    config["checkpoint_every_seconds"] = 0  # a checkpoint at every epoch: there is one to kill
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -110,7 +111,7 @@ def test_interrupted_snakemake_resumes_training_from_last_epoch(tmp_path):
     assert f"resuming from checkpoint after epoch {state['epoch']}/3" in log
     metrics = json.loads((tmp_path / target).read_text())
     assert metrics["resumed"] is True
-    assert metrics["epochs_trained_last_invocation"] == 3 - state["epoch"]
+    assert metrics["periods_trained_last_invocation"] == 3 - state["epoch"]
     history = (tmp_path / RUN / "history.csv").read_text().strip().splitlines()
     assert len(history) == 1 + 3  # header and one row per epoch
 

@@ -21,6 +21,7 @@ def full_context(tmp_path) -> dict:
     row |= {"train_seconds": "12.5", "images_per_second": "815"}
     experiment = {"title": "Tiny " + NASTY, "description": "About " + NASTY, "seeds": [0, 7]}
     experiment |= {"recipe_name": "quick", "recipe": recipe, "rows": [row], "best": row}
+    experiment |= {"datasets": ["digits"], "not_learned": [], "seed002": {}}
     experiment["figures"] = {
         "accuracy_vs_params": figures["a"],
         "accuracy_vs_mult_adds": figures["b"],
@@ -47,6 +48,7 @@ def full_context(tmp_path) -> dict:
         "n_models": 2,
         "n_datasets": 1,
         "total_train_minutes": "5.5",
+        "chance_margin": "5",
         "experiments": [experiment],
         "cifar_params": {
             "stated": "1,184,746",
@@ -130,3 +132,19 @@ def test_html_and_pdf_say_the_same_things(tmp_path):
 
     text = "".join(p.extract_text() for p in PdfReader(tmp_path / "r.pdf").pages)
     assert "".join(NASTY.split()) in "".join(text.split())
+
+
+def test_a_model_at_chance_is_marked_and_never_called_the_most_accurate(tmp_path):
+    from mobilenet_repro.report.render import environments
+
+    context = full_context(tmp_path)
+    exp = context["experiments"][0]
+    row = {**exp["rows"][0], "label": "Chance net", "top1": "10.4 ± 0.3 (did not learn)"}
+    exp |= {"rows": [row], "best": None, "not_learned": ["Chance net (digits)"]}
+    html_env, typ_env = environments()
+    for env in (html_env, typ_env):
+        name = "report.html.j2" if env is html_env else "report.typ.j2"
+        text = " ".join(env.get_template(name).render(**context).split())
+        assert "most accurate" not in text
+        assert "no model learned: every test top-1 is within 5 points of chance" in text
+        assert "did not learn" in text

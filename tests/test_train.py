@@ -88,7 +88,7 @@ train_run(spec, sys.argv[3], out, sys.argv[2] + "/ckpt", threads=1)
 
 
 WALL_TIMES = {"timings", "train_seconds", "images_per_second"}
-RESUME_RECORDS = {"resumed", "resumed_from_epochs", "epochs_trained_last_invocation"}
+RESUME_RECORDS = {"resumed", "resumed_from_epochs", "periods_trained_last_invocation"}
 
 
 def _run_script(spec, directory, data, env, **kwargs):
@@ -96,16 +96,35 @@ def _run_script(spec, directory, data, env, **kwargs):
     return subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, **kwargs)
 
 
-def test_killed_run_resumes_to_the_uninterrupted_runs_numbers(tiny_config, digits_npz, tmp_path):
-    """Killed with SIGKILL in epoch 2 and resumed: metrics.json and history.csv are the
-    uninterrupted run's (wall times aside), with dropout (V1's top) and augmentation on."""
-    spec = _spec(tiny_config, epochs=3, augment="flip_crop")
+# (recipe, the progress line after which the run is killed, what the resumed run says)
+KILLS = {
+    "per epoch": ({"epochs": 3}, "epoch 1/3", "after epoch 1/3", 2),
+    # Validation every 2 steps (epochs of 3 steps: checkpoints inside epochs) and early
+    # stopping, whose best weights come back from the checkpoint.
+    "every 2 steps, early stopping": (
+        {"epochs": 8, "validate_every_steps": 2, "early_stopping_patience": 2},
+        "step 2/",
+        "(step 2/",
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", KILLS)
+def test_killed_run_resumes_to_the_uninterrupted_runs_numbers(
+    tiny_config, digits_npz, tmp_path, case
+):
+    """Killed with SIGKILL after its first checkpoint and resumed: metrics.json and
+    history.csv are the uninterrupted run's (wall times aside), with dropout (V1's top) and
+    augmentation on."""
+    recipe, kill_after, resumed_says, periods_left = KILLS[case]
+    spec = _spec(tiny_config, augment="flip_crop", **recipe)
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), TF_CPP_MIN_LOG_LEVEL="2")
     killed, whole = tmp_path / "killed", tmp_path / "whole"
     proc = _run_script(spec, killed, digits_npz, env)
     deadline = time.time() + 300
     for line in proc.stderr:
-        if "epoch 1/3" in line:
+        if kill_after in line:
             os.kill(proc.pid, signal.SIGKILL)  # as a scheduler or the OOM killer would
             break
         assert time.time() < deadline
@@ -116,19 +135,28 @@ def test_killed_run_resumes_to_the_uninterrupted_runs_numbers(tiny_config, digit
 
     resumed = _run_script(spec, killed, digits_npz, env)
     reference = _run_script(spec, whole, digits_npz, env)
-    assert "resuming from checkpoint after epoch 1/3" in resumed.communicate()[1]
+    assert resumed_says in resumed.communicate()[1]
     assert reference.communicate()[1] and reference.returncode == resumed.returncode == 0
 
     got, want = (json.loads((d / "metrics.json").read_text()) for d in (killed, whole))
-    assert got["resumed"] is True and got["epochs_trained_last_invocation"] == 2
+    assert got["resumed"] is True
+    assert got["periods_trained_last_invocation"] == (periods_left or want["steps"] // 2 - 1)
     assert want["resumed"] is False
     ignore = WALL_TIMES | RESUME_RECORDS
     assert {k: v for k, v in got.items() if k not in ignore} == {
         k: v for k, v in want.items() if k not in ignore
     }
+    metrics = want
     got, want = (pd.read_csv(d / "history.csv") for d in (killed, whole))
     assert list(got.columns) == list(want.columns) == list(HISTORY_COLUMNS)
-    assert list(got["epoch"]) == [1, 2, 3]
+    if case == "per epoch":
+        assert list(got["epoch"]) == [1, 2, 3]
+    else:
+        assert list(got["step"]) == list(range(2, metrics["steps"] + 1, 2))
+        best = got["val_accuracy"].idxmax()  # the first best: later ties are no improvement
+        assert metrics["tested_step"] == got["step"][best]
+        assert metrics["val_top1"] == got["val_accuracy"][best]
+        assert metrics["stopped_early"] == (metrics["steps"] < metrics["max_steps"])
     pd.testing.assert_frame_equal(got.drop(columns="seconds"), want.drop(columns="seconds"))
 
 

@@ -11,6 +11,16 @@ import pandas as pd
 from mobilenet_repro.io import read_json
 from mobilenet_repro.runs import Run
 
+# A run whose test top-1 is within this many points (as a fraction) of chance (1 / classes)
+# "did not learn": it is marked so in tables, figures and the abstract, never ranked.
+CHANCE_MARGIN = 0.05
+
+
+def learned(top1: float, classes: int) -> bool:
+    """Whether a test top-1 is more than CHANCE_MARGIN above chance."""
+    return bool(top1 > 1.0 / classes + CHANCE_MARGIN)
+
+
 RUNS_COLUMNS = [
     "experiment",
     "dataset",
@@ -30,7 +40,7 @@ RUNS_COLUMNS = [
 def runs_table(metrics_files) -> pd.DataFrame:
     """One row per run: the consolidated results/summary/runs.csv."""
     rows = [read_json(p) for p in metrics_files]
-    extra = ["arch", "val_top1", "trainable_params", "resumed", "train_images"]
+    extra = ["arch", "val_top1", "trainable_params", "resumed", "train_images", "classes"]
     frame = pd.DataFrame(rows, columns=RUNS_COLUMNS + extra)
     return frame[RUNS_COLUMNS + extra]
 
@@ -47,7 +57,11 @@ def results_table(runs: pd.DataFrame) -> pd.DataFrame:
         test_top1_std=("test_top1", "std"),
         train_seconds_mean=("train_seconds", "mean"),
         images_per_second_mean=("images_per_second", "mean"),
+        classes=("classes", "first"),
     ).reset_index()
+    table["learned"] = [
+        learned(t, c) for t, c in zip(table["test_top1_mean"], table["classes"], strict=True)
+    ]
     # One seed has no spread: its std stays empty (NaN), never a misleading 0.
     return table
 
@@ -66,7 +80,8 @@ def history_frame(history_files) -> pd.DataFrame:
 
 
 def plot_accuracy_vs(table: pd.DataFrame, x: str, xlabel: str):
-    """Test top-1 (mean +- std over seeds) against model size or cost (seed 001, Fig. 4.1)."""
+    """Test top-1 (mean +- std over seeds) against model size or cost (seed 001, Fig. 4.1);
+    red rings mark runs that did not learn (`learned`)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -81,6 +96,15 @@ def plot_accuracy_vs(table: pd.DataFrame, x: str, xlabel: str):
             fmt="o",
             capsize=3,
             label=dataset,
+        )
+        missed = part[~part["learned"].astype(bool)]
+        ax.scatter(
+            missed[x] / 1e6,
+            missed["test_top1_mean"] * 100,
+            s=110,
+            facecolors="none",
+            edgecolors="r",
+            label="did not learn" if len(missed) else None,
         )
         for _, row in part.iterrows():
             ax.annotate(

@@ -24,9 +24,9 @@ ARCH_SPECS: dict[str, ArchSpec] = {
     "cifar_mobilenet_v2": ArchSpec(
         "CIFAR MobileNetV2 (seed 000)", 8, True, "mobilenet_v2", "CifarMobileNetV2"
     ),
-    "inception_v3": ArchSpec("Inception V3", 75, False, "inception_v3", "InceptionV3"),
+    "inception_v3": ArchSpec("Inception V3", 75, True, "inception_v3", "InceptionV3"),
     "resnet50_v2": ArchSpec("ResNet50 V2", 32, False, "resnet_v2", "ResNet50V2"),
-    "vgg16": ArchSpec("VGG16", 32, False, "vgg16", "VGG16"),
+    "vgg16": ArchSpec("VGG16", 32, True, "vgg16", "VGG16"),
 }
 
 # (expansion t, output channels c, repeats n, first stride s) from seed 000 Table II.

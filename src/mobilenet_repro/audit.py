@@ -29,6 +29,7 @@ RUNTIME_FIELDS = (
     "images_per_second",
     "timings",
     "epochs_trained_last_invocation",
+    "periods_trained_last_invocation",
     "resumed",
     "resumed_from_epochs",
 )
@@ -110,17 +111,19 @@ def compare_metrics(run: str, original: dict, audit: dict) -> list[dict]:
 
 
 def compare_history(run: str, original: pd.DataFrame, audit: pd.DataFrame) -> list[dict]:
-    """One row per cell of history.csv (runtime columns left out), by epoch."""
+    """One row per cell of history.csv (runtime columns left out), named by the row's
+    optimizer step (`loss@step120`), or by its epoch in a history without steps."""
     rows = []
     columns = [c for c in original.columns if c not in HISTORY_RUNTIME and c != "epoch"]
-    epochs = max(len(original), len(audit))
-    for i in range(epochs):
+    for i in range(max(len(original), len(audit))):
+        ref = original if i < len(original) else audit
+        where = f"step{int(ref['step'].iloc[i])}" if "step" in ref else f"epoch{i + 1}"
         for col in columns:
             a = original[col].iloc[i] if i < len(original) else None
             b = audit[col].iloc[i] if i < len(audit) and col in audit else None
             a = a.item() if hasattr(a, "item") else a
             b = b.item() if hasattr(b, "item") else b
-            rows.append(_row(run, FILES["history"], f"{col}@epoch{i + 1}", "result", a, b))
+            rows.append(_row(run, FILES["history"], f"{col}@{where}", "result", a, b))
     return rows
 
 

@@ -1,9 +1,11 @@
 """A run's checkpoint: everything needed to resume it as if it had never stopped.
 
-state.json holds the completed epochs, the history so far and the state of every Keras seed
-generator (dropout draws its masks from these); model.keras holds the weights and the
-optimizer's state, step counter included. The epoch orders and augmentations need nothing
-saved: they are stateless functions of (seed, epoch, batch) (pipeline.py).
+state.json holds the completed validation periods, the history so far, the early-stopping
+record and the state of every Keras seed generator (dropout draws its masks from these);
+model.keras holds the weights and the optimizer's state, step counter included; with early
+stopping, best-period<k>.npz holds the weights of the best validation so far. The epoch
+orders and augmentations need nothing saved: they are stateless functions of (seed, epoch,
+batch) (pipeline.py).
 """
 
 from __future__ import annotations
@@ -57,18 +59,31 @@ class Checkpoint:
     def state_file(self) -> Path:
         return self.directory / "state.json"
 
-    def save(self, model, state: dict) -> None:
+    def save(self, model, state: dict, best_weights: list | None = None) -> None:
+        """Write the checkpoint; `best_weights`: the best validation's weights, when they
+        changed since the last save (state["best"] says which period they are from)."""
         name = f"model-epoch{state['epoch']}.keras"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if best_weights is not None:
+            best_file = f"best-period{state['best']['period']}.npz"
+            with atomic_path(self.directory / best_file) as tmp, open(tmp, "wb") as f:
+                np.savez(f, *best_weights)
+            state["best"]["file"] = best_file
         state = {**state, "fingerprint": self.fingerprint, "model_file": name}
         state["seed_generators"] = [
             [int(v) for v in np.asarray(g.state.value)] for g in seed_generators(model)
         ]
-        self.directory.mkdir(parents=True, exist_ok=True)
         save_model(model, self.directory / name)
         write_json(state, self.state_file)
-        for old in self.directory.glob("model-epoch*.keras"):
-            if old.name != name:
+        keep = {name, (state.get("best") or {}).get("file")}
+        for old in [*self.directory.glob("model-epoch*.keras"), *self.directory.glob("best-*")]:
+            if old.name not in keep:
                 old.unlink()
+
+    def restore_best(self, state: dict) -> list:
+        """The best validation's weights, saved with an earlier checkpoint."""
+        with np.load(self.directory / state["best"]["file"]) as saved:
+            return [saved[f"arr_{i}"] for i in range(len(saved.files))]
 
     def restore(self):
         """(state, model) of the interrupted run, or (a fresh state, None) to start over.

@@ -119,6 +119,7 @@ def make_dataset(
     batch_size: int,
     preprocess=None,
     order: np.ndarray | None = None,
+    skip_batches: int = 0,
     augment: str = "none",
     seed: int = 0,
     channels: int = 3,
@@ -127,7 +128,8 @@ def make_dataset(
 
     `images` is a uint8 N x H x W x C array or a RaggedImages store. `order` is an
     (epochs, n) array of index permutations (training: augmented) or None (one pass in
-    order, not augmented: evaluation).
+    order, not augmented: evaluation). The first `skip_batches` batches are left out before
+    any image is loaded (resuming within an epoch).
     """
     if augment not in AUGMENTATIONS:
         raise ValueError(f"unknown augmentation {augment!r}; choose one of {AUGMENTATIONS}")
@@ -141,6 +143,7 @@ def make_dataset(
         index = tf.data.Dataset.from_tensor_slices(np.asarray(order, np.int32)).flat_map(
             lambda perm: tf.data.Dataset.from_tensor_slices(perm).batch(batch_size)
         )
+    index = index.skip(skip_batches)
     train = order is not None
     load = (_ragged_loader if isinstance(images, RaggedImages) else _dense_loader)(
         images, labels, resolution, augment if train else "none", seed, channels

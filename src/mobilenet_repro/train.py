@@ -1,17 +1,21 @@
 """Training entry point: one run = one model, one data set, one recipe, one seed.
 
 Writes, per run: metrics.json (written last: its presence means the run finished),
-history.csv (per epoch), lr_schedule.csv (per step) and model.keras. Progress is checkpointed
-after every epoch to a directory outside the run's outputs, so a killed run resumes from its
-last completed epoch and then gives the numbers the uninterrupted run gives. A loss that turns
-NaN or infinite stops the run with an error.
+history.csv (one row per validation: every epoch, or every `validate_every_steps` optimizer
+steps), lr_schedule.csv (per step) and model.keras. Progress is checkpointed at validations,
+at most every `checkpoint_every_seconds`, to a directory outside the run's outputs, so a killed
+run resumes from its last checkpoint and then gives the numbers the uninterrupted run gives.
+With `early_stopping_patience` the run stops once validation accuracy has not improved for
+that many validations, and the best validation's weights are the ones tested and saved
+(seed 002's "accuracy when fully trained"). A loss that turns NaN or infinite stops the run
+with an error.
 
 A run is six steps, in this order (`train_run`):
 
 1. restore  the checkpoint of an interrupted run, if one is there and readable;
 2. build    the model and its optimizer (or take the restored one);
 3. data     the prepared data set as batched training, validation and test streams;
-4. fit      the remaining epochs, checkpointing after each (`EpochCheckpoint`);
+4. fit      the remaining validation periods, validating and checkpointing (`EpochCheckpoint`);
 5. evaluate on the test split;
 6. write    the outputs, metrics.json last, then delete the checkpoint.
 
@@ -43,14 +47,17 @@ from mobilenet_repro.runs import Run
 DIVERGENCE_FACTOR = 1000  # a loss this many times a uniform guess's (ln classes) = diverged
 EVAL_BATCH_SIZE = 256  # images per batch when validating and testing
 SCHEDULE_POINTS = 1000  # most rows (optimizer steps) written to lr_schedule.csv
-HISTORY_COLUMNS = (  # history.csv, in this order; seconds: wall time of the epoch
-    "epoch",
+HISTORY_COLUMNS = (  # history.csv, in this order; one row per validation period
+    "epoch",  # data epochs completed (fractional when validating within epochs)
+    "step",  # optimizer steps completed
+    "images",  # training images seen
+    # loss and accuracy: training means over the period; val_*: on the validation split
     "loss",
     "accuracy",
     "val_loss",
     "val_accuracy",
-    "learning_rate",
-    "seconds",
+    "learning_rate",  # at the period's last step
+    "seconds",  # wall time of the period, its validation included
 )
 
 
@@ -148,19 +155,21 @@ class Timings(dict):
 
 
 # -------------------------------------------------------------------- model and optimizer
-def make_schedule(recipe: dict, steps_per_epoch: int):
-    """Linear warm-up from 0 to the peak rate, then cosine decay to 0 (seed 000, Fig. 5)."""
+def make_schedule(recipe: dict, total: int, steps_per_epoch: int):
+    """Linear warm-up from 0 to the peak rate, then cosine decay to 0 over `total` steps
+    (seed 000, Fig. 5), or the peak rate held constant."""
     import keras
 
     lr = recipe["learning_rate"]
-    total = recipe["epochs"] * steps_per_epoch
-    if recipe["schedule"] == "constant":
+    warmup = recipe["warmup_steps"]
+    if warmup is None:
+        warmup = int(round(recipe["warmup_epochs"] * steps_per_epoch))
+    if recipe["schedule"] == "constant" and not warmup:
         return lr
-    warmup = int(round(recipe["warmup_epochs"] * steps_per_epoch))
     return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=0.0 if warmup else lr,
         decay_steps=max(1, total - warmup),
-        alpha=0.0,
+        alpha=1.0 if recipe["schedule"] == "constant" else 0.0,  # 1.0: no decay at all
         warmup_target=lr if warmup else None,
         warmup_steps=warmup,
     )
@@ -261,14 +270,17 @@ def _keras_callback_base():
 
 
 class EpochCheckpoint(_keras_callback_base()):
-    """After every epoch: record its row of history.csv, stop on divergence, checkpoint.
+    """After every validation period (a Keras "epoch"): record its row of history.csv, stop on
+    divergence, track the best validation for early stopping, checkpoint.
 
     Also stops the run as soon as a training batch's loss is non-finite or above `loss_limit`.
     """
 
-    def __init__(self, run, checkpoint: Checkpoint, state: dict, timings: Timings):
+    def __init__(self, run, checkpoint: Checkpoint, state: dict, timings: Timings, every_s=0.0):
         super().__init__()
         self.run, self.checkpoint, self.state, self.timings = run, checkpoint, state, timings
+        self.every_s, self.last_save = every_s, time.perf_counter()
+        self.best_weights = None  # in memory; written with the next checkpoint
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch, self.t0 = epoch, time.perf_counter()
@@ -276,37 +288,58 @@ class EpochCheckpoint(_keras_callback_base()):
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and (not np.isfinite(loss) or loss > self.run.loss_limit):
+            step = self.epoch * self.run.period_steps + batch + 1
             raise TrainingDiverged(
                 f"run {self.run.id} diverged: training loss became {loss:.4g} in epoch "
-                f"{self.epoch + 1} (step {batch + 1}); lower recipe learning_rate"
+                f"{step // self.run.steps_per_epoch + 1} (step {step}); lower recipe learning_rate"
             )
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.perf_counter() - self.t0
         logs = dict(logs or {})
+        step = (epoch + 1) * self.run.period_steps
         row = {k: logs.get(k) for k in HISTORY_COLUMNS}
         row.update(
-            epoch=epoch + 1,
-            learning_rate=_lr_at(self.run.schedule, (epoch + 1) * self.run.steps_per_epoch - 1),
+            epoch=self.run.epochs_at(step),
+            step=step,
+            images=self.run.images_at(step),
+            learning_rate=_lr_at(self.run.schedule, step - 1),
             seconds=seconds,
         )
         if not all(np.isfinite(v) for v in row.values() if v is not None):
             raise TrainingDiverged(
-                f"run {self.run.id} diverged: non-finite metrics at epoch {epoch + 1}: {row}"
+                f"run {self.run.id} diverged: non-finite metrics at step {step}: {row}"
             )
         self.state["history"].append(row)
         self.state["epoch"] = epoch + 1
         self.state["train_seconds"] += seconds
-        t_save = time.perf_counter()
-        self.checkpoint.save(self.model, self.state)
-        self.timings["checkpoints"] = (
-            self.timings.get("checkpoints", 0.0) + time.perf_counter() - t_save
-        )
+        self._early_stopping(epoch + 1, row)
+        if time.perf_counter() - self.last_save >= self.every_s or self.model.stop_training:
+            t_save = time.perf_counter()
+            self.checkpoint.save(self.model, self.state, self.best_weights)
+            self.best_weights = None
+            self.last_save = time.perf_counter()
+            self.timings["checkpoints"] = self.timings.get("checkpoints", 0.0) + (
+                self.last_save - t_save
+            )
         _progress(
-            f"[{self.run.id}] epoch {epoch + 1}/{self.run.epochs} loss={row['loss']:.4f} "
-            f"acc={row['accuracy']:.4f} val_acc={row['val_accuracy']:.4f} "
-            f"lr={row['learning_rate']:.2e} {seconds:.1f}s"
+            f"[{self.run.id}] epoch {row['epoch']}/{self.run.data_epochs} "
+            f"step {step}/{self.run.total_steps} "
+            f"loss={row['loss']:.4f} acc={row['accuracy']:.4f} "
+            f"val_acc={row['val_accuracy']:.4f} lr={row['learning_rate']:.2e} {seconds:.1f}s"
         )
+
+    def _early_stopping(self, period: int, row: dict) -> None:
+        patience = self.run.recipe["early_stopping_patience"]
+        if not patience:
+            return
+        best = self.state.get("best")
+        if best is None or row["val_accuracy"] > best["val_accuracy"]:
+            self.state["best"] = {"val_accuracy": row["val_accuracy"], "period": period}
+            self.best_weights = self.model.get_weights()
+        elif period - best["period"] >= patience:
+            self.state["stopped_early"] = True
+            self.model.stop_training = True
 
 
 # ------------------------------------------------------------------------------ the run
@@ -319,6 +352,8 @@ class RunPlan:
     train_images: int
     id: str = field(init=False)
     steps_per_epoch: int = field(init=False)
+    period_steps: int = field(init=False)  # optimizer steps between validations
+    periods: int = field(init=False)  # validations in the whole run (Keras's "epochs")
     schedule: object = field(init=False)
 
     def __post_init__(self):
@@ -326,15 +361,35 @@ class RunPlan:
 
         self.id = Run.from_spec(self.spec).id
         self.steps_per_epoch = steps_per_epoch(self.train_images, self.recipe["batch_size"])
-        self.schedule = make_schedule(self.recipe, self.steps_per_epoch)
+        self.period_steps = self.recipe["validate_every_steps"] or self.steps_per_epoch
+        length = self.recipe["steps"] or self.recipe["epochs"] * self.steps_per_epoch
+        self.periods = math.ceil(length / self.period_steps)
+        self.schedule = make_schedule(self.recipe, self.total_steps, self.steps_per_epoch)
+
+    @property
+    def total_steps(self) -> int:
+        """The run's length in optimizer steps, early stopping aside."""
+        return self.periods * self.period_steps
+
+    @property
+    def data_epochs(self) -> int:
+        """Passes over the training set that the run's steps need (the last one partial)."""
+        return math.ceil(self.total_steps / self.steps_per_epoch)
+
+    def epochs_at(self, step: int) -> int | float:
+        """Data epochs completed after `step` steps (whole when validating once per epoch)."""
+        if step % self.steps_per_epoch == 0:
+            return step // self.steps_per_epoch
+        return round(step / self.steps_per_epoch, 4)
+
+    def images_at(self, step: int) -> int:
+        """Training images seen after `step` steps (the last batch of an epoch is partial)."""
+        full, rest = divmod(step, self.steps_per_epoch)
+        return full * self.train_images + min(rest * self.recipe["batch_size"], self.train_images)
 
     @property
     def recipe(self) -> dict:
         return self.spec["recipe"]
-
-    @property
-    def epochs(self) -> int:
-        return self.recipe["epochs"]
 
     @property
     def loss_limit(self) -> float:
@@ -357,8 +412,8 @@ def load_data(spec: dict, data_path: str | Path):
     return ds, classes
 
 
-def make_streams(ds, run: RunPlan, start_epoch: int) -> dict:
-    """Batched (image, one-hot label) streams: train from `start_epoch` on, val and test."""
+def make_streams(ds, run: RunPlan, start_step: int) -> dict:
+    """Batched (image, one-hot label) streams: train from `start_step` on, val and test."""
     import tensorflow as tf
 
     from mobilenet_repro.models import ARCHITECTURES
@@ -375,11 +430,13 @@ def make_streams(ds, run: RunPlan, start_epoch: int) -> dict:
         return x, tf.one_hot(y, run.classes)
 
     x_train, y_train = ds.splits["train"]
+    first_epoch, skip = divmod(start_step, run.steps_per_epoch)
     train = make_dataset(
         x_train,
         y_train,
         batch_size=run.recipe["batch_size"],
-        order=epoch_permutations(len(y_train), seed, start_epoch, run.epochs),
+        order=epoch_permutations(len(y_train), seed, first_epoch, run.data_epochs),
+        skip_batches=skip,
         augment=run.recipe["augment"],
         seed=seed,
         **common,
@@ -387,15 +444,22 @@ def make_streams(ds, run: RunPlan, start_epoch: int) -> dict:
     streams = {"train": train}
     for split in ("val", "test"):
         streams[split] = make_dataset(*ds.splits[split], batch_size=EVAL_BATCH_SIZE, **common)
+    # The training split as tested (no augmentation): the train-test gap of seed 002 (c).
+    streams["train_eval"] = make_dataset(x_train, y_train, batch_size=EVAL_BATCH_SIZE, **common)
     return {k: v.map(one_hot) for k, v in streams.items()}
 
 
-def run_metrics(run: RunPlan, ds, model, state: dict, test: tuple, trained_now: int) -> dict:
+def run_metrics(
+    run: RunPlan, ds, model, state: dict, test: tuple, train_eval: tuple, trained_now: int
+) -> dict:
     """metrics.json's content (timings are added by train_run once everything is written)."""
     from mobilenet_repro.counting import count_mult_adds, count_params
 
     spec, model_cfg = run.spec, run.spec["model"]
     test_loss, test_acc = test
+    last = state["history"][-1]
+    # With early stopping the best validation's weights are the ones tested.
+    tested = state["history"][state["best"]["period"] - 1] if state.get("best") else last
     params, trainable = count_params(model)
     train_seconds = state["train_seconds"]
     return {
@@ -410,18 +474,23 @@ def run_metrics(run: RunPlan, ds, model, state: dict, test: tuple, trained_now: 
         "seed": spec["seed"],
         "test_top1": float(test_acc),
         "test_loss": float(test_loss),
-        "val_top1": state["history"][-1]["val_accuracy"],
+        "train_top1": float(train_eval[1]),  # the tested weights on the training split
+        "val_top1": tested["val_accuracy"],
         "params": params,
         "trainable_params": trainable,
         "mult_adds": count_mult_adds(model),
-        "epochs": run.epochs,
-        "epochs_trained_last_invocation": trained_now,
+        "epochs": last["epoch"],
+        "steps": last["step"],
+        "max_steps": run.total_steps,
+        "validate_every_steps": run.period_steps,
+        "stopped_early": bool(state.get("stopped_early")),
+        "tested_step": tested["step"],
+        "tested_epoch": tested["epoch"],
+        "periods_trained_last_invocation": trained_now,
         "resumed": bool(state["resumed_from"]),
         "resumed_from_epochs": state["resumed_from"],
         "train_seconds": train_seconds,
-        "images_per_second": run.train_images * run.epochs / train_seconds
-        if train_seconds
-        else None,
+        "images_per_second": last["images"] / train_seconds if train_seconds else None,
         "train_images": run.train_images,
         "val_images": len(ds.splits["val"][1]),
         "test_images": len(ds.splits["test"][1]),
@@ -438,7 +507,7 @@ def write_outputs(run: RunPlan, model, history: list, out: dict) -> None:
 
     save_model(model, out["model"])
     write_csv(pd.DataFrame(history, columns=list(HISTORY_COLUMNS)), out["history"])
-    total = run.epochs * run.steps_per_epoch
+    total = run.total_steps
     steps = np.unique(np.linspace(0, total - 1, min(total, SCHEDULE_POINTS)).astype(int))
     schedule = {
         "step": steps,
@@ -455,11 +524,14 @@ def train_run(
     checkpoint_dir: str | Path,
     threads: int = 1,
     callbacks: list | None = None,
+    checkpoint_every_s: float = 0.0,
 ) -> dict:
     """Train one run described by `spec` (see config.run_spec) and write its outputs.
 
     `out` maps metrics, history, schedule and model to file paths. `callbacks` are extra
-    Keras callbacks for `fit` (the benchmarks time steps with one).
+    Keras callbacks for `fit` (the benchmarks time steps with one). A checkpoint is written
+    at a validation once `checkpoint_every_s` seconds have passed since the last one (0:
+    at every validation); the cadence never changes the numbers, only what a kill loses.
     """
     timings = Timings()
     configure_tensorflow(threads)
@@ -476,42 +548,51 @@ def train_run(
     # 1. restore
     checkpoint = Checkpoint(Path(checkpoint_dir), fingerprint(spec), run.id)
     state, model = checkpoint.restore()
-    start_epoch = state["epoch"]
+    start = state["epoch"]  # validation periods completed
     # 2. build
     if model is not None:
-        _progress(f"[{run.id}] resuming from checkpoint after epoch {start_epoch}/{run.epochs}")
-        state["resumed_from"].append(start_epoch)
+        step = start * run.period_steps
+        _progress(
+            f"[{run.id}] resuming from checkpoint after epoch {run.epochs_at(step)}/"
+            f"{run.data_epochs} (step {step}/{run.total_steps})"
+        )
+        state["resumed_from"].append(start)
     else:
         model = build_model(spec["model"], run.recipe, classes, run.schedule)
     # The same computation up to float rounding, in fewer kernels (tests/test_fused_bn.py;
     # speed: bench/throughput.py variant keras_stock_bn).
     use_fused_batch_norm(model)
     # 3. data
-    streams = make_streams(ds, run, start_epoch)
+    streams = make_streams(ds, run, start * run.period_steps)
     build_training_state(model, streams["train"].element_spec)
     timings.lap("build")
 
     # 4. fit
-    trained_now = run.epochs - start_epoch
+    trained_now = 0 if state.get("stopped_early") else run.periods - start
+    hook = EpochCheckpoint(run, checkpoint, state, timings, checkpoint_every_s)
     if trained_now > 0:
         model.fit(
             streams["train"],
-            epochs=run.epochs,
-            initial_epoch=start_epoch,
-            steps_per_epoch=run.steps_per_epoch,
+            epochs=run.periods,
+            initial_epoch=start,
+            steps_per_epoch=run.period_steps,
             validation_data=streams["val"],
-            callbacks=[EpochCheckpoint(run, checkpoint, state, timings), *(callbacks or [])],
+            callbacks=[hook, *(callbacks or [])],
             verbose=0,
         )
+        trained_now = state["epoch"] - start
+    if state.get("best"):
+        model.set_weights(hook.best_weights or checkpoint.restore_best(state))
     timings.lap("fit")
     # 5. evaluate
     test = model.evaluate(streams["test"], verbose=0)
+    train_eval = model.evaluate(streams["train_eval"], verbose=0)
     timings.lap("evaluate")
     if not np.isfinite(test[0]):
         raise TrainingDiverged(f"run {run.id}: test loss is {test[0]}")
 
     # 6. write: model, per-epoch history and per-step schedule first; metrics.json last.
-    metrics = run_metrics(run, ds, model, state, test, trained_now)
+    metrics = run_metrics(run, ds, model, state, test, train_eval, trained_now)
     metrics.update(versions=package_versions(), hardware=hardware_info(threads))
     write_outputs(run, model, state["history"], out)
     timings.lap("finish")

@@ -70,3 +70,39 @@ rule analyse_training:
         "../../envs/analysis.yaml"
     script:
         "../scripts/run_notebook.py"
+
+
+# Seed 002's comparisons, for experiments that list `analyses`: tables first, figures from
+# them, so that restyling a figure recomputes nothing.
+rule compare_seed002:
+    input:
+        metrics=get_experiment_metrics,
+        histories=get_experiment_histories,
+    output:
+        **get_seed002_report_outputs("tables"),
+    log:
+        "logs/analysis/{experiment}/seed002_tables.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        target=lambda wildcards: config["experiments"][wildcards.experiment][
+            "target_accuracy"
+        ],
+    script:
+        "../scripts/compare_seed002.py"
+
+
+rule plot_seed002:
+    input:
+        **get_seed002_outputs("tables"),
+        histories=get_experiment_histories,
+    output:
+        **get_seed002_report_outputs("figures"),
+    log:
+        "logs/analysis/{experiment}/seed002_figures.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        labels=get_model_labels,
+    script:
+        "../scripts/plot_seed002.py"

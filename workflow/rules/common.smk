@@ -77,7 +77,7 @@ def get_used_datasets():
 
 
 def get_analysis_outputs():
-    return expand(
+    outputs = expand(
         "results/analysis/{experiment}/{name}",
         experiment=list(config["experiments"]),
         name=[
@@ -88,6 +88,49 @@ def get_analysis_outputs():
             "lr_schedule.png",
         ],
     )
+    for exp_id, exp in config["experiments"].items():
+        if exp["analyses"]:
+            for kind in ("tables", "figures"):
+                outputs += [
+                    path.format(experiment=exp_id)
+                    for path in get_seed002_outputs(kind).values()
+                ]
+    return outputs
+
+
+def get_seed002_outputs(kind):
+    """Seed 002's comparison tables (CSV) or figures (PNG and SVG) of one experiment."""
+    from mobilenet_repro import seed002
+
+    folder = "results/analysis/{experiment}"
+    if kind == "tables":
+        return {name: f"{folder}/{fname}" for name, fname in seed002.TABLES.items()}
+    return {
+        f"{name}_{ext}": f"{folder}/{name}.{ext}"
+        for name in seed002.ANALYSES
+        for ext in ("png", "svg")
+    }
+
+
+def get_seed002_report_outputs(kind):
+    """get_seed002_outputs(kind), the tables and PNG figures marked for Snakemake's report."""
+
+    def marked(path):
+        if path.endswith(".svg"):
+            return path
+        caption = f"../report/seed002_{Path(path).stem}.rst"
+        return report(
+            path,
+            caption=caption,
+            category="Seed 002 comparisons",
+            subcategory="{experiment}",
+        )
+
+    return {key: marked(path) for key, path in get_seed002_outputs(kind).items()}
+
+
+def get_model_labels(wildcards=None):
+    return {k: v.get("label") or k for k, v in config["models"].items()}
 
 
 def get_repo_file(relative):

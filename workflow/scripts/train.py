@@ -17,6 +17,8 @@ train_run(
     out=dict(snakemake.output.items()),
     checkpoint_dir=snakemake.params.checkpoint_dir,
     threads=snakemake.threads,
+    # From the config, not params: the cadence changes no result, so it must not rerun jobs.
+    checkpoint_every_s=snakemake.config["checkpoint_every_seconds"],
 )
 # The process ends here: spare it the interpreter's final garbage collection over every
 # TensorFlow and Keras object (about 1.8 s per job on a 2-core CPU; bench/workflow.py).

@@ -17,14 +17,16 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from mobilenet_repro.analysis import CHANCE_MARGIN
 from mobilenet_repro.architectures.grid import OUTPUT_FILES
-from mobilenet_repro.formatting import fmt_int, fmt_millions, mean_std
+from mobilenet_repro.formatting import as_bool, fmt_int, fmt_millions, mean_std
 from mobilenet_repro.io import read_json
 from mobilenet_repro.report.accuracy import accuracy_context
 from mobilenet_repro.report.architectures import report_context
 from mobilenet_repro.report.datasheets import datasheet
 from mobilenet_repro.report.numbers import Number, sourced
 from mobilenet_repro.report.render import REPO_DIR
+from mobilenet_repro.report.seed002 import seed002_context
 from mobilenet_repro.runs import Run
 
 
@@ -83,8 +85,10 @@ def _experiment_context(exp_id, exp, config, analysis_dir: Path, runs: pd.DataFr
     models = config["models"]
     rows = []
     for _, r in table.iterrows():
+        top1 = mean_std(r["test_top1_mean"], r["test_top1_std"])
         rows.append(
             {
+                "learned": as_bool(r["learned"]),
                 "dataset": r["dataset"],
                 "model": r["model"],
                 "label": models[r["model"]].get("label") or r["model"],
@@ -94,7 +98,7 @@ def _experiment_context(exp_id, exp, config, analysis_dir: Path, runs: pd.DataFr
                 "params": fmt_int(r["params"]),
                 "params_m": fmt_millions(r["params"]),
                 "mult_adds_m": fmt_millions(r["mult_adds"], 1),
-                "top1": mean_std(r["test_top1_mean"], r["test_top1_std"]),
+                "top1": top1 if as_bool(r["learned"]) else f"{top1} (did not learn)",
                 "top1_mean": float(r["test_top1_mean"]),
                 "seeds": int(r["seeds"]),
                 "train_seconds": f"{r['train_seconds_mean']:.1f}",
@@ -104,17 +108,22 @@ def _experiment_context(exp_id, exp, config, analysis_dir: Path, runs: pd.DataFr
     fig = lambda name: figure(  # noqa: E731
         analysis_dir / exp_id / f"{name}.png", analysis_dir / exp_id / f"{name}.svg", root
     )
-    best = max(rows, key=lambda r: r["top1_mean"])
+    # A model at chance is never "the most accurate" (analysis.CHANCE_MARGIN).
+    best = max((r for r in rows if r["learned"]), key=lambda r: r["top1_mean"], default=None)
+    labels = {k: v.get("label") or k for k, v in models.items()}
     return {
         "id": exp_id,
         "title": exp.get("title") or exp_id,
         "description": exp.get("description", ""),
         "datasets": exp["datasets"],
+        "target_accuracy": exp.get("target_accuracy"),
         "recipe_name": exp["recipe"],
         "recipe": config["recipes"][exp["recipe"]],
         "seeds": exp["seeds"],
         "rows": rows,
         "best": best,
+        "not_learned": [f"{r['label']} ({r['dataset']})" for r in rows if not r["learned"]],
+        "seed002": seed002_context(analysis_dir / exp_id, exp.get("analyses", []), labels, fig),
         "figures": {
             "accuracy_vs_params": fig("accuracy_vs_params"),
             "accuracy_vs_mult_adds": fig("accuracy_vs_mult_adds"),
@@ -158,6 +167,7 @@ def build_context(
         "n_models": runs["model"].nunique(),
         "n_datasets": runs["dataset"].nunique(),
         "total_train_minutes": f"{runs['train_seconds'].sum() / 60:.1f}",
+        "chance_margin": f"{CHANCE_MARGIN * 100:.0f}",
         "experiments": experiments,
         "datasets": [{**m, "datasheet": datasheet(m)} for m in manifests],
         "models": [

@@ -1,0 +1,213 @@
+"""The report's view of seed 002's comparisons: table rows and the finding of each, in words.
+
+Reads the tables that `seed002.compare` wrote (results/analysis/<experiment>/*.csv); every
+number of a finding comes from them. A model that did not learn (analysis.learned) is named
+as such and never ranked. Table cells are `numbers.Number`s naming the table and column.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from mobilenet_repro.formatting import as_bool, fmt_int, mean_std, missing
+from mobilenet_repro.report.numbers import Number, sourced
+from mobilenet_repro.seed002 import TABLES
+
+
+def _num(mean, std, digits=0) -> str:
+    """A count or duration over seeds: mean ± std (one seed: the mean alone)."""
+    if missing(mean):
+        return "-"
+    if missing(std):
+        return f"{mean:,.{digits}f}"
+    return f"{mean:,.{digits}f} ± {std:,.{digits}f}"
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def steps_context(table: pd.DataFrame, labels: dict) -> dict:
+    target = float(table["target"].iloc[0])
+    rows = []
+    for r in table.itertuples():
+        rows.append(
+            {
+                "model": r.model,
+                "label": labels.get(r.model, r.model),
+                "reached": f"{r.reached} of {r.seeds}",
+                "steps": _num(r.steps_mean, r.steps_std),
+                "images": _num(r.images_mean, r.images_std),
+                "seconds": _num(r.seconds_mean, r.seconds_std, 1),
+                "steps_mean": r.steps_mean,
+                "all_reached": r.reached == r.seeds,
+            }
+        )
+    ranked = sorted((r for r in rows if r["all_reached"]), key=lambda r: r["steps_mean"])
+    missed = [r["label"] for r in rows if not r["all_reached"]]
+    finding = ""
+    if ranked:
+        first = ranked[0]
+        finding = (
+            f"{first['label']} reached {target * 100:.1f}% validation top-1 first, after "
+            f"{first['steps']} optimizer steps ({first['images']} images, {first['seconds']} s)"
+        )
+        if len(ranked) > 1:
+            others = [f"{r['label']} {r['steps']}" for r in ranked[1:]]
+            finding += f"; {_join(others)} steps for the others"
+        finding += "."
+    if missed:
+        finding += f" Not reached by every seed: {_join(missed)}."
+    return {
+        "target": f"{target * 100:.1f}",
+        "dataset": table["dataset"].iloc[0],
+        "rows": rows,
+        "finding": finding.strip(),
+    }
+
+
+def fully_trained_context(table: pd.DataFrame, labels: dict) -> dict:
+    rows = []
+    for r in table.itertuples():
+        rows.append(
+            {
+                "model": r.model,
+                "label": labels.get(r.model, r.model),
+                "learned": as_bool(r.learned),
+                "top1": mean_std(r.test_top1_mean, r.test_top1_std),
+                "val": mean_std(r.val_top1_mean, r.val_top1_std),
+                "tested_step": _num(r.tested_step_mean, r.tested_step_std),
+                "steps": _num(r.steps_mean, r.steps_std),
+                "epochs": _num(r.epochs_mean, r.epochs_std, 1),
+                "stopped": f"{r.stopped_early} of {r.seeds}",
+                "top1_mean": r.test_top1_mean,
+            }
+        )
+    ranked = sorted((r for r in rows if r["learned"]), key=lambda r: -r["top1_mean"])
+    not_learned = [r["label"] for r in rows if not r["learned"]]
+    parts = []
+    if ranked:
+        best = ranked[0]
+        parts.append(
+            f"Fully trained, {best['label']} was the most accurate with {best['top1']}% test "
+            f"top-1 (best weights from step {best['tested_step']})"
+        )
+        if len(ranked) > 1:
+            parts[-1] += "; " + _join([f"{r['label']} {r['top1']}%" for r in ranked[1:]])
+        parts[-1] += "."
+    if not_learned:
+        parts.append(f"Did not learn (within the chance margin): {_join(not_learned)}.")
+    return {
+        "dataset": table["dataset"].iloc[0],
+        "max_steps": fmt_int(table["max_steps"].iloc[0]),
+        "rows": rows,
+        "finding": " ".join(parts),
+    }
+
+
+def training_set_size_context(table: pd.DataFrame, labels: dict) -> dict:
+    rows = []
+    for r in table.itertuples():
+        rows.append(
+            {
+                "label": labels.get(r.model, r.model),
+                "model": r.model,
+                "per_class": f"{r.per_class:.0f}",
+                "train_images": fmt_int(r.train_images),
+                "learned": as_bool(r.learned),
+                "top1": mean_std(r.test_top1_mean, r.test_top1_std),
+                "train_top1": mean_std(r.train_top1_mean, r.train_top1_std),
+                "gap": _num(r.gap_mean * 100, r.gap_std * 100, 1),
+                "tested_step": _num(r.tested_step_mean, r.tested_step_std),
+                "top1_mean": r.test_top1_mean,
+                "per_class_value": r.per_class,
+            }
+        )
+    smallest = min(r["per_class_value"] for r in rows)
+    largest = max(r["per_class_value"] for r in rows)
+    at_small = sorted(
+        (r for r in rows if r["per_class_value"] == smallest and r["learned"]),
+        key=lambda r: -r["top1_mean"],
+    )
+    parts = []
+    if at_small:
+        best = at_small[0]
+        parts.append(
+            f"With {best['per_class']} training images per class, {best['label']} generalised "
+            f"best: {best['top1']}% test top-1, {best['gap']} points below its training "
+            "accuracy"
+        )
+        if len(at_small) > 1:
+            parts[-1] += "; " + _join([f"{r['label']} {r['top1']}%" for r in at_small[1:]])
+        parts[-1] += "."
+    drops = []
+    for model in dict.fromkeys(r["model"] for r in rows):
+        mine = {r["per_class_value"]: r for r in rows if r["model"] == model}
+        lo, hi = mine[smallest], mine[largest]
+        drops.append(
+            f"{lo['label']} {(hi['top1_mean'] - lo['top1_mean']) * 100:.1f} points "
+            f"({hi['top1']}% to {lo['top1']}%)"
+        )
+    parts.append(
+        f"From {largest:.0f} to {smallest:.0f} images per class test top-1 fell by {_join(drops)}."
+    )
+    not_learned = [f"{r['label']} at {r['per_class']} per class" for r in rows if not r["learned"]]
+    if not_learned:
+        parts.append(f"Did not learn (within the chance margin): {_join(not_learned)}.")
+    return {"rows": rows, "finding": " ".join(parts)}
+
+
+def seed002_context(folder: Path, analyses: list[str], labels: dict, figure) -> dict:
+    """The sections of the analyses an experiment lists; `figure(name)` embeds one figure."""
+    builders = {
+        "steps_to_accuracy": steps_context,
+        "fully_trained": fully_trained_context,
+        "training_set_size": training_set_size_context,
+    }
+    out = {}
+    for name in analyses:
+        table = pd.read_csv(Path(folder) / TABLES[name])
+        out[name] = {**builders[name](table, labels), "figure": figure(name)}
+        _source(out[name], name, (Path(folder) / TABLES[name]).as_posix(), Path(folder).name)
+    return out
+
+
+# Each table's cells: context key -> the table's column(s) it is read from.
+SOURCE_FIELDS = {
+    "steps_to_accuracy": {
+        "reached": "reached, seeds",
+        "steps": "steps_mean, steps_std",
+        "images": "images_mean, images_std",
+        "seconds": "seconds_mean, seconds_std",
+    },
+    "fully_trained": {
+        "top1": "test_top1_mean, test_top1_std",
+        "val": "val_top1_mean, val_top1_std",
+        "tested_step": "tested_step_mean, tested_step_std",
+        "steps": "steps_mean, steps_std",
+        "epochs": "epochs_mean, epochs_std",
+        "stopped": "stopped_early, seeds",
+    },
+    "training_set_size": {
+        "per_class": "per_class",
+        "train_images": "train_images",
+        "top1": "test_top1_mean, test_top1_std",
+        "train_top1": "train_top1_mean, train_top1_std",
+        "gap": "gap_mean, gap_std",
+        "tested_step": "tested_step_mean, tested_step_std",
+    },
+}
+
+
+def _source(section: dict, name: str, table: str, experiment: str) -> None:
+    def label(row, key):
+        at = f" at {row['per_class']} per class" if "per_class_value" in row else ""
+        return f"{experiment}: {name}: {row['model']}{at}: {key}"
+
+    kinds = {"seconds": "runtime", "reached": "count", "stopped": "count"}
+    sourced(section["rows"], SOURCE_FIELDS[name], table, label, kinds=kinds)
+    for key, field in (("target", "target"), ("max_steps", "max_steps")):
+        if key in section:
+            section[key] = Number(section[key], f"{experiment}: {name}: {key}", table, field)

@@ -1,0 +1,245 @@
+"""Seed 002's three comparisons of MobileNetV2 with VGG and Inception V3 (its slides' plan).
+
+(a) steps_to_accuracy: optimizer steps, training images and seconds until validation accuracy
+    first reaches a common target, on the experiment's largest training set;
+(b) fully_trained: test accuracy once early stopping ends training, on the largest set;
+(c) training_set_size: test accuracy and the train-test gap against training images per class.
+
+Every number comes from the runs' metrics.json and history.csv; a table has one row per
+model (per model and training-set size for c), mean and sample std over seeds. A run within
+`analysis.CHANCE_MARGIN` of chance is marked as not learned, never ranked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mobilenet_repro.analysis import learned
+from mobilenet_repro.io import read_json
+
+ANALYSES = ("steps_to_accuracy", "fully_trained", "training_set_size")
+TABLES = {name: f"{name}.csv" for name in ANALYSES}
+FIGURES = {name: f"{name}.png" for name in ANALYSES}
+
+
+def load_runs(metrics_files) -> pd.DataFrame:
+    """One row per run with what the comparisons need, and the path of its history.csv."""
+    rows = []
+    for path in metrics_files:
+        m = read_json(path)
+        rows.append(
+            {
+                **{k: m[k] for k in ("dataset", "model", "seed", "classes", "train_images")},
+                **{k: m[k] for k in ("test_top1", "val_top1", "train_top1", "steps")},
+                **{k: m[k] for k in ("tested_step", "stopped_early", "train_seconds")},
+                "max_steps": m["max_steps"],
+                "epochs": m["epochs"],
+                "history": str(Path(path).with_name("history.csv")),
+            }
+        )
+    runs = pd.DataFrame(rows)
+    runs["per_class"] = runs["train_images"] / runs["classes"]
+    return runs
+
+
+def largest_dataset(runs: pd.DataFrame) -> str:
+    """The data set with the most training images: where (a) and (b) compare the models."""
+    return runs.groupby("dataset")["train_images"].max().idxmax()
+
+
+def target_accuracy(runs: pd.DataFrame, configured: float | None) -> float:
+    """The configured target, or the lowest best validation accuracy among the runs compared
+    (so that every run reaches it)."""
+    if configured is not None:
+        return float(configured)
+    return float(min(pd.read_csv(h)["val_accuracy"].max() for h in runs["history"]))
+
+
+def _first_reach(history: pd.DataFrame, target: float) -> dict:
+    hit = history.index[history["val_accuracy"] >= target]
+    if len(hit) == 0:
+        return {"reached": False, "steps": np.nan, "images": np.nan, "seconds": np.nan}
+    i = hit[0]
+    return {
+        "reached": True,
+        "steps": history.at[i, "step"],
+        "images": history.at[i, "images"],
+        "seconds": history["seconds"].iloc[: i + 1].sum(),
+    }
+
+
+def _mean_std(frame: pd.DataFrame, column: str) -> dict:
+    return {f"{column}_mean": frame[column].mean(), f"{column}_std": frame[column].std()}
+
+
+def steps_to_accuracy(runs: pd.DataFrame, target: float) -> pd.DataFrame:
+    """Per model: runs reaching `target`, and steps, images and seconds to it (mean, std)."""
+    per_run = pd.DataFrame(
+        [
+            {"model": r.model, "seed": r.seed, **_first_reach(pd.read_csv(r.history), target)}
+            for r in runs.itertuples()
+        ]
+    )
+    rows = []
+    for model, part in per_run.groupby("model", sort=False):
+        hit = part[part["reached"]]
+        rows.append(
+            {
+                "model": model,
+                "target": target,
+                "seeds": len(part),
+                "reached": len(hit),
+                **_mean_std(hit, "steps"),
+                **_mean_std(hit, "images"),
+                **_mean_std(hit, "seconds"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def fully_trained(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per model: test accuracy at the best validation, and how long training went on."""
+    rows = []
+    for model, part in runs.groupby("model", sort=False):
+        rows.append(
+            {
+                "model": model,
+                "seeds": len(part),
+                "classes": int(part["classes"].iloc[0]),
+                **_mean_std(part, "test_top1"),
+                **_mean_std(part, "val_top1"),
+                **_mean_std(part, "tested_step"),
+                **_mean_std(part, "steps"),
+                **_mean_std(part, "epochs"),
+                **_mean_std(part, "train_seconds"),
+                "stopped_early": int(part["stopped_early"].sum()),
+                "max_steps": int(part["max_steps"].iloc[0]),
+                "learned": learned(part["test_top1"].mean(), int(part["classes"].iloc[0])),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def training_set_size(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per model and training-set size: test accuracy and the train-test gap (mean, std)."""
+    runs = runs.assign(gap=runs["train_top1"] - runs["test_top1"])
+    rows = []
+    for (model, dataset), part in runs.groupby(["model", "dataset"], sort=False):
+        rows.append(
+            {
+                "model": model,
+                "dataset": dataset,
+                "per_class": float(part["per_class"].iloc[0]),
+                "train_images": int(part["train_images"].iloc[0]),
+                "seeds": len(part),
+                "classes": int(part["classes"].iloc[0]),
+                **_mean_std(part, "test_top1"),
+                **_mean_std(part, "train_top1"),
+                **_mean_std(part, "gap"),
+                **_mean_std(part, "tested_step"),
+                "learned": learned(part["test_top1"].mean(), int(part["classes"].iloc[0])),
+            }
+        )
+    return pd.DataFrame(rows).sort_values(["model", "per_class"], kind="stable")
+
+
+def compare(metrics_files, configured_target: float | None = None) -> dict[str, pd.DataFrame]:
+    """The three tables of one experiment, from its runs' files."""
+    runs = load_runs(metrics_files)
+    largest = runs[runs["dataset"] == largest_dataset(runs)]
+    return {
+        "steps_to_accuracy": steps_to_accuracy(
+            largest, target_accuracy(largest, configured_target)
+        ).assign(dataset=largest["dataset"].iloc[0]),
+        "fully_trained": fully_trained(largest).assign(dataset=largest["dataset"].iloc[0]),
+        "training_set_size": training_set_size(runs),
+    }
+
+
+# ----------------------------------------------------------------------------- figures
+def _axes(ncols=1, width=6.0):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(1, ncols, figsize=(width, 3.8), squeeze=False)
+
+
+def plot_steps_to_accuracy(table: pd.DataFrame, histories: pd.DataFrame, labels: dict):
+    """Validation accuracy against optimizer steps (mean over seeds), the target dashed."""
+    fig, ((ax,),) = _axes()
+    target = float(table["target"].iloc[0])
+    for model, part in histories.groupby("model", sort=False):
+        mean = part.groupby("step")["val_accuracy"].mean()
+        ax.plot(mean.index, mean * 100, label=labels.get(model, model))
+    ax.axhline(target * 100, color="k", ls="--", lw=1, label=f"target {target * 100:.1f}%")
+    ax.set_xlabel("optimizer steps")
+    ax.set_ylabel("validation top-1 (%)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_fully_trained(table: pd.DataFrame, labels: dict):
+    """Test top-1 at early stopping per model (mean +- std), chance dashed."""
+    fig, ((ax,),) = _axes()
+    names = [labels.get(m, m) for m in table["model"]]
+    colors = ["C0" if ok else "0.7" for ok in table["learned"]]
+    ax.bar(
+        names,
+        table["test_top1_mean"] * 100,
+        yerr=table["test_top1_std"] * 100,
+        capsize=4,
+        color=colors,
+    )
+    chance = 100 / table["classes"].iloc[0]
+    ax.axhline(chance, color="k", ls=":", lw=1, label=f"chance ({chance:.0f}%)")
+    ax.set_ylabel("test top-1 (%)")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_training_set_size(table: pd.DataFrame, labels: dict):
+    """Test top-1 and train-test gap against training images per class (log scale)."""
+    fig, ((left, right),) = _axes(2, 10.0)
+    for model, part in table.groupby("model", sort=False):
+        label = labels.get(model, model)
+        left.errorbar(
+            part["per_class"],
+            part["test_top1_mean"] * 100,
+            yerr=part["test_top1_std"] * 100,
+            marker="o",
+            capsize=3,
+            label=label,
+        )
+        right.errorbar(
+            part["per_class"],
+            part["gap_mean"] * 100,
+            yerr=part["gap_std"] * 100,
+            marker="o",
+            capsize=3,
+            label=label,
+        )
+        for ax, col in ((left, "test_top1_mean"), (right, "gap_mean")):
+            missed = part[~part["learned"].astype(bool)]
+            ax.scatter(
+                missed["per_class"], missed[col] * 100, s=90, facecolors="none", edgecolors="r"
+            )
+    chance = 100 / table["classes"].iloc[0]
+    left.axhline(chance, color="k", ls=":", lw=1, label=f"chance ({chance:.0f}%)")
+    left.set_ylabel("test top-1 (%)")
+    right.set_ylabel("train top-1 minus test top-1 (points)")
+    for ax in (left, right):
+        ax.set_xscale("log")
+        ax.set_xlabel("training images per class")
+        ax.grid(True, alpha=0.3)
+    left.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,129 @@
+"""Seed 002's comparisons and the "did not learn" marking, on run files written here."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from mobilenet_repro.analysis import CHANCE_MARGIN, learned, results_table
+from mobilenet_repro.report.seed002 import seed002_context
+from mobilenet_repro.seed002 import TABLES, compare
+
+# (model, data set, per class, seed) -> validation accuracy every 10 steps and test/train top-1
+CURVES = {
+    ("fast", "big", 100, 0): ([0.5, 0.8, 0.9, 0.9], 0.88, 0.95),
+    ("fast", "big", 100, 1): ([0.6, 0.85, 0.92, 0.91], 0.90, 0.97),
+    ("slow", "big", 100, 0): ([0.2, 0.4, 0.7, 0.82], 0.80, 0.85),
+    ("slow", "big", 100, 1): ([0.2, 0.5, 0.75, 0.80], 0.78, 0.84),
+    ("fast", "small", 10, 0): ([0.3, 0.5, 0.6, 0.6], 0.55, 1.0),
+    ("fast", "small", 10, 1): ([0.3, 0.5, 0.6, 0.6], 0.57, 1.0),
+    ("slow", "small", 10, 0): ([0.1, 0.1, 0.12, 0.1], 0.11, 0.3),
+    ("slow", "small", 10, 1): ([0.1, 0.1, 0.1, 0.1], 0.10, 0.2),
+}
+
+
+def write_runs(root):
+    files = []
+    for (model, dataset, per_class, seed), (val, test, train) in CURVES.items():
+        d = root / dataset / model / f"seed{seed}"
+        d.mkdir(parents=True)
+        steps = [10 * (i + 1) for i in range(len(val))]
+        pd.DataFrame(
+            {
+                "epoch": [s / 5 for s in steps],
+                "step": steps,
+                "images": [s * 32 for s in steps],
+                "val_accuracy": val,
+                "seconds": [2.0] * len(val),
+            }
+        ).to_csv(d / "history.csv", index=False)
+        best = max(range(len(val)), key=lambda i: (val[i], -i))
+        metrics = {
+            "dataset": dataset,
+            "model": model,
+            "seed": seed,
+            "classes": 10,
+            "train_images": per_class * 10,
+            "test_top1": test,
+            "val_top1": val[best],
+            "train_top1": train,
+            "steps": steps[-1],
+            "max_steps": 100,
+            "tested_step": steps[best],
+            "stopped_early": True,
+            "train_seconds": 8.0,
+            "epochs": steps[-1] / 5,
+        }
+        (d / "metrics.json").write_text(json.dumps(metrics))
+        files.append(d / "metrics.json")
+    return files
+
+
+def test_learned_is_more_than_the_margin_above_chance():
+    assert not learned(0.1 + CHANCE_MARGIN, 10) and learned(0.1 + CHANCE_MARGIN + 0.01, 10)
+    assert learned(0.56, 2) and not learned(0.549, 2)
+
+
+def test_three_comparisons_from_run_files(tmp_path):
+    tables = compare(write_runs(tmp_path))
+    a = tables["steps_to_accuracy"].set_index("model")
+    # The target is the lowest best validation accuracy on the largest set: slow seed 1's 0.80.
+    assert a["target"].iloc[0] == pytest.approx(0.80)
+    assert a.loc["fast", "steps_mean"] == 20 and a.loc["fast", "reached"] == 2
+    assert a.loc["slow", "steps_mean"] == 40 and a.loc["slow", "steps_std"] == 0
+    assert a.loc["fast", "seconds_mean"] == 4.0 and a.loc["fast", "images_mean"] == 640
+
+    configured = compare(write_runs(tmp_path / "again"), configured_target=0.85)
+    reached = configured["steps_to_accuracy"].set_index("model")["reached"]
+    assert reached["fast"] == 2 and reached["slow"] == 0  # shown as not reached
+
+    b = tables["fully_trained"].set_index("model")
+    assert b.loc["fast", "test_top1_mean"] == pytest.approx(0.89)
+    assert b.loc["slow", "tested_step_mean"] == 40 and bool(b.loc["slow", "learned"])
+
+    c = tables["training_set_size"].set_index(["model", "per_class"])
+    assert c.loc[("fast", 10), "gap_mean"] == pytest.approx(0.44)
+    assert not c.loc[("slow", 10), "learned"] and c.loc[("slow", 100), "learned"]
+
+
+def test_findings_name_the_ranking_and_never_rank_a_model_at_chance(tmp_path):
+    folder = tmp_path / "tables"
+    folder.mkdir()
+    for name, table in compare(write_runs(tmp_path / "runs")).items():
+        table.to_csv(folder / TABLES[name], index=False)
+    labels = {"fast": "Fast net", "slow": "Slow net"}
+    ctx = seed002_context(folder, list(TABLES), labels, figure=lambda name: None)
+    assert ctx["steps_to_accuracy"]["finding"].startswith(
+        "Fast net reached 80.0% validation top-1 first, after 20 ± 0 optimizer steps"
+    )
+    assert "Fast net was the most accurate with 89.0 ± 1.4% test top-1" in (
+        ctx["fully_trained"]["finding"]
+    )
+    c = ctx["training_set_size"]["finding"]
+    assert "With 10 training images per class, Fast net generalised best: 56.0 ± 1.4%" in c
+    assert "Did not learn (within the chance margin): Slow net at 10 per class." in c
+    assert "Slow net" not in c.split("generalised best")[1].split(".")[0]
+
+
+def test_results_table_marks_a_run_at_chance():
+    runs = pd.DataFrame(
+        {
+            "experiment": "e",
+            "dataset": "d",
+            "model": ["good", "good", "chance", "chance"],
+            "arch": "a",
+            "alpha": 1.0,
+            "resolution": 32,
+            "seed": [0, 1, 0, 1],
+            "params": 1,
+            "mult_adds": 1,
+            "test_top1": [0.9, 0.92, 0.11, 0.12],
+            "train_seconds": 1.0,
+            "images_per_second": 1.0,
+            "classes": 10,
+        }
+    )
+    table = results_table(runs).set_index("model")
+    assert table.loc["good", "learned"] and not table.loc["chance", "learned"]
