@@ -152,19 +152,12 @@ def test_audit_reports_identical_numbers_and_a_perturbed_run_differs(loop, tmp_p
     # A perturbed re-training (another seed) through the same entry point differs.
     from mobilenet_repro.audit import compare_run
     from mobilenet_repro.config import check_config, run_spec
+    from mobilenet_repro.runs import FILES
     from mobilenet_repro.train import train_run
 
     config = check_config(loop_config(learning_rate=0.02))
     spec = {**run_spec(config, "a", "digits", "v1_025_32", 0), "seed": 1}
-    out = {
-        k: str(tmp_path / f)
-        for k, f in (
-            ("metrics", "metrics.json"),
-            ("history", "history.csv"),
-            ("schedule", "lr_schedule.csv"),
-            ("model", "model.keras"),
-        )
-    }
+    out = {name: str(tmp_path / fname) for name, fname in FILES.items()}
     train_run(spec, workdir / "resources/datasets/digits.npz", out, tmp_path / "ckpt")
     rows = compare_run(CHANGED, workdir / f"results/runs/{CHANGED}", tmp_path)
     differ = {r["field"] for r in rows if r["kind"] == "result" and not r["identical"]}

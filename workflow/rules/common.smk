@@ -222,7 +222,10 @@ def get_train_resources():
 
 
 # Determinism audit (audit.smk): which runs, their re-trained files, the report's input.
-AUDIT_RUNS = audit_runs(config, RUNS)
+try:
+    AUDIT_RUNS = audit_runs(config, RUNS)
+except ValueError as exc:  # an unknown run id in audit_runs: stop before any job
+    raise WorkflowError(str(exc)) from None
 
 
 def get_audit_run_outputs():

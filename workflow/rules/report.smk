@@ -1,6 +1,15 @@
 # Report: Jinja2 templates in report/templates render every table, figure and number from
 # the pipeline's output files into a self-contained HTML page and a Typst-typeset PDF.
 
+from mobilenet_repro.report.changes import load_record
+
+# A compare_with that is not a report's record stops the run before any job starts.
+if config["compare_with"]:
+    try:
+        load_record(config["compare_with"])
+    except (OSError, ValueError) as exc:
+        raise WorkflowError(str(exc)) from None
+
 
 rule report:
     input:
