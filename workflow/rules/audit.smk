@@ -24,6 +24,8 @@ rule audit_train:
     params:
         spec=get_run_spec,
         checkpoint_dir=f"resources/audit_checkpoints/{runs.RUN_PATH}",
+        # Threads never rerun a job by themselves; as a parameter, a new audit_threads does.
+        threads=get_audit_threads,
     script:
         "../scripts/train.py"
 
