@@ -215,22 +215,15 @@ def plot_training_set_size(table: pd.DataFrame, labels: dict):
     fig, ((left, right),) = _axes(2, 10.0)
     for model, part in table.groupby("model", sort=False):
         label = labels.get(model, model)
-        left.errorbar(
-            part["per_class"],
-            part["test_top1_mean"] * 100,
-            yerr=part["test_top1_std"] * 100,
-            marker="o",
-            capsize=3,
-            label=label,
-        )
-        right.errorbar(
-            part["per_class"],
-            part["gap_mean"] * 100,
-            yerr=part["gap_std"] * 100,
-            marker="o",
-            capsize=3,
-            label=label,
-        )
+        for ax, col in ((left, "test_top1"), (right, "gap")):
+            ax.errorbar(
+                part["per_class"],
+                part[f"{col}_mean"] * 100,
+                yerr=part[f"{col}_std"] * 100,
+                marker="o",
+                capsize=3,
+                label=label,
+            )
         for ax, col in ((left, "test_top1_mean"), (right, "gap_mean")):
             missed = part[~part["learned"].astype(bool)]
             ax.scatter(
