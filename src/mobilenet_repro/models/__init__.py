@@ -1,0 +1,109 @@
+"""Model builders: MobileNet V1, MobileNetV2, the CIFAR-10 MobileNetV2 of seed 000, baselines.
+
+One builder per architecture with the `keras.applications` signature (`input_shape, alpha,
+include_top, weights, classes, ...`), arguments checked first: `mobilenets.py` and
+`baselines.py`, sharing `common.py`. They are written out rather than imported so the report
+can show, and the mult-adds counter can walk, exactly what is trained. Here: the registry of
+architectures (`archspec.py`'s facts joined to the builders) and `build_classifier`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+
+from mobilenet_repro.archspec import ARCH_SPECS
+from mobilenet_repro.models.baselines import VGG16, InceptionV3, ResNet50V2
+from mobilenet_repro.models.common import (
+    WEIGHT_CHOICES,
+    ModelConfigError,
+    WeightsUnavailable,
+    classifier_top,
+    copy_weights_in_order,
+    fetch_imagenet,
+    load_trusted_model,
+)
+from mobilenet_repro.models.mobilenets import CifarMobileNetV2, MobileNet, MobileNetV2
+
+__all__ = [
+    "ARCHITECTURES",
+    "VGG16",
+    "WEIGHT_CHOICES",
+    "Architecture",
+    "CifarMobileNetV2",
+    "InceptionV3",
+    "MobileNet",
+    "MobileNetV2",
+    "ModelConfigError",
+    "ResNet50V2",
+    "WeightsUnavailable",
+    "build_classifier",
+    "classifier_top",
+    "copy_weights_in_order",
+    "fetch_imagenet",
+    "load_trusted_model",
+]
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """How to build one architecture and what it needs."""
+
+    builder: Callable[..., keras.Model]
+    label: str  # name used in tables
+    min_resolution: int
+    has_alpha: bool
+    imagenet_preprocess: str  # keras.applications module whose preprocess_input fits
+
+
+ARCHITECTURES: dict[str, Architecture] = {
+    name: Architecture(
+        globals()[spec.builder],
+        spec.label,
+        spec.min_resolution,
+        spec.has_alpha,
+        spec.imagenet_preprocess,
+    )
+    for name, spec in ARCH_SPECS.items()
+}
+
+
+def build_classifier(
+    arch: str,
+    classes: int,
+    resolution: int,
+    alpha: float = 1.0,
+    weights: str | None = None,
+    freeze_base: bool = False,
+    dropout: float = 0.0,
+    channels: int = 3,
+) -> keras.Model:
+    """A ready-to-train classifier.
+
+    From scratch (`weights=None`) this is the architecture's own top at `classes` outputs, so
+    its parameter count is the one the papers and Keras report. With pretrained weights it is
+    the convolutional base (optionally frozen, seed 001's transfer-learning setup) followed by
+    global average pooling, dropout and a new dense softmax layer.
+    """
+    if arch not in ARCHITECTURES:
+        raise ModelConfigError(
+            f"unknown architecture {arch!r}; choose one of {sorted(ARCHITECTURES)}"
+        )
+    spec = ARCHITECTURES[arch]
+    shape = (resolution, resolution, channels)
+    kwargs = {"alpha": alpha} if spec.has_alpha else {}
+    if weights is None:
+        if freeze_base:
+            raise ModelConfigError(
+                f"{arch}: freeze_base=True needs pretrained weights; received weights=None"
+            )
+        return spec.builder(input_shape=shape, weights=None, classes=classes, **kwargs)
+    base = spec.builder(input_shape=shape, weights=weights, include_top=False, **kwargs)
+    base.trainable = not freeze_base
+    inputs = keras.Input(shape=shape)
+    # training=False keeps a frozen base's batch-norm statistics fixed while fine-tuning.
+    x = base(inputs, training=False) if freeze_base else base(inputs)
+    outputs = classifier_top(x, classes, "softmax", dropout)
+    return keras.Model(inputs, outputs, name=f"{base.name}_classifier")
