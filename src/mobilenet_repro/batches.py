@@ -147,6 +147,9 @@ def to_channels(x: np.ndarray, want: int) -> np.ndarray:
     if have == 1 and want == 3:
         return np.repeat(x, 3, axis=-1)
     if have == 3 and want == 1:
+        if x.dtype == np.uint8:  # as tf.image.rgb_to_grayscale on uint8: back to uint8
+            grey = (x.astype(np.float32) / 255.0) @ GREY_WEIGHTS
+            return (grey * 255.5).astype(np.uint8)[..., None]
         return (x.astype(np.float32) @ GREY_WEIGHTS)[..., None]
     raise ValueError(f"cannot turn {have}-channel images into {want}-channel images")
 
@@ -155,9 +158,10 @@ def to_channels(x: np.ndarray, want: int) -> np.ndarray:
 def load_batch(images, idx, *, resolution: int, augment: str, seed: int, channels: int):
     """Float32 images of the batch `idx`, at the resolution, augmented (training) or not."""
     rng = batch_rng(seed, idx) if augment != "none" else None
+    dense = isinstance(images, np.ndarray)  # converted before resizing, as pipeline.py does
     views = []
     for i in idx:
-        img = images[int(i)]
+        img = to_channels(images[int(i)], channels) if dense else images[int(i)]
         if augment == "resize_crop":
             box = crop_box(img.shape[0], img.shape[1], rng.random(3))
             views.append(crop_and_resize(img, box, resolution))
