@@ -40,12 +40,18 @@ check_config(
 )
 
 
+# Snakemake's own report (`snakemake --report report.zip`): figures and tables are marked
+# with report() in the rules, captions in workflow/report/ (README: which report to use).
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/architectures.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/accuracy.smk"
+include: "workflow/rules/audit.smk"
 include: "workflow/rules/report.smk"
 
 

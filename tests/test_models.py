@@ -7,11 +7,13 @@ import pytest
 
 from mobilenet_repro.counting import count_params
 from mobilenet_repro.models import (
+    VGG16,
     CifarMobileNetV2,
     InceptionV3,
     MobileNet,
     MobileNetV2,
     ModelConfigError,
+    ResNet50V2,
     build_classifier,
 )
 
@@ -126,12 +128,51 @@ def test_build_classifier_from_scratch_is_the_architecture():
         (CifarMobileNetV2, {"weights": "imagenet", "classes": 1000}, "no ImageNet weights"),
         (CifarMobileNetV2, {"input_shape": (4, 4, 3)}, "at least 8x8"),
         (InceptionV3, {"input_shape": (64, 64, 3)}, "at least 75x75"),
-        (InceptionV3, {"alpha": 0.5}, "no width multiplier"),
+        (InceptionV3, {"alpha": 0.5, "weights": "imagenet"}, "ImageNet weights exist only"),
+        (VGG16, {"alpha": 0.25, "weights": "imagenet"}, "ImageNet weights exist only"),
+        (VGG16, {"alpha": 0.0}, "alpha must be a positive number"),
+        (ResNet50V2, {"alpha": 0.5}, "no width multiplier"),
     ],
 )
 def test_builder_argument_errors(builder, kwargs, message):
     with pytest.raises(ModelConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         builder(**kwargs)
+
+
+@pytest.mark.parametrize("include_top", [True, False])
+def test_inception_v3_and_vgg16_at_width_1_are_keras_applications(include_top):
+    """Our written-out builders (width multiplier added) equal Keras's layer for layer."""
+    for ours, theirs, shape in (
+        (InceptionV3, keras.applications.InceptionV3, (75, 75, 3)),
+        (VGG16, keras.applications.VGG16, (32, 32, 3)),
+    ):
+        kwargs = {"input_shape": shape, "include_top": include_top, "weights": None}
+        a, b = built(ours, **kwargs), theirs(**kwargs)
+        assert a.count_params() == b.count_params(), ours.__name__
+        assert [w.shape for w in a.weights] == [w.shape for w in b.weights], ours.__name__
+
+
+def test_inception_v3_takes_keras_weights_in_layer_order():
+    import numpy as np
+
+    from mobilenet_repro.models import copy_weights_in_order
+
+    ours = InceptionV3(input_shape=(75, 75, 3), classes=10)  # weights initialised: copied into
+    theirs = keras.applications.InceptionV3(input_shape=(75, 75, 3), weights=None, classes=10)
+    copy_weights_in_order(ours, theirs)
+    x = np.random.default_rng(0).random((2, 75, 75, 3), dtype=np.float32)
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), atol=1e-6)
+
+
+def test_width_multiplier_thins_every_layer_of_the_baselines():
+    small = built(VGG16, input_shape=(32, 32, 3), alpha=0.25, classes=10)
+    assert small.get_layer("block5_conv3").filters == 128 and small.get_layer("fc1").units == 1024
+    thin = built(InceptionV3, input_shape=(75, 75, 3), alpha=0.25, classes=10)
+    assert thin.get_layer("mixed10").output.shape[-1] == 2048 // 4
+    assert (
+        thin.count_params()
+        < built(InceptionV3, input_shape=(75, 75, 3), classes=10).count_params() / 10
+    )
 
 
 def test_build_classifier_argument_errors():

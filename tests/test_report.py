@@ -101,7 +101,10 @@ def full_context(tmp_path) -> dict:
         },
         "hardware": {"cpu": "x86", "cpu_count": 16, "threads": 2, "gpus": [], "platform": "Linux"},
         "versions": {"keras": "3.5.0", "tensorflow": "2.18.1"},
-        "benchmarks": [{"job": "train/e/d/m/seed0", "seconds": 61.25, "max_rss_mb": 1523.4}],
+        "benchmarks": [
+            {"job": "train/e/d/m/seed0", "seconds": 61.25, "seconds_shown": "61.2"}
+            | {"max_rss_mb": 1523.4}
+        ],
         "config_yaml": "seeds: [0, 7]\nnote: " + NASTY + "\n",
         "figures": {"accuracy_curves": figures["e"]},
     }

@@ -67,6 +67,21 @@ def test_same_seed_same_metrics_and_all_outputs(tiny_config, digits_npz, tmp_pat
     assert not (tmp_path / "a" / "ckpt").exists()  # checkpoint removed once published
 
 
+def test_checkpoint_cadence_changes_no_number(tiny_config, digits_npz, tmp_path):
+    """Checkpointing at every validation or never (a long cadence): the same numbers."""
+    from mobilenet_repro.train import train_run
+
+    spec = _spec(tiny_config, epochs=3)
+    results = {}
+    for every in (0.0, 1e9):
+        d = tmp_path / str(every)
+        results[every] = train_run(spec, digits_npz, _outputs(d), d / "ckpt", 1, None, every)
+    often, never = results.values()
+    assert often["timings"]["checkpoints"] > 0 and "checkpoints" not in never["timings"]
+    for key in ("test_top1", "test_loss", "val_top1", "train_top1", "steps"):
+        assert often[key] == never[key], key
+
+
 def test_diverging_run_fails_and_publishes_nothing(tiny_config, digits_npz, tmp_path):
     from mobilenet_repro.train import TrainingDiverged
 

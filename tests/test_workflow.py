@@ -110,7 +110,7 @@ def test_report_numbers_are_those_of_the_run_files(workflow_run):
         escaped = shown.replace(".", "\\.")
         assert escaped in typst_source, escaped
         params = f"{metrics[0]['params'] / 1e6:.2f}"
-        assert f"<td>{params}</td>" in html
+        assert re.search(f'<td><span class="n" [^>]*>{re.escape(params)}</span></td>', html)
 
 
 def test_text_from_config_appears_literally_in_html_and_pdf(workflow_run):

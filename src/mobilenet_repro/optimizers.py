@@ -1,16 +1,19 @@
-"""Adam and RMSProp with TensorFlow's fused update kernels: the same update, one op per weight.
+"""Adam on TensorFlow's fused update kernel: Keras's update, one op per weight tensor.
 
-Keras 3 writes each optimizer's update as about ten element-wise ops per weight tensor. On a
-CPU, for networks of many small tensors (MobileNets, Inception V3: 150-400 of them) those ops
-dominate: with TensorFlow's fused `ResourceApplyAdam` / `ResourceApplyRMSProp` kernels a
-training step of the CIFAR-sized MobileNetV2 takes half the time and tracing the train step
-half as long (bench/results/fused_optimizers.json). The kernels compute Keras's formulas
-(Adam: Kingma & Ba 2015, with Keras's epsilon outside the square root; RMSProp: Hinton's,
-epsilon inside it), which tests/test_optimizers.py checks against Keras's own optimizers.
+Keras 3 writes Adam's update as about a dozen element-wise ops per weight tensor, and
+TensorFlow traces every one of them into each training job's graph: for networks of many
+small tensors (MobileNetV2: 158, Inception V3: 190) that is seconds of a short job's fixed
+cost. With TensorFlow's fused `ResourceApplyAdam` kernel the first training step (tracing
+included) of MobileNetV2-32 takes about 2 s less and that of the quarter-width Inception V3
+about 4 s less, while steady steps are as fast as before (bench/tracing.py,
+bench/results/tracing.json). The kernel computes Keras's formula (Kingma & Ba 2015, epsilon
+outside the square root), which tests/test_optimizers.py checks against keras.optimizers.Adam.
+RMSProp showed no such difference (bench/results/fused_optimizers_batch32.json) and stays
+Keras's own.
 
-On another Keras backend, or with amsgrad or centred RMSProp (which the kernels lack), `make`
-returns Keras's own optimizer. Weight decay and gradient clipping are applied by Keras before
-the update, as with Keras's optimizers.
+On another Keras backend, or with amsgrad (which the kernel lacks), `make` returns Keras's
+own Adam. Weight decay and gradient clipping are applied by Keras before the update, as with
+Keras's optimizers.
 """
 
 from __future__ import annotations
@@ -47,40 +50,12 @@ class FusedAdam(keras.optimizers.Adam):
         )
 
 
-@keras.saving.register_keras_serializable(package="mobilenet_repro")
-class FusedRMSprop(keras.optimizers.RMSprop):
-    """keras.optimizers.RMSprop whose update is TensorFlow's fused kernel (not centred)."""
-
-    def build(self, variables):
-        if self.built:
-            return
-        super().build(variables)
-        if self.momentum == 0:  # the kernel always keeps a momentum slot; at 0 it is unused
-            self._momentums = self.add_optimizer_variables(variables, "momentum")
-
-    def update_step(self, gradient, variable, learning_rate):
-        import tensorflow as tf
-
-        dtype = variable.dtype
-        i = self._get_variable_index(variable)
-        tf.raw_ops.ResourceApplyRMSProp(
-            var=variable.handle,
-            ms=self._velocities[i].value.handle,
-            mom=self._momentums[i].value.handle,
-            lr=tf.cast(learning_rate, dtype),
-            rho=tf.cast(self.rho, dtype),
-            momentum=tf.cast(self.momentum, dtype),
-            epsilon=tf.cast(self.epsilon, dtype),
-            grad=tf.cast(gradient, dtype),
-        )
-
-
 def make(name: str, **kwargs) -> keras.optimizers.Optimizer:
-    """Adam, RMSprop (fused on TensorFlow) or SGD with Keras's arguments."""
-    fused = _tf_backend() and not kwargs.get("amsgrad") and not kwargs.get("centered")
+    """Adam (fused on TensorFlow), RMSprop or SGD with Keras's arguments."""
+    fused = _tf_backend() and not kwargs.get("amsgrad")
     classes = {
         "adam": FusedAdam if fused else keras.optimizers.Adam,
-        "rmsprop": FusedRMSprop if fused else keras.optimizers.RMSprop,
+        "rmsprop": keras.optimizers.RMSprop,
         "sgd": keras.optimizers.SGD,
     }
     return classes[name](**kwargs)

@@ -160,7 +160,7 @@ def make_schedule(recipe: dict, total: int, steps_per_epoch: int):
 
 
 def make_optimizer(recipe: dict, schedule):
-    """The recipe's optimizer; Adam and RMSProp with TensorFlow's fused update (optimizers.py)."""
+    """The recipe's optimizer; Adam with TensorFlow's fused update (optimizers.py)."""
     from mobilenet_repro.optimizers import make
 
     name = recipe["optimizer"]

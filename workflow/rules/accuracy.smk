@@ -10,7 +10,11 @@ rule compare_accuracy:
         published=get_repo_file("report/published.yaml"),
         curves=get_published_curves(),
     output:
-        verdicts="results/accuracy/verdicts.csv",
+        verdicts=report(
+            "results/accuracy/verdicts.csv",
+            caption="../report/accuracy_verdicts.rst",
+            category="Accuracy against published",
+        ),
     log:
         "logs/accuracy/compare_accuracy.log",
     conda:
@@ -29,7 +33,11 @@ rule plot_accuracy_curves:
         curves=get_published_curves(),
         histories=get_run_files("history.csv"),
     output:
-        png="results/accuracy/curves.png",
+        png=report(
+            "results/accuracy/curves.png",
+            caption="../report/accuracy_curves.rst",
+            category="Accuracy against published",
+        ),
         svg="results/accuracy/curves.svg",
     log:
         "logs/accuracy/plot_accuracy_curves.log",

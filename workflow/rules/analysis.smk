@@ -9,10 +9,25 @@ rule analyse_results:
         metrics=get_experiment_metrics,
     output:
         notebook="results/analysis/{experiment}/results.ipynb",
-        table="results/analysis/{experiment}/results_table.csv",
-        acc_params_png="results/analysis/{experiment}/accuracy_vs_params.png",
+        table=report(
+            "results/analysis/{experiment}/results_table.csv",
+            caption="../report/results_table.rst",
+            category="Results",
+            subcategory="{experiment}",
+        ),
+        acc_params_png=report(
+            "results/analysis/{experiment}/accuracy_vs_params.png",
+            caption="../report/accuracy_vs_params.rst",
+            category="Results",
+            subcategory="{experiment}",
+        ),
         acc_params_svg="results/analysis/{experiment}/accuracy_vs_params.svg",
-        acc_madds_png="results/analysis/{experiment}/accuracy_vs_mult_adds.png",
+        acc_madds_png=report(
+            "results/analysis/{experiment}/accuracy_vs_mult_adds.png",
+            caption="../report/accuracy_vs_mult_adds.rst",
+            category="Results",
+            subcategory="{experiment}",
+        ),
         acc_madds_svg="results/analysis/{experiment}/accuracy_vs_mult_adds.svg",
     log:
         notebook="logs/notebooks/{experiment}/results.ipynb",
@@ -32,9 +47,19 @@ rule analyse_training:
         schedules=get_experiment_schedules,
     output:
         notebook="results/analysis/{experiment}/training.ipynb",
-        curves_png="results/analysis/{experiment}/learning_curves.png",
+        curves_png=report(
+            "results/analysis/{experiment}/learning_curves.png",
+            caption="../report/learning_curves.rst",
+            category="Results",
+            subcategory="{experiment}",
+        ),
         curves_svg="results/analysis/{experiment}/learning_curves.svg",
-        schedule_png="results/analysis/{experiment}/lr_schedule.png",
+        schedule_png=report(
+            "results/analysis/{experiment}/lr_schedule.png",
+            caption="../report/lr_schedule.rst",
+            category="Results",
+            subcategory="{experiment}",
+        ),
         schedule_svg="results/analysis/{experiment}/lr_schedule.svg",
     log:
         notebook="logs/notebooks/{experiment}/training.ipynb",
@@ -54,7 +79,7 @@ rule compare_seed002:
         metrics=get_experiment_metrics,
         histories=get_experiment_histories,
     output:
-        **get_seed002_outputs("tables"),
+        **get_seed002_report_outputs("tables"),
     log:
         "logs/analysis/{experiment}/seed002_tables.log",
     conda:
@@ -72,7 +97,7 @@ rule plot_seed002:
         **get_seed002_outputs("tables"),
         histories=get_experiment_histories,
     output:
-        **get_seed002_outputs("figures"),
+        **get_seed002_report_outputs("figures"),
     log:
         "logs/analysis/{experiment}/seed002_figures.log",
     conda:

@@ -22,10 +22,18 @@ rule architecture_stats:
             get_repo_file("src/mobilenet_repro/architectures/stage.py"),
         ],
     output:
-        stats="results/architectures/stats.csv",
+        stats=report(
+            "results/architectures/stats.csv",
+            caption="../report/architecture_stats.rst",
+            category="Architectures",
+        ),
         layers="results/architectures/layers.csv",
         ratios="results/architectures/separable_ratios.csv",
-        verdicts="results/architectures/verdicts.csv",
+        verdicts=report(
+            "results/architectures/verdicts.csv",
+            caption="../report/architecture_verdicts.rst",
+            category="Architectures",
+        ),
         structures="results/architectures/structures.csv",
         cifar_readings="results/architectures/cifar_readings.csv",
         meta="results/architectures/meta.json",
@@ -47,7 +55,11 @@ rule plot_architectures:
         stats=rules.architecture_stats.output.stats,
         verdicts=rules.architecture_stats.output.verdicts,
     output:
-        png="results/architectures/madds_vs_params.png",
+        png=report(
+            "results/architectures/madds_vs_params.png",
+            caption="../report/madds_vs_params.rst",
+            category="Architectures",
+        ),
         svg="results/architectures/madds_vs_params.svg",
     log:
         "logs/architectures/plot_architectures.log",

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from mobilenet_repro import runs
+from mobilenet_repro.audit import AUDIT_RUN_DIR, AUDIT_TABLE, audit_runs
 from mobilenet_repro.config import expand_runs, run_spec
 from mobilenet_repro.data import source_classes
 
@@ -111,6 +112,23 @@ def get_seed002_outputs(kind):
     }
 
 
+def get_seed002_report_outputs(kind):
+    """get_seed002_outputs(kind), the tables and PNG figures marked for Snakemake's report."""
+
+    def marked(path):
+        if path.endswith(".svg"):
+            return path
+        caption = f"../report/seed002_{Path(path).stem}.rst"
+        return report(
+            path,
+            caption=caption,
+            category="Seed 002 comparisons",
+            subcategory="{experiment}",
+        )
+
+    return {key: marked(path) for key, path in get_seed002_outputs(kind).items()}
+
+
 def get_model_labels(wildcards=None):
     return {k: v.get("label") or k for k, v in config["models"].items()}
 
@@ -201,3 +219,35 @@ def get_train_resources():
         if any(s.get(name) is not None for s in settings):
             resources[name] = resource(name)
     return resources
+
+
+# Determinism audit (audit.smk): which runs, their re-trained files, the report's input.
+try:
+    AUDIT_RUNS = audit_runs(config, RUNS)
+except ValueError as exc:  # an unknown run id in audit_runs: stop before any job
+    raise WorkflowError(str(exc)) from None
+
+
+def get_audit_run_outputs():
+    """The audit_train rule's outputs: a run's files under results/audit/runs/."""
+    return {
+        name: f"{AUDIT_RUN_DIR}/{runs.RUN_PATH}/{fname}"
+        for name, fname in runs.FILES.items()
+    }
+
+
+def get_audit_threads(wildcards):
+    """The original's threads unless audit_threads says otherwise (a perturbed audit)."""
+    return config["audit_threads"] or get_train_threads(wildcards)
+
+
+def get_audit_pairs(kind):
+    """metrics.json or history.csv of each audited run: the originals, then the re-trained."""
+    return [run.file(kind) for run in AUDIT_RUNS] + [
+        f"{AUDIT_RUN_DIR}/{run.id}/{runs.FILES[kind]}" for run in AUDIT_RUNS
+    ]
+
+
+def get_audit_report_input():
+    """audit.csv when the configuration asks for the audit (`audit`), else nothing."""
+    return [AUDIT_TABLE] if config["audit"] else []

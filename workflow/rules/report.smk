@@ -1,6 +1,15 @@
 # Report: Jinja2 templates in report/templates render every table, figure and number from
 # the pipeline's output files into a self-contained HTML page and a Typst-typeset PDF.
 
+from mobilenet_repro.report.changes import load_record
+
+# A compare_with that is not a report's record stops the run before any job starts.
+if config["compare_with"]:
+    try:
+        load_record(config["compare_with"])
+    except (OSError, ValueError) as exc:
+        raise WorkflowError(str(exc)) from None
+
 
 rule report:
     input:
@@ -19,9 +28,22 @@ rule report:
         accuracy_figure=rules.plot_accuracy_curves.output.png,
         # Templates are inputs so that editing one reruns the report and nothing else.
         templates=get_report_templates(),
+        # The determinism audit only when the configuration asks for it (audit.smk).
+        audit=get_audit_report_input(),
     output:
-        html="results/report/report.html",
-        pdf="results/report/report.pdf",
+        html=report(
+            "results/report/report.html",
+            caption="../report/report.rst",
+            category="Report",
+        ),
+        pdf=report(
+            "results/report/report.pdf",
+            caption="../report/report.rst",
+            category="Report",
+        ),
+        # Every number in the report with its source (the previous build's copy is kept in
+        # results/report/previous/, outside these outputs, for the Changes section).
+        numbers="results/report/numbers.json",
     log:
         "logs/report/report.log",
     benchmark:
@@ -31,5 +53,7 @@ rule report:
     params:
         config=config,
         analysis_dir=lambda wildcards, input: Path(input.analysis[0]).parents[1],
+        compare_with=config["compare_with"],
+        tolerance=config["compare_tolerance"],
     script:
         "../scripts/render_report.py"

@@ -28,7 +28,11 @@ rule summarize_runs:
     input:
         metrics=get_run_files(runs.FILES["metrics"]),
     output:
-        runs="results/summary/runs.csv",
+        runs=report(
+            "results/summary/runs.csv",
+            caption="../report/runs.rst",
+            category="Runs",
+        ),
     log:
         "logs/summary/runs.log",
     conda:

@@ -11,12 +11,21 @@ from pathlib import Path
 import pandas as pd
 
 from mobilenet_repro.accuracy import scorecard
+from mobilenet_repro.report.numbers import Number, sourced
 
 NOISE_LABELS = {
     "reproduced": "reproduced",
     "within_noise": "within run-to-run noise",
     "below": "below",
     "above": "above",
+}
+
+
+ACCURACY_LABELS = {
+    "published": "published top-1 (%)",
+    "ours": "our top-1 (%)",
+    "diff": "difference (points)",
+    "noise": "noise verdict",
 }
 
 
@@ -79,6 +88,22 @@ def accuracy_context(verdicts_path, arch_verdicts_path, published: dict) -> dict
                     "data_text": r["data_text"],
                 }
             )
+        sourced(
+            rows,
+            {
+                "published": "published_text",
+                "ours": "ours_mean, ours_std, seeds",
+                "diff": "diff_points",
+                "noise": "noise",
+            },
+            Path(verdicts_path).as_posix(),
+            label=lambda r, key, ref=ref_id: (
+                f"{ref}: {r['label']}"
+                + (f" against {r['run']}" if r["compared"] and key != "published" else "")
+                + f": {ACCURACY_LABELS[key]}"
+            ),
+            kinds={"published": "published", "noise": "verdict"},
+        )
         groups.append(
             {
                 "id": ref_id,
@@ -95,6 +120,16 @@ def accuracy_context(verdicts_path, arch_verdicts_path, published: dict) -> dict
             }
         )
     card = scorecard(arch, verdicts)
+    for what, counts in card.items():
+        source = arch_verdicts_path if what == "architecture" else verdicts_path
+        for key in list(counts):
+            counts[key] = Number(
+                counts[key],
+                f"scorecard: {what}: {key.replace('_', ' ')}",
+                Path(source).as_posix(),
+                "verdict" if what == "architecture" else "noise, status",
+                kind="count",
+            )
     return {
         "groups": [g for g in groups if g["n_compared"]]
         + [g for g in groups if not g["n_compared"]],

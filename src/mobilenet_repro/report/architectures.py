@@ -1,6 +1,7 @@
 """The report's architecture section: the stage's files read back, formatted for display.
 
-`report_context` returns every sentence's numbers already formatted; templates only lay out.
+`report_context` returns every sentence's numbers already formatted, each a `numbers.Number`
+naming the stage's file and field it was read from; templates only lay out.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pandas as pd
 from mobilenet_repro.architectures.grid import GRID, IMAGENET_CLASSES, OUTPUT_FILES
 from mobilenet_repro.archspec import ARCH_SPECS
 from mobilenet_repro.formatting import as_bool, fmt_int, fmt_millions, text
+from mobilenet_repro.report.numbers import Number, sourced
 
 
 def config_label(arch: str, alpha: float, resolution: int, classes: int | None = None) -> str:
@@ -319,7 +321,7 @@ def report_context(arch_dir: Path) -> dict:
     verdict_tables = _ctx_verdicts(verdicts, sources)
     n_verdicts = sum(len(t["rows"]) for t in verdict_tables)
     n_match = sum(t["n_match"] for t in verdict_tables)
-    return {
+    context = {
         "imagenet_classes": fmt_int(IMAGENET_CLASSES),
         "n_configurations": len(stats),
         "seconds": f"{meta.get('seconds', math.nan):.1f}",
@@ -352,3 +354,155 @@ def report_context(arch_dir: Path) -> dict:
         "cifar": _ctx_cifar(readings, meta["cifar_readings"]),
         "sources": sources,
     }
+    _source(context, arch_dir)
+    return context
+
+
+class _Sources:
+    """Number makers for the stage's files (arch_dir / OUTPUT_FILES[key])."""
+
+    def __init__(self, arch_dir: Path):
+        self.arch_dir = arch_dir
+
+    def path(self, key):
+        return (self.arch_dir / OUTPUT_FILES[key]).as_posix()
+
+    def rows(self, items, key, fields, label, **kw):
+        sourced(items, fields, self.path(key), label=label, **kw)
+
+    def one(self, value, label, key, field, kind="result"):
+        return Number(value, label, self.path(key), field, kind=kind)
+
+
+def _same(*names):
+    return {n: n for n in names}
+
+
+def _source(ctx: dict, arch_dir: Path) -> None:
+    """Every number of the section as a Number naming the stage's file and field, in place."""
+    src = _Sources(arch_dir)
+    _source_counts(ctx, src)
+    _source_grid(ctx, src)
+    _source_verdicts(ctx, src)
+    _source_cifar(ctx["cifar"], src)
+
+
+def _source_counts(ctx: dict, src: _Sources) -> None:
+    for k, field in (
+        ("n_configurations", "rows"),
+        ("keras_checked", "keras_applications_params"),
+        ("keras_equal", "keras_check"),
+    ):
+        ctx[k] = src.one(ctx[k], f"architectures: {k.replace('_', ' ')}", "stats", field, "count")
+    ctx["seconds"] = src.one(ctx["seconds"], "architectures: seconds", "meta", "seconds", "runtime")
+    for k in ("n_verdicts", "n_match", "n_differ"):
+        ctx[k] = src.one(ctx[k], f"architectures: {k[2:]}", "verdicts", "matches", "count")
+    ctx["separable_pairs"] = src.one(
+        ctx["separable_pairs"], "separable pairs", "ratios", "rows", "count"
+    )
+    for d in ctx["dataset_classes"]:
+        d["classes"] = src.one(d["classes"], f"classes of {d['name']}", "meta", "dataset_classes")
+
+
+def _source_grid(ctx: dict, src: _Sources) -> None:
+    def grid(r, k):
+        return f"grid: {r['label']} {r['alpha']}-{r['resolution']}: {k}"
+
+    counts = _same("params", "trainable_params") | {"mult_adds_m": "mult_adds"}
+    src.rows(ctx["grid"], "stats", counts, grid)
+    for r in ctx["grid"]:
+        r["params_at"] = [
+            src.one(v, grid(r, f"params at {c} classes"), "stats", "params")
+            for v, c in zip(r["params_at"], ctx["other_classes"], strict=True)
+        ]
+    src.rows(
+        ctx["configured"],
+        "stats",
+        counts,
+        lambda r, k: f"configured: {r['models']} on {r['datasets']}: {k}",
+    )
+    src.rows(
+        ctx["multipliers"],
+        "stats",
+        {
+            "params_m": "params",
+            "trainable_m": "trainable_params",
+            "params_rel": "params / first",
+            "mult_adds_m": "mult_adds",
+            "madds_rel": "mult_adds / first",
+            "rho": "resolution / 224",
+            "alpha_sq": "alpha^2",
+            "predicted_rel": "alpha^2 rho^2",
+        },
+        lambda r, k: f"V1 multipliers: {r['alpha']}-{r['resolution']}: {k}",
+    )
+    for r in ctx["by_kind"]:
+        r["shares"] = [
+            src.one(v, f"mult-adds share: {r['config']}: {k}", "layers", "mult_adds by kind")
+            for v, k in zip(r["shares"], ctx["layer_kinds"], strict=True)
+        ]
+    src.rows(
+        ctx["separable"],
+        "ratios",
+        _same("pairs", "max_abs_error", "min_ratio", "max_ratio", "network_ratio"),
+        lambda r, k: f"separable: {r['config']}: {k}",
+        kinds={"pairs": "count"},
+    )
+    src.rows(
+        ctx["separable_v1"],
+        "ratios",
+        {
+            "kernel": "kernel",
+            "separable": "separable_mult_adds",
+            "standard": "standard_mult_adds",
+            "measured": "measured_ratio",
+            "expected": "expected_ratio",
+        },
+        lambda r, k: f"separable pair {r['pair']}: {k}",
+    )
+
+
+def _source_verdicts(ctx: dict, src: _Sources) -> None:
+    for t in ctx["verdict_tables"]:
+        src.rows(
+            t["rows"],
+            "verdicts",
+            {"published": "published_text", "ours": "ours_text", "verdict": "verdict"},
+            lambda r, k, t=t: f"{t['id']}: {r['row']}, {r['column']}, {r['quantity']}: {k}",
+            kinds={"published": "published", "verdict": "verdict"},
+        )
+    for key, acc in ctx["acceptance"].items():
+        if acc:
+            src.rows(
+                [acc],
+                "verdicts",
+                {"ours_m": "ours", "relative": "relative_difference"},
+                lambda r, k, key=key: f"acceptance {key}: {k}",
+            )
+    for st in ctx["structures"]:
+        for i, row in enumerate(st["rows"], 1):
+            for cell, column in zip(row, st["columns"], strict=False):
+                label = f"{st['id']}: row {i}, {column}"
+                cell["ours"] = src.one(cell["ours"], label, "structures", "ours")
+
+
+def _source_cifar(cifar: dict, src: _Sources) -> None:
+    for k in (
+        "stated",
+        "params",
+        "trainable_params",
+        "trainable_difference",
+        "trainable_relative",
+        "searched",
+        "deviation_kinds",
+        "closest_distance",
+    ):
+        kind = "published" if k == "stated" else "result"
+        label = f"seed 000's parameter count, readings: {k}"
+        cifar[k] = src.one(cifar[k], label, "cifar_readings", k, kind)
+    src.rows(
+        cifar["readings"],
+        "cifar_readings",
+        _same("params", "trainable_params", "trainable_difference"),
+        lambda r, k: f"seed 000 reading {r['reading']}: {k}",
+    )

@@ -2,7 +2,8 @@
 
 Every number shown is read here from a pipeline output file (metrics, tables, manifests,
 benchmark files, the architecture stage) or from report/published.yaml, and formatted by
-`formatting`; templates only lay them out.
+`formatting`; templates only lay them out. Each is a `numbers.Number`: its text with the file
+and field it was read from, its runs and their configuration fingerprints (numbers.json).
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from mobilenet_repro.io import read_json
 from mobilenet_repro.report.accuracy import accuracy_context
 from mobilenet_repro.report.architectures import report_context
 from mobilenet_repro.report.datasheets import datasheet
+from mobilenet_repro.report.numbers import Number, sourced
 from mobilenet_repro.report.render import REPO_DIR
 from mobilenet_repro.report.seed002 import seed002_context
+from mobilenet_repro.runs import Run
 
 
 # ----------------------------------------------------------------------------- context
@@ -66,6 +69,7 @@ def read_benchmarks(paths) -> list[dict]:
         job = path.relative_to(path.parts[0]).with_suffix("").as_posix()
         rows.append(
             {
+                "path": path.as_posix(),
                 "job": job,
                 "seconds": float(rec["s"]),
                 "max_rss_mb": float(rec["max_rss"])
@@ -184,6 +188,7 @@ def build_context(
             Path(arch_dir) / "madds_vs_params.png", Path(arch_dir) / "madds_vs_params.svg", root
         )
     context["cifar_params"] = _cifar_param_check(metrics, published, context["arch"])
+    _source_context(context, config, metrics, metrics_files, manifest_files, runs_csv, analysis_dir)
     arch_verdicts = Path(arch_dir, OUTPUT_FILES["verdicts"]) if arch_dir is not None else None
     if accuracy_dir is not None:
         accuracy_dir = Path(accuracy_dir)
@@ -194,6 +199,179 @@ def build_context(
             accuracy_dir / "curves.png", accuracy_dir / "curves.svg", root
         )
     return context
+
+
+# ----------------------------------------------------------------------------- provenance
+# The results table's columns: context key -> (field of results_table.csv, label, kind).
+RESULT_FIELDS = {
+    "alpha": ("alpha", "alpha", "config"),
+    "resolution": ("resolution", "input size", "config"),
+    "params_m": ("params", "params (M)", "result"),
+    "mult_adds_m": ("mult_adds", "mult-adds (M)", "result"),
+    "top1": ("test_top1_mean, test_top1_std", "test top-1 (%)", "result"),
+    "seeds": ("seeds", "seeds", "count"),
+    "train_seconds": ("train_seconds_mean", "train s", "runtime"),
+    "images_per_second": ("images_per_second_mean", "img/s", "runtime"),
+}
+
+
+def _run_index(metrics: list[dict]) -> dict[tuple, list[tuple[str, str]]]:
+    """(experiment, data set, model) -> [(run id, configuration fingerprint)]."""
+    index: dict[tuple, list] = {}
+    for m in metrics:
+        run = Run(m["experiment"], m["dataset"], m["model"], int(m["seed"]))
+        index.setdefault((run.experiment, run.dataset, run.model), []).append(
+            (run.id, m.get("fingerprint", ""))
+        )
+    return index
+
+
+def _source_context(context, config, metrics, metrics_files, manifest_files, runs_csv, analysis):
+    """Give every number the context shows its source (numbers.Number), in place."""
+    index = _run_index(metrics)
+    runs_of = lambda exp, row=None: [  # noqa: E731
+        r
+        for (e, d, m), found in index.items()
+        if e == exp and (row is None or (d, m) == (row["dataset"], row["model"]))
+        for r in found
+    ]
+    all_runs = [r for found in index.values() for r in found]
+    runs_csv = Path(runs_csv).as_posix()
+    for key, field, kind in (
+        ("n_runs", "rows", "count"),
+        ("n_experiments", "experiment (distinct)", "count"),
+        ("n_models", "model (distinct)", "count"),
+        ("n_datasets", "dataset (distinct)", "count"),
+        ("total_train_minutes", "train_seconds (sum / 60)", "runtime"),
+    ):
+        context[key] = Number(
+            context[key],
+            f"all runs: {key.replace('_', ' ')}",
+            runs_csv,
+            field,
+            [r for r, _ in all_runs],
+            [f for _, f in all_runs],
+            kind,
+        )
+    for exp in context["experiments"]:
+        exp_id = exp["id"]
+        sourced(
+            exp["rows"],
+            {key: field for key, (field, _, _) in RESULT_FIELDS.items()},
+            (Path(analysis) / exp_id / "results_table.csv").as_posix(),
+            label=lambda r, key, e=exp_id: (
+                f"{e}: {r['model']} on {r['dataset']}: {RESULT_FIELDS[key][1]}"
+            ),
+            runs=lambda r, e=exp_id: [i for i, _ in runs_of(e, r)],
+            fingerprints=lambda r, e=exp_id: [f for _, f in runs_of(e, r)],
+            kinds={key: kind for key, (_, _, kind) in RESULT_FIELDS.items()},
+        )
+        found = runs_of(exp_id)
+        exp["recipe"] = {
+            k: Number(
+                v,
+                f"{exp_id}: recipe {exp['recipe_name']}: {k}",
+                "configuration",
+                f"recipes.{exp['recipe_name']}.{k}",
+                [i for i, _ in found],
+                [f for _, f in found],
+                "config",
+            )
+            if isinstance(v, int | float) and not isinstance(v, bool)
+            else v
+            for k, v in exp["recipe"].items()
+        }
+    for dataset, path in zip(context["datasets"], manifest_files, strict=True):
+        _source_dataset(dataset, Path(path).as_posix())
+    first = Path(metrics_files[0]).as_posix() if metrics_files else "-"
+    for what in ("versions", "hardware"):
+        context[what] = {
+            k: Number(v, f"{what}: {k}", first, f"{what}.{k}", kind="environment")
+            if isinstance(v, str | int) and not isinstance(v, bool)
+            else v
+            for k, v in context[what].items()
+        }
+    for b in context["benchmarks"]:
+        try:
+            run = [Run.from_path("results/runs/" + b["job"].split("/", 1)[1]).id]
+        except ValueError:
+            run = []
+        b["seconds_shown"] = Number(
+            f"{b['seconds']:.1f}",
+            f"runtime of {b['job']} (s)",
+            b["path"],
+            "s",
+            run,
+            (),
+            "runtime",
+        )
+        b["max_rss_mb"] = Number(
+            fmt_int(b["max_rss_mb"]),
+            f"peak memory of {b['job']} (MB)",
+            b["path"],
+            "max_rss",
+            run,
+            (),
+            "runtime",
+        )
+    if context["cifar_params"]:
+        _source_cifar(context["cifar_params"], index)
+
+
+def _source_dataset(dataset: dict, manifest: str) -> None:
+    name = dataset.get("name", manifest)
+    dataset["counts"] = {
+        split: Number(
+            fmt_int(n),
+            f"data set {name}: {split} images",
+            manifest,
+            f"counts.{split}",
+            kind="count",
+        )
+        for split, n in dataset["counts"].items()
+    }
+    dataset["num_classes"] = Number(
+        dataset["num_classes"], f"data set {name}: classes", manifest, "num_classes", kind="count"
+    )
+    dataset["counts_per_class"] = {
+        split: {
+            c: Number(
+                fmt_int(n),
+                f"data set {name}: {split} images of class {c}",
+                manifest,
+                f"counts_per_class.{split}.{c}",
+                kind="count",
+            )
+            for c, n in per_class.items()
+        }
+        for split, per_class in dataset["counts_per_class"].items()
+    }
+
+
+def _source_cifar(check: dict, index) -> None:
+    arch = "results/architectures/cifar_readings.csv"
+    published = "report/published.yaml"
+    for key, source, field, kind in (
+        ("stated", published, "seed000.cifar_mobilenet_v2_trainable_params", "published"),
+        ("trainable", arch, "trainable_params (reading: tables)", "result"),
+        ("diff", arch, "trainable_difference (reading: tables)", "result"),
+        ("diff_pct", arch, "trainable_difference / stated", "result"),
+        ("closest_distance", arch, "closest_distance", "result"),
+    ):
+        check[key] = Number(
+            check[key], f"seed 000's parameter count: {key}", source, field, kind=kind
+        )
+    for r in check["runs"]:
+        found = [x for (_, _, m), runs in index.items() if m == r["model"] for x in runs]
+        source = Run.from_path(f"results/runs/{found[0][0]}").file("metrics") if found else "-"
+        r["trainable"] = Number(
+            r["trainable"],
+            f"{r['model']}: trainable parameters",
+            source,
+            "trainable_params",
+            [i for i, _ in found],
+            [f for _, f in found],
+        )
 
 
 def _cifar_param_check(metrics, published, arch) -> dict | None:

@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from mobilenet_repro.formatting import fmt_int, fmt_millions, fmt_pct
 from mobilenet_repro.io import atomic_path, write_bytes, write_text
+from mobilenet_repro.report.numbers import Number, Recorder
 
 REPO_DIR = Path(__file__).resolve().parents[3]
 TEMPLATE_DIR = REPO_DIR / "report" / "templates"
@@ -52,11 +53,17 @@ def typst_finalize(value):
     return Markup(value if isinstance(value, TypstRaw) else typst_escape(value))
 
 
-def environments(template_dir: Path | str = TEMPLATE_DIR):
+def _keep_numbers(fmt):
+    """A number filter that leaves a Number (already formatted, with its source) as it is."""
+    return lambda x, *args: x if isinstance(x, Number) else fmt(x, *args)
+
+
+def environments(template_dir: Path | str = TEMPLATE_DIR, recorder: Recorder | None = None):
     """(html, typst) Jinja2 environments over the same template folder.
 
     The report's content (content/*.j2) is written once; each environment's `markup` names
-    the macro library that lays it out (markup/html.j2, markup/typ.j2).
+    the macro library that lays it out (markup/html.j2, markup/typ.j2). With a `recorder`,
+    the HTML shows each Number's source on hover and the recorder keeps what was printed.
     """
     loader = jinja2.FileSystemLoader(str(template_dir))
     common = {
@@ -65,26 +72,39 @@ def environments(template_dir: Path | str = TEMPLATE_DIR):
         "trim_blocks": True,
         "lstrip_blocks": True,
     }
-    html = jinja2.Environment(autoescape=True, **common)
+    html = jinja2.Environment(
+        autoescape=True, finalize=recorder.html if recorder else None, **common
+    )
     typ = jinja2.Environment(autoescape=True, finalize=typst_finalize, **common)
     html.globals["markup"] = "markup/html.j2"
     typ.globals["markup"] = "markup/typ.j2"
     typ.filters["typst_string"] = typst_string
     typ.filters["raw"] = TypstRaw
     for env in (html, typ):
-        env.filters["num"] = fmt_int
-        env.filters["pct"] = fmt_pct
-        env.filters["millions"] = fmt_millions
+        env.filters["num"] = _keep_numbers(fmt_int)
+        env.filters["pct"] = _keep_numbers(fmt_pct)
+        env.filters["millions"] = _keep_numbers(fmt_millions)
     return html, typ
 
 
 # ----------------------------------------------------------------------------- rendering
-def render(context: dict, html_path, pdf_path, root: Path | str = ".", template_dir=TEMPLATE_DIR):
-    """Write the HTML and the PDF (each atomically)."""
+def render_html(context: dict, template_dir=TEMPLATE_DIR) -> tuple[str, list[dict]]:
+    """The HTML page and every Number it prints (numbers.json's entries, with sections)."""
+    recorder = Recorder()
+    html_env, _ = environments(template_dir, recorder)
+    html = html_env.get_template("report.html.j2").render(**context)
+    return html, recorder.record(html)
+
+
+def render(
+    context: dict, html_path, pdf_path, root: Path | str = ".", template_dir=TEMPLATE_DIR
+) -> list[dict]:
+    """Write the HTML and the PDF (each atomically); return the numbers the report prints."""
     import typst
 
-    html_env, typ_env = environments(template_dir)
-    write_text(html_env.get_template("report.html.j2").render(**context), html_path)
+    _, typ_env = environments(template_dir)
+    html, numbers = render_html(context, template_dir)
+    write_text(html, html_path)
     source = typ_env.get_template("report.typ.j2").render(**context)
     root = Path(root).resolve()
     build_dir = Path(pdf_path).parent / ".build"
@@ -97,3 +117,4 @@ def render(context: dict, html_path, pdf_path, root: Path | str = ".", template_
     except Exception as exc:  # typst raises its own error type with the source position
         raise RuntimeError(f"Typst could not compile {typ_file}: {exc}") from exc
     write_bytes(pdf, pdf_path)
+    return numbers

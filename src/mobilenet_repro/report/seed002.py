@@ -2,7 +2,7 @@
 
 Reads the tables that `seed002.compare` wrote (results/analysis/<experiment>/*.csv); every
 number of a finding comes from them. A model that did not learn (analysis.learned) is named
-as such and never ranked.
+as such and never ranked. Table cells are `numbers.Number`s naming the table and column.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from mobilenet_repro.formatting import as_bool, fmt_int, mean_std, missing
+from mobilenet_repro.report.numbers import Number, sourced
 from mobilenet_repro.seed002 import TABLES
 
 
@@ -41,6 +42,7 @@ def steps_context(table: pd.DataFrame, labels: dict) -> dict:
     for r in table.itertuples():
         rows.append(
             {
+                "model": r.model,
                 "label": labels.get(r.model, r.model),
                 "reached": f"{r.reached} of {r.seeds}",
                 "steps": _num(r.steps_mean, r.steps_std),
@@ -78,6 +80,7 @@ def fully_trained_context(table: pd.DataFrame, labels: dict) -> dict:
     for r in table.itertuples():
         rows.append(
             {
+                "model": r.model,
                 "label": labels.get(r.model, r.model),
                 "learned": as_bool(r.learned),
                 "top1": mean_std(r.test_top1_mean, r.test_top1_std),
@@ -186,4 +189,44 @@ def seed002_context(folder: Path, analyses: list[str], labels: dict, figure) -> 
     for name in analyses:
         table = pd.read_csv(Path(folder) / TABLES[name])
         out[name] = {**builders[name](table, labels), "figure": figure(name)}
+        _source(out[name], name, (Path(folder) / TABLES[name]).as_posix(), Path(folder).name)
     return out
+
+
+# Each table's cells: context key -> the table's column(s) it is read from.
+SOURCE_FIELDS = {
+    "steps_to_accuracy": {
+        "reached": "reached, seeds",
+        "steps": "steps_mean, steps_std",
+        "images": "images_mean, images_std",
+        "seconds": "seconds_mean, seconds_std",
+    },
+    "fully_trained": {
+        "top1": "test_top1_mean, test_top1_std",
+        "val": "val_top1_mean, val_top1_std",
+        "tested_step": "tested_step_mean, tested_step_std",
+        "steps": "steps_mean, steps_std",
+        "epochs": "epochs_mean, epochs_std",
+        "stopped": "stopped_early, seeds",
+    },
+    "training_set_size": {
+        "per_class": "per_class",
+        "train_images": "train_images",
+        "top1": "test_top1_mean, test_top1_std",
+        "train_top1": "train_top1_mean, train_top1_std",
+        "gap": "gap_mean, gap_std",
+        "tested_step": "tested_step_mean, tested_step_std",
+    },
+}
+
+
+def _source(section: dict, name: str, table: str, experiment: str) -> None:
+    def label(row, key):
+        at = f" at {row['per_class']} per class" if "per_class_value" in row else ""
+        return f"{experiment}: {name}: {row['model']}{at}: {key}"
+
+    kinds = {"seconds": "runtime", "reached": "count", "stopped": "count"}
+    sourced(section["rows"], SOURCE_FIELDS[name], table, label, kinds=kinds)
+    for key, field in (("target", "target"), ("max_steps", "max_steps")):
+        if key in section:
+            section[key] = Number(section[key], f"{experiment}: {name}: {key}", table, field)

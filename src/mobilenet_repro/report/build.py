@@ -1,0 +1,61 @@
+"""One report build: render, record every number, compare with the previous record, keep it.
+
+The Changes section needs this build's numbers, which only rendering tells (numbers.py), so
+the HTML is rendered once to record them, then the comparison is made and both outputs are
+rendered with it. The section prints no Number of its own, so both renderings print the
+same numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from mobilenet_repro.io import write_json
+from mobilenet_repro.report import changes
+from mobilenet_repro.report.render import REPO_DIR, TEMPLATE_DIR, render, render_html
+
+
+def tolerance_text(tolerance: float) -> str:
+    if tolerance <= 0:
+        return "none: any change of a printed value counts"
+    return f"{tolerance * 100:g}% of the old value"
+
+
+def build_report(
+    context: dict,
+    html_path,
+    pdf_path,
+    numbers_path,
+    runs: dict,
+    compare_with: str | None = None,
+    tolerance: float = 0.0,
+    previous: Path | str = changes.PREVIOUS,
+    root: Path | str = ".",
+    template_dir=TEMPLATE_DIR,
+) -> dict:
+    """Write the HTML, the PDF and numbers.json; keep the record for the next build.
+
+    `runs` is `changes.run_records(...)`; `compare_with` a numbers.json to compare with
+    instead of the previous build's (`previous`). Returns the record.
+    """
+    old, old_path = changes.previous_record(compare_with, previous)
+    about = {
+        "generated": context.get("generated")
+        or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": context.get("git", {}).get("commit", "unknown"),
+        "dirty": context.get("git", {}).get("dirty", False),
+        "tolerance": tolerance,
+    }
+    files = changes.file_checksums(REPO_DIR)
+    context = {**context, "changes": None}
+    _, numbers = render_html(context, template_dir)
+    record = changes.make_record(numbers, runs, files, about)
+    context["changes"] = {
+        **changes.compare(old, record, tolerance, old_path),
+        "tolerance_text": tolerance_text(tolerance),
+    }
+    record["numbers"] = render(context, html_path, pdf_path, root, template_dir)
+    write_json(record, numbers_path)
+    changes.keep_record(numbers_path, previous)
+    return record
