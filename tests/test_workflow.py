@@ -200,6 +200,8 @@ def test_an_experiment_on_jax_trains_there_and_reaches_the_report(tmp_path):
     run = workdir / "results/runs/tiny/digits/v1_025_32/seed0"
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["backend"] == "jax" and "jax" in metrics["versions"]
+    runs = pd.read_csv(workdir / "results/summary/runs.csv")
+    assert list(runs["backend"]) == ["jax"]
     html = (workdir / "results/report/report.html").read_text()
     assert f"{100 * metrics['test_top1']:.1f}" in html
     if installed("tensorflow"):
