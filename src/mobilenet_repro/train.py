@@ -20,7 +20,8 @@ A run is six steps, in this order (`train_run`):
 6. write    the outputs, metrics.json last, then delete the checkpoint.
 
 Every random choice of a run is a function of its seed and saved state: the epoch orders
-and augmentations are stateless functions of (seed, epoch, batch contents) (pipeline.py); the
+and augmentations are stateless functions of (seed, epoch, batch contents) (pipeline.py on
+TensorFlow, batches.py on JAX and PyTorch: `backends.py` says which backend a run uses); the
 layers' random state (dropout masks: Keras seed generators) and the optimizer's state (its
 moments and step counter, inside model.keras) are saved with every checkpoint and restored.
 """
