@@ -155,6 +155,15 @@ def to_channels(x: np.ndarray, want: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------ batches
+def check_inputs(images, labels, augment: str) -> None:
+    """What both input paths refuse: an unknown augmentation, images and labels that differ
+    in number."""
+    if augment not in AUGMENTATIONS:
+        raise ValueError(f"unknown augmentation {augment!r}; choose one of {AUGMENTATIONS}")
+    if len(images) != len(labels):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels")
+
+
 def load_batch(images, idx, *, resolution: int, augment: str, seed: int, channels: int):
     """Float32 images of the batch `idx`, at the resolution, augmented (training) or not."""
     rng = batch_rng(seed, idx) if augment != "none" else None
@@ -206,10 +215,7 @@ class Batches(_py_dataset_base()):
         channels: int = 3,
     ):
         super().__init__()
-        if augment not in AUGMENTATIONS:
-            raise ValueError(f"unknown augmentation {augment!r}; choose one of {AUGMENTATIONS}")
-        if len(images) != len(labels):
-            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        check_inputs(images, labels, augment)
         self.images, self.labels = images, np.asarray(labels, np.int32)
         self.preprocess = preprocess or preprocessing_fn(None)
         self.resolution, self.classes, self.seed, self.channels = (

@@ -29,6 +29,7 @@ import tensorflow as tf
 from mobilenet_repro.batches import (  # noqa: F401 (re-exported)
     AUGMENTATIONS,
     CROP_SIDE_RANGE,
+    check_inputs,
     epoch_permutations,
     preprocessing_fn,
     steps_per_epoch,
@@ -116,12 +117,9 @@ def make_dataset(
     order, not augmented: evaluation). The first `skip_batches` batches are left out before
     any image is loaded (resuming within an epoch).
     """
-    if augment not in AUGMENTATIONS:
-        raise ValueError(f"unknown augmentation {augment!r}; choose one of {AUGMENTATIONS}")
+    check_inputs(images, labels, augment)
     preprocess = preprocess or preprocessing_fn(None)
     labels = np.ascontiguousarray(labels, dtype=np.int32)
-    if len(images) != len(labels):
-        raise ValueError(f"{len(images)} images but {len(labels)} labels")
     if order is None:
         index = tf.data.Dataset.range(len(labels)).batch(batch_size)
     else:
