@@ -228,7 +228,8 @@ def _memory_data(args, resolution):
 
 def worker_keras(args, chan: Channel, options: dict) -> None:
     """(b): bare Keras fit on tensors in memory, the model and recipe of (a)."""
-    from mobilenet_repro.train import build_model, configure_tensorflow, make_schedule
+    from mobilenet_repro.backends import configure_tensorflow
+    from mobilenet_repro.train import build_model, make_schedule
 
     if options.get("determinism", True):
         configure_tensorflow(args.threads)
@@ -378,7 +379,7 @@ def _rate(fn, flops, min_seconds) -> float:
 
 def worker_matmul(args, chan: Channel, options: dict) -> None:
     """(d): float32 matmul GFLOP/s of TensorFlow, PyTorch and NumPy at a few sizes."""
-    from mobilenet_repro.train import configure_tensorflow
+    from mobilenet_repro.backends import configure_tensorflow
 
     configure_tensorflow(args.threads)
     import tensorflow as tf
