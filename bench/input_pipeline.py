@@ -89,7 +89,7 @@ def _cpu_seconds() -> float:
 
 
 def overhead(args) -> dict:
-    from mobilenet_repro.train import configure_tensorflow
+    from mobilenet_repro.backends import configure_tensorflow
 
     configure_tensorflow(args.threads)
     import keras

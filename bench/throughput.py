@@ -60,6 +60,9 @@ VARIANTS = {
     "keras_interop1": {"inter_op": 1},
     "keras_interop2": {"inter_op": 2},
     "torch_nchw": {"channels_last": False},  # PyTorch's default layout, for comparison
+    # (a) on the other Keras backends (README "Backends"): numpy input, no TensorFlow in them.
+    "pipeline_jax": {"backend": "jax", "env": {"KERAS_BACKEND": "jax"}},
+    "pipeline_torch": {"backend": "torch", "env": {"KERAS_BACKEND": "torch"}},
 }
 # Model ids name the architecture, width and resolution like the configs' ids.
 ARCH_PREFIX = {"cifar_mobilenetv2": "cifar_mobilenet_v2", "mobilenet": "mobilenet_v1"}
@@ -178,9 +181,15 @@ def keras_timer(batch, skip, on_begin=None):
 
 def worker_pipeline(args, chan: Channel, options: dict) -> None:
     """(a): train_run itself; the epochs after the first wait for the controller's 'go'."""
+    from mobilenet_repro import backends
+
+    backend = options.get("backend", backends.DEFAULT)
+    backends.select(backend, args.threads)  # before Keras is imported
     from mobilenet_repro.train import train_run
 
     spec = run_spec_for(args.model, args.reps + 1)
+    if backend != backends.DEFAULT:
+        spec["backend"] = backend
     data = subset(args.archive, args.cache, args.steps * args.batch_size, args.eval_images)
     spec["recipe"]["batch_size"] = args.batch_size
 
@@ -219,7 +228,8 @@ def _memory_data(args, resolution):
 
 def worker_keras(args, chan: Channel, options: dict) -> None:
     """(b): bare Keras fit on tensors in memory, the model and recipe of (a)."""
-    from mobilenet_repro.train import build_model, configure_tensorflow, make_schedule
+    from mobilenet_repro.backends import configure_tensorflow
+    from mobilenet_repro.train import build_model, make_schedule
 
     if options.get("determinism", True):
         configure_tensorflow(args.threads)
@@ -369,7 +379,7 @@ def _rate(fn, flops, min_seconds) -> float:
 
 def worker_matmul(args, chan: Channel, options: dict) -> None:
     """(d): float32 matmul GFLOP/s of TensorFlow, PyTorch and NumPy at a few sizes."""
-    from mobilenet_repro.train import configure_tensorflow
+    from mobilenet_repro.backends import configure_tensorflow
 
     configure_tensorflow(args.threads)
     import tensorflow as tf

@@ -32,7 +32,8 @@ OPTIMIZERS = ("keras_adam", "fused_adam")
 
 def worker(model: str, optimizer: str, steps: int) -> dict:
     sys.path.insert(0, str(ROOT / "src"))
-    from mobilenet_repro.train import build_training_state, configure_tensorflow
+    from mobilenet_repro.backends import configure_tensorflow
+    from mobilenet_repro.train import build_training_state
 
     configure_tensorflow(1)
     import keras

@@ -10,10 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from mobilenet_repro.backends import select_for_tools
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_CIFAR = ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Keras in this process: TensorFlow where installed, else JAX or PyTorch (a machine without
+# TensorFlow runs the backend-neutral tests; the TensorFlow ones skip or need it).
+select_for_tools()
 
 # Text that must reach both outputs literally: HTML, Jinja, Typst and LaTeX markup.
 NASTY = "<script>alert(1)</script> {{ 7*7 }} #set $x$ *b* _i_ @ref <l> \\ % ^ ~ & {x}"

@@ -181,3 +181,29 @@ def test_a_configfile_replaces_the_default_run(tmp_path):
     out = result.stdout + result.stderr
     assert "results/runs/stanford_dogs/stanford_dogs/" in out
     assert "digits" not in out
+
+
+def test_an_experiment_on_jax_trains_there_and_reaches_the_report(tmp_path):
+    """`backend: jax` end to end (on a machine without TensorFlow too: the jobs that do not
+    train pick JAX then); `--config backend=tensorflow` then reruns only its training run."""
+    from mobilenet_repro.backends import installed
+
+    if not installed("jax"):
+        pytest.skip("jax is not installed (pip extra `jax`)")
+    workdir = copy_workflow(tmp_path)
+    config = json.loads(json.dumps(TINY_CONFIG))
+    config["experiments"]["tiny"].update(
+        backend="jax", models=["v1_025_32"], seeds=[0], analyses=[]
+    )
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    snakemake(workdir, "--cores", "2")
+    run = workdir / "results/runs/tiny/digits/v1_025_32/seed0"
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["backend"] == "jax" and "jax" in metrics["versions"]
+    runs = pd.read_csv(workdir / "results/summary/runs.csv")
+    assert list(runs["backend"]) == ["jax"]
+    html = (workdir / "results/report/report.html").read_text()
+    assert f"{100 * metrics['test_top1']:.1f}" in html
+    if installed("tensorflow"):
+        dry = snakemake(workdir, "-n", "--cores", "2", "--config", "backend=tensorflow")
+        assert planned_jobs(dry).get("train") == 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from mobilenet_repro.backends import DEFAULT as DEFAULT_BACKEND
 from mobilenet_repro.io import read_json
 from mobilenet_repro.runs import Run
 
@@ -41,7 +42,9 @@ def runs_table(metrics_files) -> pd.DataFrame:
     """One row per run: the consolidated results/summary/runs.csv."""
     rows = [read_json(p) for p in metrics_files]
     extra = ["arch", "val_top1", "trainable_params", "resumed", "train_images", "classes"]
+    extra.append("backend")  # Keras backend; runs from before backends existed: TensorFlow
     frame = pd.DataFrame(rows, columns=RUNS_COLUMNS + extra)
+    frame["backend"] = frame["backend"].fillna(DEFAULT_BACKEND)
     return frame[RUNS_COLUMNS + extra]
 
 

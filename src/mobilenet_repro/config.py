@@ -14,6 +14,7 @@ import jsonschema
 import yaml
 
 from mobilenet_repro.archspec import ARCH_SPECS
+from mobilenet_repro.backends import DEFAULT
 from mobilenet_repro.runs import Run
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
@@ -291,9 +292,16 @@ def expand_runs(config: dict, experiment: str | None = None) -> list[Run]:
 DISPLAY_ONLY = ("label",)  # model keys that change the report, never a trained result
 
 
+def experiment_backend(config: dict, experiment: str) -> str:
+    """The Keras backend an experiment's runs train on: the top-level `backend` (the
+    command line's `--config backend=jax`) overrides each experiment's own."""
+    return config.get("backend") or config["experiments"][experiment].get("backend", DEFAULT)
+
+
 def run_spec(config: dict, experiment: str, dataset: str, model: str, seed: int) -> dict:
     """Everything that determines one run's result, as plain data (also its fingerprint)."""
     exp = config["experiments"][experiment]
+    backend = experiment_backend(config, experiment)
     model_config = {k: v for k, v in config["models"][model].items() if k not in DISPLAY_ONLY}
     return {
         "experiment": experiment,
@@ -303,4 +311,7 @@ def run_spec(config: dict, experiment: str, dataset: str, model: str, seed: int)
         "model": model_config,
         "recipe": dict(config["recipes"][exp["recipe"]]),
         "recipe_name": exp["recipe"],
+        # Only when not the default: runs trained before backends existed keep their
+        # fingerprint (and are not rerun); metrics.json records the backend either way.
+        **({"backend": backend} if backend != DEFAULT else {}),
     }

@@ -1,4 +1,4 @@
-"""tf.data input pipeline: uint8 images in memory, resized, augmented and normalised per batch.
+"""tf.data input pipeline (TensorFlow backend): uint8 images resized, augmented, normalised.
 
 The whole data set stays uint8 at the size it was stored (`mobilenet_repro.data`); each
 batch is gathered from the numpy arrays (no second copy of the data set inside TensorFlow),
@@ -9,6 +9,7 @@ image folders) image by image inside the batch. Epoch orders come from numpy per
 seeded by (seed, epoch), and every random augmentation is a stateless function of the seed
 and the batch's image indices, so a run resumed at epoch k sees exactly the batches, augmented
 alike, that it would have seen without the interruption. Batches are prefetched with autotuning.
+The JAX and PyTorch backends get the same batches from batches.py (numpy, no TensorFlow).
 
 Augmentations (training only; evaluation always uses the plain central view):
 
@@ -21,34 +22,19 @@ Augmentations (training only; evaluation always uses the plain central view):
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import tensorflow as tf
 
+# What decides a run's data is shared with the backend-neutral path (batches.py).
+from mobilenet_repro.batches import (  # noqa: F401 (re-exported)
+    AUGMENTATIONS,
+    CROP_SIDE_RANGE,
+    check_inputs,
+    epoch_permutations,
+    preprocessing_fn,
+    steps_per_epoch,
+)
 from mobilenet_repro.data import RaggedImages
-
-AUGMENTATIONS = ("none", "flip_crop", "resize_crop")
-CROP_SIDE_RANGE = (0.8, 1.0)  # resize_crop: crop side as a fraction of the shorter side
-
-
-def epoch_permutations(n: int, seed: int, first_epoch: int, epochs: int) -> np.ndarray:
-    """Shuffled index orders for epochs first_epoch..epochs-1, each seeded by (seed, epoch)."""
-    perms = [np.random.default_rng([seed, e]).permutation(n) for e in range(first_epoch, epochs)]
-    return np.array(perms, dtype=np.int32).reshape(-1, n)
-
-
-def preprocessing_fn(arch_preprocess: str | None):
-    """Scale float pixels in [0, 255] to what the model expects.
-
-    From scratch every model gets [-1, 1]; with ImageNet weights the matching
-    `keras.applications.<module>.preprocess_input` is used.
-    """
-    if arch_preprocess is None:
-        return lambda x: x / 127.5 - 1.0
-    import keras
-
-    return getattr(keras.applications, arch_preprocess).preprocess_input
 
 
 def _central_square(images, resolution):
@@ -131,12 +117,9 @@ def make_dataset(
     order, not augmented: evaluation). The first `skip_batches` batches are left out before
     any image is loaded (resuming within an epoch).
     """
-    if augment not in AUGMENTATIONS:
-        raise ValueError(f"unknown augmentation {augment!r}; choose one of {AUGMENTATIONS}")
+    check_inputs(images, labels, augment)
     preprocess = preprocess or preprocessing_fn(None)
     labels = np.ascontiguousarray(labels, dtype=np.int32)
-    if len(images) != len(labels):
-        raise ValueError(f"{len(images)} images but {len(labels)} labels")
     if order is None:
         index = tf.data.Dataset.range(len(labels)).batch(batch_size)
     else:
@@ -243,7 +226,3 @@ def _ragged_loader(images: RaggedImages, labels, resolution, augment, seed, chan
         return tf.ensure_shape(x, [None, resolution, resolution, channels]), y
 
     return load
-
-
-def steps_per_epoch(n: int, batch_size: int) -> int:
-    return math.ceil(n / batch_size)

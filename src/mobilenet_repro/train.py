@@ -20,7 +20,8 @@ A run is six steps, in this order (`train_run`):
 6. write    the outputs, metrics.json last, then delete the checkpoint.
 
 Every random choice of a run is a function of its seed and saved state: the epoch orders
-and augmentations are stateless functions of (seed, epoch, batch contents) (pipeline.py); the
+and augmentations are stateless functions of (seed, epoch, batch contents) (pipeline.py on
+TensorFlow, batches.py on JAX and PyTorch: `backends.py` says which backend a run uses); the
 layers' random state (dropout masks: Keras seed generators) and the optimizer's state (its
 moments and step counter, inside model.keras) are saved with every checkpoint and restored.
 """
@@ -39,6 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mobilenet_repro.backends import DEFAULT as DEFAULT_BACKEND
+from mobilenet_repro.backends import PACKAGES, accelerators, configure
 from mobilenet_repro.checkpoint import Checkpoint, save_model
 from mobilenet_repro.io import write_csv, write_json
 from mobilenet_repro.runs import Run
@@ -66,28 +69,11 @@ class TrainingDiverged(RuntimeError):
 
 
 # ------------------------------------------------------------------- environment, records
-def configure_tensorflow(threads: int) -> None:
-    """Threads and determinism; must run before TensorFlow executes its first op."""
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
-    except RuntimeError:
-        # TensorFlow already ran an op in this process (a notebook, a test session): its
-        # thread pools are fixed now. Results are unaffected; only the speed may differ.
-        _progress(f"TensorFlow already initialised: keeping its thread pools (asked {threads})")
-    # Same seed, same machine -> same numbers (seed 000/001 give no seeds; we record ours).
-    tf.config.experimental.enable_op_determinism()
-
-
 def fingerprint(spec: dict) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def hardware_info(threads: int) -> dict:
-    import tensorflow as tf
-
+def hardware_info(threads: int, backend: str = DEFAULT_BACKEND) -> dict:
     cpu = platform.processor()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -100,18 +86,17 @@ def hardware_info(threads: int) -> dict:
         "cpu": cpu,
         "cpu_count": os.cpu_count(),
         "threads": threads,
-        "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+        "gpus": accelerators(backend),
         "platform": platform.platform(),
     }
 
 
-def package_versions() -> dict:
+def package_versions(backend: str = DEFAULT_BACKEND) -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version()}
     for pkg in (
-        "tensorflow",
-        "tensorflow-cpu",
+        *PACKAGES[backend],
         "keras",
         "numpy",
         "scikit-learn",
@@ -215,14 +200,19 @@ def set_bn_momentum(model, momentum: float) -> None:
             layer.momentum = momentum
 
 
-def build_model(model_cfg: dict, recipe: dict, classes: int, schedule, jit_compile=False):
+def build_model(model_cfg: dict, recipe: dict, classes: int, schedule, jit_compile=None):
     """A compiled classifier for one model configuration and recipe (step 2 of a run).
 
-    jit_compile stays off for runs: XLA on this CPU costs 4 min of compilation and makes
-    steps 12x slower (bench/throughput.py variant keras_xla); Keras's "auto" would turn it on
-    for the TensorFlow backend.
+    jit_compile (None: backends.JIT_COMPILE for the backend Keras runs on) stays off on
+    TensorFlow: XLA on this CPU costs 4 min of compilation and makes steps 12x slower
+    (bench/throughput.py variant keras_xla); Keras's "auto" would turn it on.
     """
     import keras
+
+    from mobilenet_repro.backends import JIT_COMPILE
+
+    if jit_compile is None:
+        jit_compile = JIT_COMPILE[keras.backend.backend()]
 
     from mobilenet_repro.models import build_classifier
 
@@ -363,7 +353,7 @@ class RunPlan:
     schedule: object = field(init=False)
 
     def __post_init__(self):
-        from mobilenet_repro.pipeline import steps_per_epoch
+        from mobilenet_repro.batches import steps_per_epoch
 
         self.id = Run.from_spec(self.spec).id
         self.steps_per_epoch = steps_per_epoch(self.train_images, self.recipe["batch_size"])
@@ -398,6 +388,10 @@ class RunPlan:
         return self.spec["recipe"]
 
     @property
+    def backend(self) -> str:
+        return self.spec.get("backend", DEFAULT_BACKEND)
+
+    @property
     def loss_limit(self) -> float:
         # Keras computes the loss from the softmax's logits, so a blown-up run can report huge
         # finite losses instead of NaN; guessing uniformly costs ln(classes).
@@ -419,11 +413,13 @@ def load_data(spec: dict, data_path: str | Path):
 
 
 def make_streams(ds, run: RunPlan, start_step: int) -> dict:
-    """Batched (image, one-hot label) streams: train from `start_step` on, val and test."""
-    import tensorflow as tf
+    """Batched (image, one-hot label) streams: train from `start_step` on, val and test.
 
+    tf.data on the TensorFlow backend (pipeline.py); numpy batches (batches.py) on the others,
+    which then need no TensorFlow. Both give the same images in the same order.
+    """
+    from mobilenet_repro.batches import epoch_permutations, preprocessing_fn
     from mobilenet_repro.models import ARCHITECTURES
-    from mobilenet_repro.pipeline import epoch_permutations, make_dataset, preprocessing_fn
 
     model_cfg, seed = run.spec["model"], run.spec["seed"]
     arch = ARCHITECTURES[model_cfg["arch"]]
@@ -431,13 +427,22 @@ def make_streams(ds, run: RunPlan, start_step: int) -> dict:
         "resolution": model_cfg["resolution"],
         "preprocess": preprocessing_fn(arch.imagenet_preprocess if model_cfg["weights"] else None),
     }
+    if run.backend == "tensorflow":
+        import tensorflow as tf
 
-    def one_hot(x, y):
-        return x, tf.one_hot(y, run.classes)
+        from mobilenet_repro.pipeline import make_dataset
+
+        def make(*data, **kwargs):
+            return make_dataset(*data, **kwargs).map(lambda x, y: (x, tf.one_hot(y, run.classes)))
+    else:
+        from mobilenet_repro.batches import Batches
+
+        def make(*data, **kwargs):
+            return Batches(*data, classes=run.classes, **kwargs)
 
     x_train, y_train = ds.splits["train"]
     first_epoch, skip = divmod(start_step, run.steps_per_epoch)
-    train = make_dataset(
+    train = make(
         x_train,
         y_train,
         batch_size=run.recipe["batch_size"],
@@ -449,10 +454,10 @@ def make_streams(ds, run: RunPlan, start_step: int) -> dict:
     )
     streams = {"train": train}
     for split in ("val", "test"):
-        streams[split] = make_dataset(*ds.splits[split], batch_size=EVAL_BATCH_SIZE, **common)
+        streams[split] = make(*ds.splits[split], batch_size=EVAL_BATCH_SIZE, **common)
     # The training split as tested (no augmentation): the train-test gap of seed 002 (c).
-    streams["train_eval"] = make_dataset(x_train, y_train, batch_size=EVAL_BATCH_SIZE, **common)
-    return {k: v.map(one_hot) for k, v in streams.items()}
+    streams["train_eval"] = make(x_train, y_train, batch_size=EVAL_BATCH_SIZE, **common)
+    return streams
 
 
 def run_metrics(
@@ -478,6 +483,7 @@ def run_metrics(
         "resolution": model_cfg["resolution"],
         "classes": run.classes,
         "seed": spec["seed"],
+        "backend": run.backend,
         "test_top1": float(test_acc),
         "test_loss": float(test_loss),
         "train_top1": float(train_eval[1]),  # the tested weights on the training split
@@ -540,7 +546,8 @@ def train_run(
     at every validation); the cadence never changes the numbers, only what a kill loses.
     """
     timings = Timings()
-    configure_tensorflow(threads)
+    backend = spec.get("backend", DEFAULT_BACKEND)
+    configure(backend, threads)  # Keras must already run on it (backends.select)
     import keras
 
     from mobilenet_repro.fused_bn import use_fused_batch_norm
@@ -599,7 +606,7 @@ def train_run(
 
     # 6. write: model, per-epoch history and per-step schedule first; metrics.json last.
     metrics = run_metrics(run, ds, model, state, test, train_eval, trained_now)
-    metrics.update(versions=package_versions(), hardware=hardware_info(threads))
+    metrics.update(versions=package_versions(backend), hardware=hardware_info(threads, backend))
     write_outputs(run, model, state["history"], out)
     timings.lap("finish")
     metrics["timings"] = timings.rounded()

@@ -9,6 +9,11 @@ from mobilenet_repro.jobs import start_job  # noqa: E402
 
 start_job(snakemake, append=True)  # append: a resumed run's log keeps the first attempt's
 
+from mobilenet_repro import backends  # noqa: E402 (imports no framework)
+
+# Keras reads its backend once, at its first import: before mobilenet_repro.train.
+backends.select(snakemake.params.spec.get("backend", backends.DEFAULT), snakemake.threads)
+
 from mobilenet_repro.train import train_run
 
 train_run(

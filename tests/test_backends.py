@@ -1,0 +1,116 @@
+"""Keras backends: the setting, its override, clear errors, and determinism per backend on CPU.
+
+Training on JAX and PyTorch runs in a subprocess (Keras takes its backend once per process);
+those tests are skipped where the framework is not installed (pip extras `jax`, `torch`).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, TINY_CONFIG
+
+from mobilenet_repro import backends
+from mobilenet_repro.config import ConfigError, check_config, run_spec
+from mobilenet_repro.train import fingerprint
+
+
+def _config(**top):
+    config = copy.deepcopy(TINY_CONFIG)
+    config.update(top)
+    return config
+
+
+def test_default_backend_leaves_run_specs_as_they_were():
+    """Runs trained before backends existed keep their fingerprint and are not rerun."""
+    spec = run_spec(check_config(_config()), "tiny", "digits", "v1_025_32", 0)
+    assert "backend" not in spec
+    assert fingerprint(spec) == fingerprint({k: v for k, v in spec.items()})
+
+
+def test_experiment_backend_and_command_line_override():
+    config = _config()
+    config["experiments"]["tiny"]["backend"] = "torch"
+    spec = run_spec(check_config(copy.deepcopy(config)), "tiny", "digits", "v1_025_32", 0)
+    assert spec["backend"] == "torch"
+    config["backend"] = "jax"  # snakemake --config backend=jax
+    spec = run_spec(check_config(config), "tiny", "digits", "v1_025_32", 0)
+    assert spec["backend"] == "jax"
+
+
+def test_unknown_backend_is_refused_naming_the_choices():
+    config = _config()
+    config["experiments"]["tiny"]["backend"] = "mxnet"
+    with pytest.raises(ConfigError, match=r"experiments.tiny.backend: received 'mxnet'.*'jax'"):
+        check_config(config)
+
+
+def test_missing_framework_names_the_install_command(monkeypatch):
+    monkeypatch.setattr(backends, "installed", lambda name: name == "tensorflow")
+    with pytest.raises(
+        backends.BackendUnavailable, match=r'pip install -c constraints.txt -e "\.\[jax\]"'
+    ):
+        backends.select("jax")
+
+
+def test_keras_already_on_another_backend_is_refused():
+    import keras
+
+    other = next(b for b in backends.BACKENDS if b != keras.backend.backend())
+    if not backends.installed(other):
+        pytest.skip(f"{other} is not installed")
+    with pytest.raises(backends.BackendUnavailable, match=f"KERAS_BACKEND={other}"):
+        backends.select(other)
+
+
+# Trains the same run twice in one process on the backend given, prints both metrics.
+TWICE = """
+import json, sys
+from mobilenet_repro import backends
+backends.select(sys.argv[1], 1)
+from mobilenet_repro.train import train_run
+spec, data, out = json.loads(sys.argv[2]), sys.argv[3], sys.argv[4]
+results = []
+for name in ("a", "b"):
+    files = {k: f"{out}/{name}/{k}" for k in ("metrics", "history", "schedule")}
+    files["model"] = f"{out}/{name}/model.keras"
+    m = train_run(spec, data, files, f"{out}/{name}/ckpt", threads=1)
+    results.append({k: m[k] for k in ("backend", "test_top1", "test_loss", "val_top1")})
+print(json.dumps(results))
+"""
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_same_seed_same_metrics_on_cpu(backend, tmp_path):
+    if not backends.installed(backend):
+        pytest.skip(f"{backend} is not installed (pip extra `{backend}`)")
+    from mobilenet_repro.data import prepare_dataset, save_dataset
+
+    data = tmp_path / "digits.npz"
+    save_dataset(
+        prepare_dataset("digits", {"source": "sklearn_digits", "max_per_class": 10}, "resources"),
+        data,
+    )
+    config = _config()
+    config["experiments"]["tiny"]["backend"] = backend
+    config["recipes"]["quick"]["augment"] = "flip_crop"  # the numpy augmentation too
+    spec = run_spec(check_config(config), "tiny", "digits", "v1_025_32", 0)
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    env.pop("KERAS_BACKEND", None)
+    result = subprocess.run(
+        [sys.executable, "-c", TWICE, backend, json.dumps(spec), str(data), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    first, second = json.loads(result.stdout.strip().splitlines()[-1])
+    assert first["backend"] == backend
+    assert first == second
+    assert "tensorflow" not in result.stderr.lower() or backends.installed("tensorflow")
