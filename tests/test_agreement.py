@@ -120,3 +120,18 @@ def test_the_report_view_reads_every_number_from_the_table(tmp_path):
     assert torch_row["difference"].source == path.as_posix()
     assert "Model M on digits (torch -10.0 points)" in view["finding"]
     assert backends_context(tmp_path / "absent.csv", {}, lambda row: []) is None
+
+
+def test_the_finding_says_when_no_backend_differs(tmp_path):
+    from mobilenet_repro.io import write_csv
+    from mobilenet_repro.report.backends import backends_context
+
+    runs = _runs({("m", "tensorflow"): [0.80, 0.90, 0.85], ("m", "jax"): [0.82, 0.92, 0.80]})
+    path = tmp_path / "backends.csv"
+    write_csv(compare_backends(runs, ["tensorflow", "jax"], tolerance=0.02), path)
+    view = backends_context(path, {"m": "Model M"}, lambda row: [])
+    assert view["counts"]["inconclusive"] == 1
+    assert (
+        "every interval holds 0 (largest difference -0.3 points, Model M on jax)"
+        in (view["finding"])
+    )

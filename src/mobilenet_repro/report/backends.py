@@ -12,7 +12,7 @@ import pandas as pd
 
 from mobilenet_repro.agreement import VERDICTS
 from mobilenet_repro.formatting import as_bool, mean_std, missing
-from mobilenet_repro.report.numbers import sourced
+from mobilenet_repro.report.numbers import parse_value, sourced
 
 # Context key -> (column of backends.csv, label): the numbers a row prints.
 FIELDS = {
@@ -92,6 +92,14 @@ def backends_context(path: Path, labels: dict, runs_of) -> dict | None:
     ]
     if differ:
         finding += " Differ: " + "; ".join(differ) + "."
+    judged = [r for r in compared if r["interval"]]
+    if judged and not differ:
+        widest = max(judged, key=lambda r: abs(parse_value(r["difference"])))
+        finding += (
+            f" No backend trains to a different accuracy than {reference} beyond the spread "
+            f"between seeds: every interval holds 0 (largest difference {widest['difference']} "
+            f"points, {widest['label']} on {widest['backend']})."
+        )
     if counts["inconclusive"]:
         finding += " Inconclusive means the seeds spread too widely to tell: list more seeds."
     return {
