@@ -10,7 +10,7 @@ from snakemake.utils import min_version
 # whether or not it was pip-installed, so conda environments work too.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from mobilenet_repro.config import check_config
+from mobilenet_repro.config import check_backends, check_config
 
 min_version("9.0")
 
@@ -38,6 +38,10 @@ if not workflow.overwrite_configfiles:
 check_config(
     config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml", workdir="."
 )
+# The framework of each backend still to train on (with --sdm conda, the jobs' environments
+# provide it instead).
+if not workflow.deployment_settings.deployment_method:
+    check_backends(config, workdir=".")
 
 
 # Snakemake's own report (`snakemake --report report.zip`): figures and tables are marked

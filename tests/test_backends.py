@@ -43,6 +43,46 @@ def test_experiment_backend_and_command_line_override():
     assert spec["backend"] == "jax"
 
 
+def test_a_list_of_backends_trains_every_run_under_each_in_its_own_folder():
+    """`backend: [tensorflow, jax]` is an axis like seeds: TensorFlow's folders stay as
+    before (seed<n>), the others are named (seed<n>-jax), and every id parses back."""
+    from mobilenet_repro.config import expand_runs
+    from mobilenet_repro.runs import Run
+
+    config = _config()
+    config["experiments"]["tiny"]["backend"] = ["tensorflow", "jax"]
+    config["experiments"]["tiny"] |= {"seeds": [0, 1], "models": ["v1_025_32"]}
+    config = check_config(config)
+    runs = expand_runs(config)
+    assert [(r.backend, r.seed) for r in runs] == [
+        ("tensorflow", 0), ("tensorflow", 1), ("jax", 0), ("jax", 1)
+    ]  # fmt: skip
+    assert [r.dir.rsplit("/", 1)[1] for r in runs] == ["seed0", "seed1", "seed0-jax", "seed1-jax"]
+    for run in runs:
+        assert Run.from_path(run.file("metrics")) == run
+        assert Run.from_spec(run_spec(config, *vars(run).values())) == run
+    # The command line's list overrides every experiment's own.
+    config["backend"] = ["jax", "torch"]
+    assert {r.backend for r in expand_runs(check_config(config))} == {"jax", "torch"}
+
+
+def test_a_missing_backend_stops_before_any_job_unless_its_runs_are_done(tmp_path, monkeypatch):
+    from mobilenet_repro.config import check_backends, expand_runs
+
+    monkeypatch.setattr(backends, "installed", lambda name: name == "tensorflow")
+    config = _config()
+    config["experiments"]["tiny"]["backend"] = ["tensorflow", "jax"]
+    config = check_config(config)
+    with pytest.raises(
+        ConfigError, match=r"(?s)'jax' is not installed.*seed0-jax.*No job was started"
+    ):
+        check_backends(config, tmp_path)
+    for run in expand_runs(config):  # trained elsewhere: the report needs no JAX here
+        (tmp_path / run.file("metrics")).parent.mkdir(parents=True)
+        (tmp_path / run.file("metrics")).write_text("{}")
+    check_backends(config, tmp_path)
+
+
 def test_unknown_backend_is_refused_naming_the_choices():
     config = _config()
     config["experiments"]["tiny"]["backend"] = "mxnet"

@@ -183,27 +183,45 @@ def test_a_configfile_replaces_the_default_run(tmp_path):
     assert "digits" not in out
 
 
-def test_an_experiment_on_jax_trains_there_and_reaches_the_report(tmp_path):
-    """`backend: jax` end to end (on a machine without TensorFlow too: the jobs that do not
-    train pick JAX then); `--config backend=tensorflow` then reruns only its training run."""
+def test_an_experiment_under_two_backends_is_compared_in_the_report(tmp_path):
+    """`backend: [tensorflow, jax]` end to end: every run under each backend, in its own
+    folder, and the report's "Backends" table with each backend's mean +- std over seeds and
+    a verdict. On a machine without TensorFlow the experiment runs on JAX alone (the jobs
+    that do not train pick JAX then). Switching the command line's backend keeps both."""
+    from mobilenet_repro.agreement import VERDICTS
     from mobilenet_repro.backends import installed
 
     if not installed("jax"):
         pytest.skip("jax is not installed (pip extra `jax`)")
+    both = installed("tensorflow")
+    backends = ["tensorflow", "jax"] if both else ["jax"]
     workdir = copy_workflow(tmp_path)
     config = json.loads(json.dumps(TINY_CONFIG))
     config["experiments"]["tiny"].update(
-        backend="jax", models=["v1_025_32"], seeds=[0], analyses=[]
+        backend=backends, models=["v1_025_32"], seeds=[0, 1], analyses=[]
     )
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     snakemake(workdir, "--cores", "2")
-    run = workdir / "results/runs/tiny/digits/v1_025_32/seed0"
+    run = workdir / "results/runs/tiny/digits/v1_025_32/seed0-jax"
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["backend"] == "jax" and "jax" in metrics["versions"]
     runs = pd.read_csv(workdir / "results/summary/runs.csv")
-    assert list(runs["backend"]) == ["jax"]
+    assert sorted(runs["backend"]) == sorted(backends * 2)
     html = (workdir / "results/report/report.html").read_text()
-    assert f"{100 * metrics['test_top1']:.1f}" in html
-    if installed("tensorflow"):
-        dry = snakemake(workdir, "-n", "--cores", "2", "--config", "backend=tensorflow")
-        assert planned_jobs(dry).get("train") == 1
+    jax_top1 = runs.loc[runs["backend"] == "jax", "test_top1"]
+    if not both:
+        assert f"{100 * jax_top1.mean():.1f} ± {100 * jax_top1.std():.1f}" in html
+        return
+    assert (workdir / "results/runs/tiny/digits/v1_025_32/seed1").is_dir()  # TensorFlow's
+    table = pd.read_csv(workdir / "results/analysis/tiny/backends.csv")
+    assert list(table["backend"]) == backends
+    jax_row = table.iloc[1]
+    assert jax_row["verdict"] in VERDICTS and jax_row["reference"] == "tensorflow"
+    assert jax_row["test_top1_mean"] == pytest.approx(jax_top1.mean())
+    assert "Backends: the same runs under tensorflow, jax" in html
+    assert f"{100 * jax_top1.mean():.1f} ± {100 * jax_top1.std():.1f}" in html
+    assert jax_row["verdict"] in html
+    # Either backend alone: its runs are already there, nothing is trained again.
+    for backend in backends:
+        dry = snakemake(workdir, "-n", "--cores", "2", "--config", f"backend={backend}")
+        assert "train" not in planned_jobs(dry)

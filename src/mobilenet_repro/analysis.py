@@ -49,8 +49,8 @@ def runs_table(metrics_files) -> pd.DataFrame:
 
 
 def results_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean and sample standard deviation over seeds of each (data set, model)."""
-    keys = ["experiment", "dataset", "model", "arch", "alpha", "resolution"]
+    """Mean and sample standard deviation over seeds of each (data set, model, backend)."""
+    keys = ["experiment", "dataset", "model", "backend", "arch", "alpha", "resolution"]
     grouped = runs.groupby(keys, sort=False)
     table = grouped.agg(
         seeds=("seed", "count"),
@@ -78,8 +78,14 @@ def history_frame(history_files) -> pd.DataFrame:
         frame["seed"] = run.seed
         frame["model"] = run.model
         frame["dataset"] = run.dataset
+        frame["backend"] = run.backend
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+def curve_label(model: str, backend: str, backends) -> str:
+    """A model's name in a figure, with its backend where the figure shows several."""
+    return f"{model} ({backend})" if len(set(backends)) > 1 else model
 
 
 def plot_accuracy_vs(table: pd.DataFrame, x: str, xlabel: str):
@@ -111,7 +117,7 @@ def plot_accuracy_vs(table: pd.DataFrame, x: str, xlabel: str):
         )
         for _, row in part.iterrows():
             ax.annotate(
-                row["model"],
+                curve_label(row["model"], row["backend"], table["backend"]),
                 (row[x] / 1e6, row["test_top1_mean"] * 100),
                 fontsize=7,
                 xytext=(4, 2),
@@ -134,10 +140,11 @@ def plot_learning_curves(history: pd.DataFrame):
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharex=True)
-    mean = history.groupby(["dataset", "model", "epoch"], sort=False).mean(numeric_only=True)
-    for (dataset, model), part in mean.groupby(level=[0, 1], sort=False):
+    keys = ["dataset", "model", "backend", "epoch"]
+    mean = history.groupby(keys, sort=False).mean(numeric_only=True)
+    for (dataset, model, backend), part in mean.groupby(level=[0, 1, 2], sort=False):
         epochs = part.index.get_level_values("epoch")
-        label = f"{model} ({dataset})"
+        label = f"{curve_label(model, backend, history['backend'])} ({dataset})"
         (line,) = axes[0].plot(epochs, part["accuracy"] * 100, "--", alpha=0.7)
         axes[0].plot(epochs, part["val_accuracy"] * 100, "-", color=line.get_color(), label=label)
         axes[1].plot(epochs, part["loss"], "--", color=line.get_color(), alpha=0.7)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from mobilenet_repro.config import experiment_backends
 from mobilenet_repro.formatting import short
 from mobilenet_repro.runs import FILES, Run
 
@@ -39,10 +40,12 @@ COLUMNS = ["run", "file", "field", "kind", "original", "audit", "difference", "i
 
 
 def default_runs(config: dict) -> list[str]:
-    """The first run (first data set, model and seed) of each experiment."""
+    """The first run (first data set, model and seed) of each experiment, under each of its
+    backends (determinism is per backend)."""
     return [
-        Run(exp_id, exp["datasets"][0], exp["models"][0], exp["seeds"][0]).id
+        Run(exp_id, exp["datasets"][0], exp["models"][0], exp["seeds"][0], backend).id
         for exp_id, exp in config["experiments"].items()
+        for backend in experiment_backends(config, exp_id)
     ]
 
 
@@ -54,7 +57,8 @@ def audit_runs(config: dict, all_runs: list[Run]) -> list[Run]:
     if unknown:
         raise ValueError(
             f"audit_runs: {', '.join(unknown)} is not a run of this configuration; use run ids "
-            f"<experiment>/<dataset>/<model>/seed<n>, for example {next(iter(known), '-')}"
+            "<experiment>/<dataset>/<model>/seed<n>[-<backend>], for example "
+            f"{next(iter(known), '-')}"
         )
     return [known[r] for r in dict.fromkeys(wanted)]
 

@@ -51,7 +51,8 @@ def installed(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
-def _check(name: str) -> None:
+def check_installed(name: str) -> None:
+    """Raise BackendUnavailable, saying how to install it, unless `name`'s framework is here."""
     if name not in BACKENDS:
         raise BackendUnavailable(f"backend: received {name!r}; allowed: {', '.join(BACKENDS)}")
     if not installed(name):
@@ -73,7 +74,7 @@ def select(name: str, threads: int | None = None) -> None:
     thread, XLA's CPU thread pool; GPU determinism flags). Raises BackendUnavailable when the
     framework is missing or Keras was already imported with another backend.
     """
-    _check(name)
+    check_installed(name)
     keras = sys.modules.get("keras")
     if keras is not None and keras.backend.backend() != name:
         raise BackendUnavailable(

@@ -38,8 +38,18 @@ def _number_range(s: dict) -> str:
     return "a number " + " and ".join(f"{op} {s[k]}" for k, op in bounds if k in s)
 
 
+def _alternative(s: dict) -> str:
+    """One branch of a oneOf, in words: null, one of 'a', 'b', or a list of those."""
+    if s.get("type") == "null":
+        return "null"
+    if s.get("type") == "array":
+        return f"a list of distinct items, each {_alternative(s['items'])}"
+    return _ALLOWED["enum"](s) if "enum" in s else _ALLOWED["type"](s)
+
+
 _ALLOWED = {
     "enum": lambda s: "one of " + ", ".join(repr(x) for x in s["enum"]),
+    "oneOf": lambda s: "; or ".join(_alternative(branch) for branch in s["oneOf"]),
     "type": lambda s: f"a value of type {s['type']}",
     "minimum": _number_range,
     "maximum": _number_range,
@@ -271,6 +281,30 @@ def check_local_files(config: dict, workdir: Path | str = ".") -> None:
         )
 
 
+def check_backends(config: dict, workdir: Path | str = ".") -> None:
+    """The Keras backend of every run still to train is installed here: checked before the
+    first job, so a missing one stops nothing half-way. Finished runs (metrics.json present)
+    need nothing. Raises ConfigError naming the runs' backend and how to install it."""
+    from mobilenet_repro.backends import BackendUnavailable, check_installed
+
+    workdir = Path(workdir)
+    pending = {}
+    for run in expand_runs(config):
+        if not (workdir / run.file("metrics")).exists():
+            pending.setdefault(run.backend, []).append(run.id)
+    problems = []
+    for backend, ids in pending.items():
+        try:
+            check_installed(backend)
+        except BackendUnavailable as err:
+            more = f" and {len(ids) - 1} more" if len(ids) > 1 else ""
+            problems.append(f"{err} (needed by run {ids[0]}{more})")
+    if problems:
+        raise ConfigError(
+            "\n  - ".join(["missing Keras backend:", *problems]) + "\nNo job was started."
+        )
+
+
 def load_config(path: Path | str) -> dict:
     """Read and check a YAML config file."""
     return check_config(yaml.safe_load(Path(path).read_text()) or {})
@@ -284,24 +318,30 @@ def expand_runs(config: dict, experiment: str | None = None) -> list[Run]:
             continue
         for dataset in exp["datasets"]:
             for model in exp["models"]:
-                for seed in exp["seeds"]:
-                    runs.append(Run(exp_id, dataset, model, seed))
+                for backend in experiment_backends(config, exp_id):
+                    for seed in exp["seeds"]:
+                        runs.append(Run(exp_id, dataset, model, seed, backend))
     return runs
 
 
 DISPLAY_ONLY = ("label",)  # model keys that change the report, never a trained result
 
 
-def experiment_backend(config: dict, experiment: str) -> str:
-    """The Keras backend an experiment's runs train on: the top-level `backend` (the
-    command line's `--config backend=jax`) overrides each experiment's own."""
-    return config.get("backend") or config["experiments"][experiment].get("backend", DEFAULT)
+def experiment_backends(config: dict, experiment: str) -> list[str]:
+    """The Keras backends an experiment's runs train on, in order (the first is the one the
+    others are compared with): the top-level `backend` (the command line's `--config
+    backend=jax`) overrides each experiment's own. Either is one name or a list."""
+    chosen = config.get("backend") or config["experiments"][experiment].get("backend", DEFAULT)
+    return [chosen] if isinstance(chosen, str) else list(chosen)
 
 
-def run_spec(config: dict, experiment: str, dataset: str, model: str, seed: int) -> dict:
-    """Everything that determines one run's result, as plain data (also its fingerprint)."""
+def run_spec(
+    config: dict, experiment: str, dataset: str, model: str, seed: int, backend: str | None = None
+) -> dict:
+    """Everything that determines one run's result, as plain data (also its fingerprint).
+    `backend`: the run's Keras backend; None, the experiment's first."""
     exp = config["experiments"][experiment]
-    backend = experiment_backend(config, experiment)
+    backend = backend or experiment_backends(config, experiment)[0]
     model_config = {k: v for k, v in config["models"][model].items() if k not in DISPLAY_ONLY}
     return {
         "experiment": experiment,

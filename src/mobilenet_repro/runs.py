@@ -1,9 +1,13 @@
 """What a run is: its identity, its folder and its files. Every other module asks here.
 
-A run is one (experiment, data set, model, seed) of the configuration. The workflow's rules
-(workflow/rules/common.smk, train.smk), training (its id in messages and metrics.json) and
-the analysis (which reads a run's identity back from its files' paths) all use these
-definitions, so a run's folder is spelled once.
+A run is one (experiment, data set, model, backend, seed) of the configuration. Its folder
+is named by the seed, and by the Keras backend unless that is TensorFlow (the default):
+`seed0`, `seed0-jax`, `seed0-torch`. So the same experiment trained under two backends keeps
+both sets of results, and runs trained before backends existed keep their folders.
+
+The workflow's rules (workflow/rules/common.smk, train.smk), training (its id in messages
+and metrics.json) and the analysis (which reads a run's identity back from its files'
+paths) all use these definitions, so a run's folder is spelled once.
 """
 
 from __future__ import annotations
@@ -12,15 +16,20 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mobilenet_repro.backends import BACKENDS, DEFAULT
+
+_NAMED_BACKENDS = "|".join(b for b in BACKENDS if b != DEFAULT)
 # Wildcard patterns: each id is one folder name (config.schema.yaml allows no '/', no leading
-# '.'); the seed is a non-negative integer.
+# '.'); the replicate is seed<n> (n a non-negative integer), then -<backend> unless the
+# default.
 ID_PATTERNS = {
     "experiment": r"[A-Za-z0-9_-]+",
     "dataset": r"[A-Za-z0-9_-]+",
     "model": r"[A-Za-z0-9_-][A-Za-z0-9_.-]*",
-    "seed": r"\d+",
+    "replicate": rf"seed\d+(?:-(?:{_NAMED_BACKENDS}))?",
 }
-RUN_PATH = "{experiment}/{dataset}/{model}/seed{seed}"  # a run's id, and its folders' tail
+_REPLICATE_RE = re.compile(rf"seed(?P<seed>\d+)(?:-(?P<backend>{_NAMED_BACKENDS}))?")
+RUN_PATH = "{experiment}/{dataset}/{model}/{replicate}"  # a run's id, and its folders' tail
 RUN_DIR = f"results/runs/{RUN_PATH}"
 CHECKPOINT_DIR = f"resources/checkpoints/{RUN_PATH}"
 LOG = f"logs/train/{RUN_PATH}.log"
@@ -34,42 +43,80 @@ FILES = {
 }
 _DIR_RE = re.compile(
     r"(?:^|/)results/runs/"
-    + RUN_PATH.replace("{seed}", f"(?P<seed>{ID_PATTERNS['seed']})").format(
-        **{k: f"(?P<{k}>{v})" for k, v in ID_PATTERNS.items() if k != "seed"}
-    )
+    + RUN_PATH.format(**{k: f"(?P<{k}>{v})" for k, v in ID_PATTERNS.items()})
     + r"(?:/|$)"
 )
 
 
+def replicate_name(seed: int, backend: str = DEFAULT) -> str:
+    """A run's folder name: seed<n>, and -<backend> unless the default backend."""
+    return f"seed{int(seed)}" + ("" if backend == DEFAULT else f"-{backend}")
+
+
+def parse_replicate(name: str) -> tuple[int, str]:
+    """(seed, backend) of a run folder's name (replicate_name's inverse)."""
+    found = _REPLICATE_RE.fullmatch(name)
+    if found is None:
+        raise ValueError(
+            f"{name!r} is not a run folder name (seed<n>, or seed<n>-<backend> for one of "
+            f"{_NAMED_BACKENDS.replace('|', ', ')})"
+        )
+    return int(found["seed"]), found["backend"] or DEFAULT
+
+
 @dataclass(frozen=True)
 class Run:
-    """One training run: (experiment, data set, model, seed)."""
+    """One training run: (experiment, data set, model, seed, Keras backend)."""
 
     experiment: str
     dataset: str
     model: str
     seed: int
+    backend: str = DEFAULT
+
+    @property
+    def replicate(self) -> str:
+        return replicate_name(self.seed, self.backend)
+
+    def _fields(self) -> dict:
+        return {**vars(self), "replicate": self.replicate}
 
     @property
     def id(self) -> str:
-        return RUN_PATH.format(**vars(self))
+        return RUN_PATH.format(**self._fields())
 
     @property
     def dir(self) -> str:
-        return RUN_DIR.format(**vars(self))
+        return RUN_DIR.format(**self._fields())
 
     def file(self, name: str) -> str:
         """Path of one output (a key of FILES: metrics, history, schedule, model)."""
         return f"{self.dir}/{FILES[name]}"
 
     @property
+    def benchmark(self) -> str:
+        return BENCHMARK.format(**self._fields())
+
+    @property
     def checkpoint_dir(self) -> str:
-        return CHECKPOINT_DIR.format(**vars(self))
+        return CHECKPOINT_DIR.format(**self._fields())
 
     @classmethod
     def from_spec(cls, spec: dict) -> Run:
         """The run a run spec (config.run_spec) describes."""
-        return cls(spec["experiment"], spec["dataset"], spec["model_id"], int(spec["seed"]))
+        return cls(
+            spec["experiment"],
+            spec["dataset"],
+            spec["model_id"],
+            int(spec["seed"]),
+            spec.get("backend", DEFAULT),
+        )
+
+    @classmethod
+    def from_wildcards(cls, wildcards) -> Run:
+        """The run of a job's wildcards (experiment, dataset, model, replicate)."""
+        seed, backend = parse_replicate(wildcards.replicate)
+        return cls(wildcards.experiment, wildcards.dataset, wildcards.model, seed, backend)
 
     @classmethod
     def from_path(cls, path: str | Path) -> Run:
@@ -78,4 +125,5 @@ class Run:
         if found is None:
             raise ValueError(f"{path} is not inside a run folder ({RUN_DIR})")
         parts = found.groupdict()
-        return cls(parts["experiment"], parts["dataset"], parts["model"], int(parts["seed"]))
+        seed, backend = parse_replicate(parts["replicate"])
+        return cls(parts["experiment"], parts["dataset"], parts["model"], seed, backend)

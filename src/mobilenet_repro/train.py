@@ -592,6 +592,10 @@ def train_run(
             validation_data=streams["val"],
             callbacks=[hook, *(callbacks or [])],
             verbose=0,
+            # The batches come in the run's own epoch orders (batches.epoch_permutations);
+            # Keras would otherwise reorder a PyDataset's batches (JAX, PyTorch) with its
+            # global generator, and a resumed run would not see the uninterrupted one's.
+            shuffle=False,
         )
         trained_now = state["epoch"] - start
     if state.get("best"):

@@ -76,8 +76,8 @@ rule analyse_training:
 # them, so that restyling a figure recomputes nothing.
 rule compare_seed002:
     input:
-        metrics=get_experiment_metrics,
-        histories=get_experiment_histories,
+        metrics=get_reference_files("metrics"),
+        histories=get_reference_files("history"),
     output:
         **get_seed002_report_outputs("tables"),
     log:
@@ -95,7 +95,7 @@ rule compare_seed002:
 rule plot_seed002:
     input:
         **get_seed002_outputs("tables"),
-        histories=get_experiment_histories,
+        histories=get_reference_files("history"),
     output:
         **get_seed002_report_outputs("figures"),
     log:
@@ -106,3 +106,26 @@ rule plot_seed002:
         labels=get_model_labels,
     script:
         "../scripts/plot_seed002.py"
+
+
+# Experiments trained under several Keras backends: each backend's test top-1 over seeds
+# beside the first backend's, with Welch's interval and an agreement verdict (agreement.py).
+rule compare_backends:
+    input:
+        metrics=get_experiment_metrics,
+    output:
+        table=report(
+            BACKENDS_TABLE,
+            caption="../report/backends.rst",
+            category="Results",
+            subcategory="{experiment}",
+        ),
+    log:
+        "logs/analysis/{experiment}/backends.log",
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        backends=lambda wildcards: experiment_backends(config, wildcards.experiment),
+        tolerance=config["backend_tolerance"],
+    script:
+        "../scripts/compare_backends.py"

@@ -1,10 +1,10 @@
 # Input functions and target lists shared by the rule files. Every (experiment, data set,
-# model, seed) of the configuration is one run with its own output directory.
+# model, backend, seed) of the configuration is one run with its own output directory.
 from pathlib import Path
 
 from mobilenet_repro import runs
 from mobilenet_repro.audit import AUDIT_RUN_DIR, AUDIT_TABLE, audit_runs
-from mobilenet_repro.config import expand_runs, run_spec
+from mobilenet_repro.config import expand_runs, experiment_backends, run_spec
 from mobilenet_repro.data import source_classes
 
 RUNS = expand_runs(config)
@@ -13,23 +13,25 @@ RUNS = expand_runs(config)
 REPO = Path(workflow.basedir)
 # A run's folder, files, log and checkpoint: one definition, in mobilenet_repro/runs.py.
 RUN_DIR = runs.RUN_DIR
+BACKENDS_TABLE = "results/analysis/{experiment}/backends.csv"
 
 
 wildcard_constraints:
     **runs.ID_PATTERNS,
 
 
-def get_run_files(kind, experiment=None):
-    """Paths of one output kind (metrics.json, history.csv, ...) of every run."""
+def get_run_files(kind, experiment=None, backend=None):
+    """Paths of one output kind (metrics.json, history.csv, ...) of every run (of one
+    experiment, of one backend)."""
     return [
         f"{run.dir}/{kind}"
         for run in RUNS
-        if experiment is None or run.experiment == experiment
+        if experiment in (None, run.experiment) and backend in (None, run.backend)
     ]
 
 
 def get_run_benchmarks():
-    return [runs.BENCHMARK.format(**vars(run)) for run in RUNS]
+    return [run.benchmark for run in RUNS]
 
 
 def get_run_outputs():
@@ -39,12 +41,9 @@ def get_run_outputs():
 
 def get_run_spec(wildcards):
     """Everything that decides a run's result; a change here reruns that run only."""
+    run = runs.Run.from_wildcards(wildcards)
     return run_spec(
-        config,
-        wildcards.experiment,
-        wildcards.dataset,
-        wildcards.model,
-        int(wildcards.seed),
+        config, run.experiment, run.dataset, run.model, run.seed, run.backend
     )
 
 
@@ -68,6 +67,27 @@ def get_experiment_histories(wildcards):
     return get_run_files(runs.FILES["history"], wildcards.experiment)
 
 
+def get_reference_backend(wildcards):
+    """The experiment's first backend: the others are compared with it."""
+    return experiment_backends(config, wildcards.experiment)[0]
+
+
+def get_reference_files(kind):
+    """Input function: one output kind of the runs of the experiment's first backend (seed
+    002's comparisons are between models, so on one backend)."""
+
+    def files(wildcards):
+        backend = get_reference_backend(wildcards)
+        return get_run_files(runs.FILES[kind], wildcards.experiment, backend)
+
+    return files
+
+
+def get_compared_experiments():
+    """Experiments trained under more than one backend (report section "Backends")."""
+    return [e for e in config["experiments"] if len(experiment_backends(config, e)) > 1]
+
+
 def get_experiment_schedules(wildcards):
     return get_run_files(runs.FILES["schedule"], wildcards.experiment)
 
@@ -88,6 +108,7 @@ def get_analysis_outputs():
             "lr_schedule.png",
         ],
     )
+    outputs += expand(BACKENDS_TABLE, experiment=get_compared_experiments())
     for exp_id, exp in config["experiments"].items():
         if exp["analyses"]:
             for kind in ("tables", "figures"):

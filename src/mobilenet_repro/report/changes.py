@@ -71,7 +71,7 @@ def run_records(config: dict, metrics_files, manifest_files) -> dict[str, dict]:
         run = Run.from_path(path)
         records[run.id] = {
             "fingerprint": metrics.get("fingerprint"),
-            "spec": run_spec(config, run.experiment, run.dataset, run.model, run.seed),
+            "spec": run_spec(config, run.experiment, run.dataset, run.model, run.seed, run.backend),
             "metrics": Path(path).as_posix(),
             "metrics_sha256": sha256(path),
             "data_sha256": data.get(run.dataset),

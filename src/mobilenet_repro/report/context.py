@@ -19,10 +19,13 @@ import yaml
 
 from mobilenet_repro.analysis import CHANCE_MARGIN
 from mobilenet_repro.architectures.grid import OUTPUT_FILES
+from mobilenet_repro.backends import DEFAULT as DEFAULT_BACKEND
+from mobilenet_repro.config import experiment_backends
 from mobilenet_repro.formatting import as_bool, fmt_int, fmt_millions, mean_std
 from mobilenet_repro.io import read_json
 from mobilenet_repro.report.accuracy import accuracy_context
 from mobilenet_repro.report.architectures import report_context
+from mobilenet_repro.report.backends import backends_context
 from mobilenet_repro.report.datasheets import datasheet
 from mobilenet_repro.report.numbers import Number, sourced
 from mobilenet_repro.report.render import REPO_DIR
@@ -80,18 +83,24 @@ def read_benchmarks(paths) -> list[dict]:
     return rows
 
 
-def _experiment_context(exp_id, exp, config, analysis_dir: Path, runs: pd.DataFrame, root):
+def _experiment_context(exp_id, exp, config, analysis_dir: Path, index: dict, root):
     table = pd.read_csv(analysis_dir / exp_id / "results_table.csv")
     models = config["models"]
+    backends = experiment_backends(config, exp_id)
+    # The backend is named beside each model where it is not only the default.
+    named = backends != [DEFAULT_BACKEND]
     rows = []
     for _, r in table.iterrows():
         top1 = mean_std(r["test_top1_mean"], r["test_top1_std"])
+        backend = r.get("backend", DEFAULT_BACKEND)  # tables from before backends existed
+        label = models[r["model"]].get("label") or r["model"]
         rows.append(
             {
                 "learned": as_bool(r["learned"]),
                 "dataset": r["dataset"],
                 "model": r["model"],
-                "label": models[r["model"]].get("label") or r["model"],
+                "backend": backend,
+                "label": f"{label} ({backend})" if named else label,
                 "arch": r["arch"],
                 "alpha": f"{r['alpha']:.2f}",
                 "resolution": int(r["resolution"]),
@@ -111,6 +120,9 @@ def _experiment_context(exp_id, exp, config, analysis_dir: Path, runs: pd.DataFr
     # A model at chance is never "the most accurate" (analysis.CHANCE_MARGIN).
     best = max((r for r in rows if r["learned"]), key=lambda r: r["top1_mean"], default=None)
     labels = {k: v.get("label") or k for k, v in models.items()}
+    runs_of = lambda row: index.get(  # noqa: E731
+        (exp_id, row["dataset"], row["model"], row["backend"]), []
+    )
     return {
         "id": exp_id,
         "title": exp.get("title") or exp_id,
@@ -120,6 +132,10 @@ def _experiment_context(exp_id, exp, config, analysis_dir: Path, runs: pd.DataFr
         "recipe_name": exp["recipe"],
         "recipe": config["recipes"][exp["recipe"]],
         "seeds": exp["seeds"],
+        "backends": backends,
+        "backend_comparison": backends_context(
+            analysis_dir / exp_id / "backends.csv", labels, runs_of
+        ),
         "rows": rows,
         "best": best,
         "not_learned": [f"{r['label']} ({r['dataset']})" for r in rows if not r["learned"]],
@@ -152,7 +168,7 @@ def build_context(
     metrics = [read_json(p) for p in metrics_files]
     published = yaml.safe_load(Path(published_file).read_text())
     experiments = [
-        _experiment_context(exp_id, exp, config, analysis_dir, runs, root)
+        _experiment_context(exp_id, exp, config, analysis_dir, _run_index(metrics), root)
         for exp_id, exp in config["experiments"].items()
     ]
     manifests = [read_json(p) for p in manifest_files]
@@ -215,12 +231,19 @@ RESULT_FIELDS = {
 }
 
 
+def _backend_tag(row: dict) -> str:
+    """A number's label names its backend unless the default (labels of reports from before
+    backends existed stay as they were, for "Changes since the previous report")."""
+    return "" if row["backend"] == DEFAULT_BACKEND else f" ({row['backend']})"
+
+
 def _run_index(metrics: list[dict]) -> dict[tuple, list[tuple[str, str]]]:
-    """(experiment, data set, model) -> [(run id, configuration fingerprint)]."""
+    """(experiment, data set, model, backend) -> [(run id, configuration fingerprint)]."""
     index: dict[tuple, list] = {}
     for m in metrics:
-        run = Run(m["experiment"], m["dataset"], m["model"], int(m["seed"]))
-        index.setdefault((run.experiment, run.dataset, run.model), []).append(
+        backend = m.get("backend", DEFAULT_BACKEND)
+        run = Run(m["experiment"], m["dataset"], m["model"], int(m["seed"]), backend)
+        index.setdefault((run.experiment, run.dataset, run.model, run.backend), []).append(
             (run.id, m.get("fingerprint", ""))
         )
     return index
@@ -231,8 +254,8 @@ def _source_context(context, config, metrics, metrics_files, manifest_files, run
     index = _run_index(metrics)
     runs_of = lambda exp, row=None: [  # noqa: E731
         r
-        for (e, d, m), found in index.items()
-        if e == exp and (row is None or (d, m) == (row["dataset"], row["model"]))
+        for (e, d, m, b), found in index.items()
+        if e == exp and (row is None or (d, m, b) == (row["dataset"], row["model"], row["backend"]))
         for r in found
     ]
     all_runs = [r for found in index.values() for r in found]
@@ -260,7 +283,7 @@ def _source_context(context, config, metrics, metrics_files, manifest_files, run
             {key: field for key, (field, _, _) in RESULT_FIELDS.items()},
             (Path(analysis) / exp_id / "results_table.csv").as_posix(),
             label=lambda r, key, e=exp_id: (
-                f"{e}: {r['model']} on {r['dataset']}: {RESULT_FIELDS[key][1]}"
+                f"{e}: {r['model']} on {r['dataset']}{_backend_tag(r)}: {RESULT_FIELDS[key][1]}"
             ),
             runs=lambda r, e=exp_id: [i for i, _ in runs_of(e, r)],
             fingerprints=lambda r, e=exp_id: [f for _, f in runs_of(e, r)],
