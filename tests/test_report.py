@@ -22,6 +22,13 @@ def full_context(tmp_path) -> dict:
     experiment = {"title": "Tiny " + NASTY, "description": "About " + NASTY, "seeds": [0, 7]}
     experiment |= {"recipe_name": "quick", "recipe": recipe, "rows": [row], "best": row}
     experiment |= {"datasets": ["digits"], "not_learned": [], "seed002": {}}
+    compared = {"dataset": "digits", "label": "V1 " + NASTY, "seeds": "2", "top1": "90.1 ± 0.5"}
+    compared |= {"difference": "-1.6", "interval": "-9.0 to +5.8", "train_seconds": "30.2"}
+    compared |= {"backend": "jax", "verdict": "inconclusive", "verdict_word": "inconclusive"}
+    experiment |= {"backends": ["tensorflow", "jax"], "backend_comparison": {
+        "reference": "tensorflow", "tolerance": "2", "rows": [compared],
+        "finding": "Of 1 comparison, 1 inconclusive " + NASTY,
+    }}  # fmt: skip
     experiment["figures"] = {
         "accuracy_vs_params": figures["a"],
         "accuracy_vs_mult_adds": figures["b"],

@@ -50,6 +50,8 @@ def runs_table(metrics_files) -> pd.DataFrame:
 
 def results_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean and sample standard deviation over seeds of each (data set, model, backend)."""
+    if "backend" not in runs:  # a runs table from before backends existed: TensorFlow's
+        runs = runs.assign(backend=DEFAULT_BACKEND)
     keys = ["experiment", "dataset", "model", "backend", "arch", "alpha", "resolution"]
     grouped = runs.groupby(keys, sort=False)
     table = grouped.agg(
