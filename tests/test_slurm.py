@@ -191,7 +191,7 @@ def test_every_training_job_went_through_slurm(slurm_runs):
     assert len(train_jobs) == 2, jobs
     for job in train_jobs:
         record = slurm_runs.records[job]
-        assert record["Comment"] == f"rule_train_wildcards_tiny_digits_{MODEL}_0", record
+        assert record["Comment"] == f"rule_train_wildcards_tiny_digits_{MODEL}_seed0", record
         assert record["Account"] == ACCOUNT and record["ReqCPUS"] == "1", record
     assert slurm_runs.records[train_jobs[-1]]["State"] == "COMPLETED"
     assert slurm_runs.records[train_jobs[-1]]["ReqMem"] == "4000M"  # resources.train default
