@@ -228,7 +228,7 @@ def test_a_failing_jobs_message_reaches_the_terminal_without_tensorflow_noise(tm
     result = run(tmp_path, f"{RUN}/metrics.json", timeout=300)
     assert result.returncode != 0
     terminal = result.stdout + result.stderr
-    job = "rule train (experiment=tiny, dataset=digits, model=v1_025_32, seed=0)"
+    job = "rule train (experiment=tiny, dataset=digits, model=v1_025_32, replicate=seed0)"
     assert f"{job} failed" in terminal
     assert f"prepared data set {Path('resources/datasets/digits.npz')} is unreadable" in terminal
     assert "delete it and rerun" in terminal and f"full log: {RUN_LOG}" in terminal

@@ -385,7 +385,7 @@ def _source_cifar(check: dict, index) -> None:
             check[key], f"seed 000's parameter count: {key}", source, field, kind=kind
         )
     for r in check["runs"]:
-        found = [x for (_, _, m), runs in index.items() if m == r["model"] for x in runs]
+        found = [x for (_, _, m, _), runs in index.items() if m == r["model"] for x in runs]
         source = Run.from_path(f"results/runs/{found[0][0]}").file("metrics") if found else "-"
         r["trainable"] = Number(
             r["trainable"],
