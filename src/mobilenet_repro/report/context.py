@@ -167,8 +167,9 @@ def build_context(
     runs = pd.read_csv(runs_csv)
     metrics = [read_json(p) for p in metrics_files]
     published = yaml.safe_load(Path(published_file).read_text())
+    index = _run_index(metrics)
     experiments = [
-        _experiment_context(exp_id, exp, config, analysis_dir, _run_index(metrics), root)
+        _experiment_context(exp_id, exp, config, analysis_dir, index, root)
         for exp_id, exp in config["experiments"].items()
     ]
     manifests = [read_json(p) for p in manifest_files]
