@@ -55,7 +55,7 @@ def wait_for(path: Path, text: str, proc, timeout=300):
         if proc.poll() is not None:
             out, err = proc.communicate()
             raise AssertionError(f"snakemake ended early ({proc.returncode}):\n{err[-3000:]}")
-        time.sleep(0.5)
+        time.sleep(0.1)
     raise AssertionError(f"{text!r} did not appear in {path} within {timeout} s")
 
 
@@ -87,7 +87,10 @@ def test_invalid_config_fails_before_any_job_and_touches_nothing(tmp_path, key, 
 # ------------------------------------------- 2. killed training: Ctrl+C to Snakemake, resume
 @pytest.mark.slow
 def test_interrupted_snakemake_resumes_training_from_last_epoch(tmp_path):
-    one_run_config(tmp_path, epochs=3)
+    # Enough epochs that the job is still training when Ctrl+C lands (a tiny epoch takes
+    # well under a second: with 3 epochs the run could finish within one poll).
+    epochs = 20
+    one_run_config(tmp_path, epochs=epochs)
     target = f"{RUN}/metrics.json"
     proc = subprocess.Popen(
         snakemake_cmd(tmp_path, target),
@@ -96,7 +99,7 @@ def test_interrupted_snakemake_resumes_training_from_last_epoch(tmp_path):
         text=True,
         start_new_session=True,
     )
-    wait_for(tmp_path / RUN_LOG, "epoch 1/3", proc)
+    wait_for(tmp_path / RUN_LOG, f"epoch 1/{epochs}", proc)
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl+C: SIGINT to the whole foreground group
     proc.communicate(timeout=120)
     assert not (tmp_path / target).exists()
@@ -108,12 +111,12 @@ def test_interrupted_snakemake_resumes_training_from_last_epoch(tmp_path):
     result = run(tmp_path, target, "--rerun-incomplete")
     assert result.returncode == 0, result.stderr[-3000:]
     log = (tmp_path / RUN_LOG).read_text()
-    assert f"resuming from checkpoint after epoch {state['epoch']}/3" in log
+    assert f"resuming from checkpoint after epoch {state['epoch']}/{epochs}" in log
     metrics = json.loads((tmp_path / target).read_text())
     assert metrics["resumed"] is True
-    assert metrics["periods_trained_last_invocation"] == 3 - state["epoch"]
+    assert metrics["periods_trained_last_invocation"] == epochs - state["epoch"]
     history = (tmp_path / RUN / "history.csv").read_text().strip().splitlines()
-    assert len(history) == 1 + 3  # header and one row per epoch
+    assert len(history) == 1 + epochs  # header and one row per epoch
 
 
 # ------------------------------------------------------------------ 3. diverging training
