@@ -88,8 +88,8 @@ def test_invalid_config_fails_before_any_job_and_touches_nothing(tmp_path, key, 
 @pytest.mark.slow
 def test_interrupted_snakemake_resumes_training_from_last_epoch(tmp_path):
     # Enough epochs that the job is still training when Ctrl+C lands (a tiny epoch takes
-    # well under a second: with 3 epochs the run could finish within one poll).
-    epochs = 20
+    # well under a second, and Snakemake may take seconds to pass the interrupt on).
+    epochs = 60
     one_run_config(tmp_path, epochs=epochs)
     target = f"{RUN}/metrics.json"
     proc = subprocess.Popen(
@@ -98,6 +98,9 @@ def test_interrupted_snakemake_resumes_training_from_last_epoch(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # Ctrl+C's default action even where the tests were started with SIGINT ignored (a
+        # shell's background job): an ignored SIGINT is inherited, and the run would finish.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     wait_for(tmp_path / RUN_LOG, f"epoch 1/{epochs}", proc)
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl+C: SIGINT to the whole foreground group
