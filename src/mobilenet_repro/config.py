@@ -14,7 +14,7 @@ import jsonschema
 import yaml
 
 from mobilenet_repro.archspec import ARCH_SPECS
-from mobilenet_repro.backends import DEFAULT
+from mobilenet_repro.backends import DEFAULT, BackendUnavailable, check_installed
 from mobilenet_repro.runs import Run
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
@@ -285,8 +285,6 @@ def check_backends(config: dict, workdir: Path | str = ".") -> None:
     """The Keras backend of every run still to train is installed here: checked before the
     first job, so a missing one stops nothing half-way. Finished runs (metrics.json present)
     need nothing. Raises ConfigError naming the runs' backend and how to install it."""
-    from mobilenet_repro.backends import BackendUnavailable, check_installed
-
     workdir = Path(workdir)
     pending = {}
     for run in expand_runs(config):
