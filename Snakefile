@@ -10,6 +10,7 @@ from snakemake.utils import min_version
 # whether or not it was pip-installed, so conda environments work too.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
+from mobilenet_repro import paths
 from mobilenet_repro.config import check_backends, check_config
 
 min_version("9.0")
@@ -35,9 +36,7 @@ if not workflow.overwrite_configfiles:
 # The one check of the configuration, before any job: schema (filling defaults), references,
 # run folders and the local files data sets name. Its messages name the key, the value
 # received and what is allowed.
-check_config(
-    config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml", workdir="."
-)
+check_config(config, paths.SCHEMA, workdir=".")
 # The framework of each backend still to train on (with --sdm conda, the jobs' environments
 # provide it instead).
 if not workflow.deployment_settings.deployment_method:

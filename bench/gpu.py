@@ -1,9 +1,9 @@
 """Benchmark: the pipeline's Keras models on a GPU, float32 against mixed precision, XLA on and off.
 
-Issue 6 asks, when a GPU is available, for mixed precision and XLA to be measured rather
-than assumed. The GPU machines lent to this project hold PyTorch and JAX but no TensorFlow,
-and nothing can be installed there beyond a few small wheels, so this measures the same
-builders (`mobilenet_repro.models`, backend-agnostic Keras 3) on the backends that are there:
+On a GPU, mixed precision and XLA are measured here rather than assumed. The GPU machines
+lent to this project hold PyTorch and JAX but no TensorFlow, and nothing can be installed
+there beyond a few small wheels, so this measures the same builders (`mobilenet_repro.models`,
+backend-agnostic Keras 3) on the backends that are there:
 
   keras-jax    Keras on JAX; jit_compile=True is XLA, jit_compile=False runs op by op;
   keras-tensorflow  Keras on TensorFlow, the pipeline's backend, with and without XLA (op
@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BACKENDS = ("matmul", "keras-jax", "torch", "keras-torch")  # most telling first
 OPTIONAL_BACKENDS = ("keras-tensorflow",)
 POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
-MODELS = {  # label: (builder, alpha, resolution); batch 128 and 10 classes as in issue 6
+MODELS = {  # label: (builder, alpha, resolution); batch 128 and 10 classes
     "cifar_mobilenetv2_1.00_32": ("cifar_mobilenet_v2", 1.0, 32),
     "mobilenet_1.00_128": ("mobilenet_v1", 1.0, 128),
 }
@@ -89,8 +89,8 @@ def _keras_worker(args, backend: str) -> dict:
     import keras
     import numpy as np
 
-    from mobilenet_repro.counting import count_mult_adds, count_params
-    from mobilenet_repro.models import build_classifier
+    from mobilenet_repro.counting.counters import count_mult_adds, count_params
+    from mobilenet_repro.models.catalog import build_classifier
 
     rng = np.random.default_rng(0)
     runs = []

@@ -59,7 +59,8 @@ def dataset_spec(archive: Path) -> dict:
 
 
 def prepared(archive: Path, cache: Path) -> Path:
-    from mobilenet_repro.data import prepare_dataset, save_dataset
+    from mobilenet_repro.data import save_dataset
+    from mobilenet_repro.data.prepare import prepare_dataset
 
     if not cache.exists():
         if not archive.exists():
@@ -72,7 +73,7 @@ def prepared(archive: Path, cache: Path) -> Path:
 
 
 def machine(threads: int) -> dict:
-    from mobilenet_repro.train import hardware_info, package_versions
+    from mobilenet_repro.training.records import hardware_info, package_versions
 
     return {
         "hardware": hardware_info(threads),
@@ -89,15 +90,15 @@ def _cpu_seconds() -> float:
 
 
 def overhead(args) -> dict:
-    from mobilenet_repro.backends import configure_tensorflow
+    from mobilenet_repro.training.backends import configure_tensorflow
 
     configure_tensorflow(args.threads)
     import keras
     import tensorflow as tf
 
     from mobilenet_repro.data import load_dataset
-    from mobilenet_repro.models import build_classifier
-    from mobilenet_repro.pipeline import epoch_permutations, make_dataset, preprocessing_fn
+    from mobilenet_repro.data.tf_pipeline import epoch_permutations, make_dataset, preprocessing_fn
+    from mobilenet_repro.models.catalog import build_classifier
 
     keras.utils.set_random_seed(0)
     ds = load_dataset(prepared(args.archive, args.cache))
@@ -235,7 +236,7 @@ def overhead(args) -> dict:
 
 
 def rss_child(spec_path: str, data: str, work: str) -> None:
-    from mobilenet_repro.train import train_run
+    from mobilenet_repro.training.loop import train_run
 
     spec = json.loads(Path(spec_path).read_text())
     work = Path(work)
@@ -356,7 +357,7 @@ def main(argv=None) -> None:
         command=" ".join([Path(sys.executable).name, *sys.argv]),
     )
     out = args.out or ROOT / "results" / "bench" / f"input_pipeline_{result['kind']}.json"
-    from mobilenet_repro.io import write_json
+    from mobilenet_repro.files import write_json
 
     write_json(result, out)
     summary = {

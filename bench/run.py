@@ -1,4 +1,4 @@
-"""Run every benchmark of issue 6 and summarise the figures against their targets.
+"""Run every benchmark and summarise the figures against their targets.
 
     .venv/bin/pip install -c constraints.txt -e ".[bench]"     # once: adds PyTorch (CPU)
     .venv/bin/python bench/run.py                             # about 45 min on 2 cores
@@ -240,7 +240,7 @@ def main(argv=None) -> None:
         "figures": rows,
     }
     sys.path.insert(0, str(ROOT / "src"))
-    from mobilenet_repro.io import write_json
+    from mobilenet_repro.files import write_json
 
     write_json(summary, args.out_dir / "summary.json")
     print(markdown(rows))

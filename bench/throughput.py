@@ -181,11 +181,11 @@ def keras_timer(batch, skip, on_begin=None):
 
 def worker_pipeline(args, chan: Channel, options: dict) -> None:
     """(a): train_run itself; the epochs after the first wait for the controller's 'go'."""
-    from mobilenet_repro import backends
+    from mobilenet_repro.training import backends
 
     backend = options.get("backend", backends.DEFAULT)
     backends.select(backend, args.threads)  # before Keras is imported
-    from mobilenet_repro.train import train_run
+    from mobilenet_repro.training.loop import train_run
 
     spec = run_spec_for(args.model, args.reps + 1)
     if backend != backends.DEFAULT:
@@ -228,8 +228,9 @@ def _memory_data(args, resolution):
 
 def worker_keras(args, chan: Channel, options: dict) -> None:
     """(b): bare Keras fit on tensors in memory, the model and recipe of (a)."""
-    from mobilenet_repro.backends import configure_tensorflow
-    from mobilenet_repro.train import build_model, make_schedule
+    from mobilenet_repro.training.backends import configure_tensorflow
+    from mobilenet_repro.training.schedules import make_schedule
+    from mobilenet_repro.training.steps import build_model
 
     if options.get("determinism", True):
         configure_tensorflow(args.threads)
@@ -244,8 +245,8 @@ def worker_keras(args, chan: Channel, options: dict) -> None:
     if "inter_op" in options:
         tf.config.threading.set_inter_op_parallelism_threads(options["inter_op"])
 
-    from mobilenet_repro.counting import count_mult_adds, count_params
-    from mobilenet_repro.fused_bn import use_fused_batch_norm
+    from mobilenet_repro.counting.counters import count_mult_adds, count_params
+    from mobilenet_repro.training.fused_bn import use_fused_batch_norm
 
     t0 = time.perf_counter()
     spec = run_spec_for(args.model, args.reps + 1)
@@ -379,7 +380,7 @@ def _rate(fn, flops, min_seconds) -> float:
 
 def worker_matmul(args, chan: Channel, options: dict) -> None:
     """(d): float32 matmul GFLOP/s of TensorFlow, PyTorch and NumPy at a few sizes."""
-    from mobilenet_repro.backends import configure_tensorflow
+    from mobilenet_repro.training.backends import configure_tensorflow
 
     configure_tensorflow(args.threads)
     import tensorflow as tf
@@ -666,7 +667,7 @@ def main(argv=None) -> dict:
         command=" ".join([Path(sys.executable).name, *sys.argv]),
         targets=TARGETS,
     )
-    from mobilenet_repro.io import write_json
+    from mobilenet_repro.files import write_json
 
     write_json(result, args.out)
     print(json.dumps(headline(result), indent=2))

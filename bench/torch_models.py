@@ -1,4 +1,4 @@
-"""PyTorch twins of the Keras builders in mobilenet_repro.models, for bench/throughput.py.
+"""PyTorch twins of the Keras builders in mobilenet_repro.models.catalog, for bench/throughput.py.
 
 Layer for layer the same as `models.CifarMobileNetV2` and `models.MobileNet`: the same
 convolutions (no biases), TensorFlow's "same" padding (the extra row and column at the
@@ -18,7 +18,7 @@ BN_EPS = 1e-3
 
 
 def _make_divisible(v, divisor=8, min_value=None):
-    """As in mobilenet_repro.models (and keras.applications)."""
+    """As in mobilenet_repro.models.catalog (and keras.applications)."""
     min_value = min_value or divisor
     new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
     if new_v < 0.9 * v:

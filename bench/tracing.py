@@ -32,17 +32,17 @@ OPTIMIZERS = ("keras_adam", "fused_adam")
 
 def worker(model: str, optimizer: str, steps: int) -> dict:
     sys.path.insert(0, str(ROOT / "src"))
-    from mobilenet_repro.backends import configure_tensorflow
-    from mobilenet_repro.train import build_training_state
+    from mobilenet_repro.training.backends import configure_tensorflow
+    from mobilenet_repro.training.steps import build_training_state
 
     configure_tensorflow(1)
     import keras
     import numpy as np
     import tensorflow as tf
 
-    from mobilenet_repro.fused_bn import use_fused_batch_norm
-    from mobilenet_repro.models import build_classifier
-    from mobilenet_repro.optimizers import FusedAdam
+    from mobilenet_repro.models.catalog import build_classifier
+    from mobilenet_repro.training.fused_bn import use_fused_batch_norm
+    from mobilenet_repro.training.optimizers import FusedAdam
 
     arch, res, alpha = model.split(":")
     keras.utils.set_random_seed(0)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mobilenet_repro.backends import select_for_tools
+from mobilenet_repro.training.backends import select_for_tools
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_CIFAR = ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
@@ -62,7 +62,7 @@ TINY_CONFIG = {
 
 
 # What Snakemake needs to run the workflow from a copy of the repository.
-WORKFLOW_FILES = ("Snakefile", "workflow", "config", "notebooks", "report", "src", "envs")
+WORKFLOW_FILES = ("Snakefile", "workflow", "config", "notebooks", "src", "envs")
 
 
 def copy_workflow(dest: Path) -> Path:

@@ -179,12 +179,13 @@ def test_a_run_listed_twice_is_refused(tiny_config):
 
 def test_a_runs_identity_is_read_back_from_any_of_its_files():
     """One definition of a run: its id, folder and files, parsed back for the analysis."""
-    from mobilenet_repro.runs import FILES, Run
+    from mobilenet_repro.paths import RUN_FILES
+    from mobilenet_repro.runs import Run
 
     config = check_config(yaml.safe_load((ROOT / "config/paper.yaml").read_text()))
     for run in expand_runs(config):
         assert run.dir == f"results/runs/{run.id}"
-        for name in FILES:
+        for name in RUN_FILES:
             assert Run.from_path(run.file(name)) == run
             assert Run.from_path(f"/elsewhere/{run.file(name)}") == run
     with pytest.raises(ValueError, match="not inside a run folder"):
@@ -211,4 +212,15 @@ def test_ids_differing_only_in_case_are_refused_even_in_different_experiments(ti
         "datasets": ["Digits"],
     }
     with pytest.raises(ConfigError, match=r"datasets: received \['digits', 'Digits'\]"):
+        check_config(tiny_config)
+
+
+def test_each_shipped_configuration_writes_its_own_report_folder(tiny_config):
+    names = [
+        yaml.safe_load(p.read_text())["name"] for p in sorted((ROOT / "config").glob("*.yaml"))
+    ]
+    assert len(set(names)) == len(names), names
+    assert check_config(tiny_config)["name"] == "default"  # results/report/default/
+    tiny_config["name"] = "../elsewhere"
+    with pytest.raises(ConfigError, match=r"name: received '../elsewhere'"):
         check_config(tiny_config)

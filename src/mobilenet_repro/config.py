@@ -13,11 +13,13 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from mobilenet_repro.archspec import ARCH_SPECS
-from mobilenet_repro.backends import DEFAULT, BackendUnavailable, check_installed
+from mobilenet_repro.data.registry import source_classes
+from mobilenet_repro.models.specs import ARCH_SPECS
+from mobilenet_repro.paths import DATASET, RUNS_DIR, SCHEMA
 from mobilenet_repro.runs import Run
+from mobilenet_repro.training.backends import DEFAULT, BackendUnavailable, check_installed
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA_PATH = SCHEMA  # package data: found outside a checkout too
 
 
 class ConfigError(ValueError):
@@ -123,7 +125,7 @@ def check_config(
         raise ConfigError(
             "invalid configuration:\n  - "
             + "\n  - ".join(problems)
-            + "\nFix these keys in the config file (see workflow/schemas/config.schema.yaml)."
+            + "\nFix these keys in the config file (see src/mobilenet_repro/config.schema.yaml)."
         )
     if workdir is not None:
         check_local_files(config, workdir)
@@ -213,8 +215,6 @@ def _check_case_clashes(config: dict) -> list[str]:
 
 def _check_class_counts(config: dict) -> list[str]:
     """A model's `classes` below its data set's class count, where the source fixes that."""
-    from mobilenet_repro.data import source_classes
-
     problems = []
     for dataset, model in sorted({(r.dataset, r.model) for r in expand_runs(config)}):
         if dataset not in config["datasets"] or model not in config["models"]:
@@ -238,8 +238,8 @@ def _check_run_folders(config: dict) -> list[str]:
     problems, seen = [], {}
     for run in expand_runs(config):
         folder = os.path.normpath(run.dir)
-        if Path(folder).parts[:2] != ("results", "runs") or len(Path(folder).parts) != 6:
-            problems.append(f"run {run.id}: its folder {run.dir} is not inside results/runs/")
+        if Path(folder).parts[:2] != Path(RUNS_DIR).parts or len(Path(folder).parts) != 6:
+            problems.append(f"run {run.id}: its folder {run.dir} is not inside {RUNS_DIR}/")
         other = seen.setdefault(folder.casefold(), run)
         if other is run:
             continue
@@ -262,7 +262,7 @@ def check_local_files(config: dict, workdir: Path | str = ".") -> None:
     problems = []
     for name in sorted(used):
         spec = config["datasets"][name]
-        if (workdir / "resources" / "datasets" / f"{name}.npz").exists():
+        if (workdir / DATASET.format(dataset=name)).exists():
             continue
         path = spec.get("path")
         if path is not None and not (workdir / path).exists():

@@ -6,7 +6,7 @@ salted with a fixed string, so the same figure gives the same bytes on every run
 
 from __future__ import annotations
 
-from mobilenet_repro.io import atomic_path
+from mobilenet_repro.files import atomic_path
 
 SVG_HASH_SALT = "mobilenet-repro"
 

@@ -18,11 +18,6 @@ def fmt_int(x) -> str:
     return "-" if missing(x) else f"{int(round(float(x))):,}"
 
 
-def fmt_signed_int(x) -> str:
-    """A difference: +1,234 or -56."""
-    return "-" if missing(x) else f"{int(round(float(x))):+,}"
-
-
 def fmt_pct(x, digits=1) -> str:
     """A fraction as a percentage without the sign: 0.8412 -> 84.1."""
     return "-" if missing(x) else f"{float(x) * 100:.{digits}f}"

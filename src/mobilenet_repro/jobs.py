@@ -3,8 +3,8 @@
 TensorFlow writes its C++ start-up lines (oneDNN notices, cpu_feature_guard, absl) straight
 to the process's standard error, before Python's logging exists, so `sys.stderr` alone is not
 enough: file descriptor 2 itself is pointed at the job's log. The terminal keeps one line per
-failing job: its error message and the log's path, where the full traceback is. It also
-picks the Keras backend of jobs that do not train (backends.select_for_tools).
+failing job: its error message and the log's path, where the full traceback is. Which Keras
+backend a job runs on is the job's own choice (`training.backends`).
 """
 
 from __future__ import annotations
@@ -13,17 +13,12 @@ import os
 import sys
 import traceback
 
-from mobilenet_repro.backends import select_for_tools
-
 TAIL_LINES = 8  # lines of a failing job's message shown in the terminal
 
 
 def start_job(snakemake, log: str | None = None, append: bool = False) -> None:
     """Send this job's standard error (Python and C++) to its log (`log`, else the rule's
     first), and its error message to the terminal too. Call before importing TensorFlow."""
-    # Jobs that build models only to count or draw them run on TensorFlow where it is
-    # installed, else on JAX or PyTorch; a training job then selects its run's backend.
-    select_for_tools()
     wildcards = ", ".join(f"{k}={v}" for k, v in snakemake.wildcards.items())
     job = f"rule {snakemake.rule}" + (f" ({wildcards})" if wildcards else "")
     log_to(log or snakemake.log[0], append, job)

@@ -7,7 +7,7 @@ both sets of results, and runs trained before backends existed keep their folder
 
 The workflow's rules (workflow/rules/common.smk, train.smk), training (its id in messages
 and metrics.json) and the analysis (which reads a run's identity back from its files'
-paths) all use these definitions, so a run's folder is spelled once.
+paths) all use these definitions; the folder templates themselves are in `paths`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mobilenet_repro.backends import BACKENDS, DEFAULT
+from mobilenet_repro.paths import RUN_BENCHMARK, RUN_DIR, RUN_FILES, RUN_PATH, RUNS_DIR
+from mobilenet_repro.training.backends import BACKENDS, DEFAULT
 
 _NAMED_BACKENDS = "|".join(b for b in BACKENDS if b != DEFAULT)
 # Wildcard patterns: each id is one folder name (config.schema.yaml allows no '/', no leading
@@ -29,20 +30,10 @@ ID_PATTERNS = {
     "replicate": rf"seed\d+(?:-(?:{_NAMED_BACKENDS}))?",
 }
 _REPLICATE_RE = re.compile(rf"seed(?P<seed>\d+)(?:-(?P<backend>{_NAMED_BACKENDS}))?")
-RUN_PATH = "{experiment}/{dataset}/{model}/{replicate}"  # a run's id, and its folders' tail
-RUN_DIR = f"results/runs/{RUN_PATH}"
-CHECKPOINT_DIR = f"resources/checkpoints/{RUN_PATH}"
-LOG = f"logs/train/{RUN_PATH}.log"
-BENCHMARK = f"benchmarks/train/{RUN_PATH}.tsv"
-# A run's outputs, by the name the train rule and train_run give them, in its folder.
-FILES = {
-    "metrics": "metrics.json",  # written last: its presence means the run finished
-    "history": "history.csv",
-    "schedule": "lr_schedule.csv",
-    "model": "model.keras",
-}
 _DIR_RE = re.compile(
-    r"(?:^|/)results/runs/"
+    r"(?:^|/)"
+    + re.escape(RUNS_DIR)
+    + "/"
     + RUN_PATH.format(**{k: f"(?P<{k}>{v})" for k, v in ID_PATTERNS.items()})
     + r"(?:/|$)"
 )
@@ -90,16 +81,12 @@ class Run:
         return RUN_DIR.format(**self._fields())
 
     def file(self, name: str) -> str:
-        """Path of one output (a key of FILES: metrics, history, schedule, model)."""
-        return f"{self.dir}/{FILES[name]}"
+        """Path of one output (a key of paths.RUN_FILES: metrics, history, schedule, model)."""
+        return f"{self.dir}/{RUN_FILES[name]}"
 
     @property
     def benchmark(self) -> str:
-        return BENCHMARK.format(**self._fields())
-
-    @property
-    def checkpoint_dir(self) -> str:
-        return CHECKPOINT_DIR.format(**self._fields())
+        return RUN_BENCHMARK.format(**self._fields())
 
     @classmethod
     def from_spec(cls, spec: dict) -> Run:

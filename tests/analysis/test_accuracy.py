@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT
 
-from mobilenet_repro.accuracy import (
+from mobilenet_repro import paths
+from mobilenet_repro.analysis.accuracy import (
     budget_verdict,
     compare,
     data_verdict,
@@ -17,7 +17,7 @@ from mobilenet_repro.accuracy import (
     scorecard,
 )
 
-PUBLISHED = yaml.safe_load((ROOT / "report/published.yaml").read_text(encoding="utf-8"))
+PUBLISHED = yaml.safe_load(paths.PUBLISHED.read_text(encoding="utf-8"))
 
 
 def test_within_tolerance_is_reproduced():
@@ -173,7 +173,7 @@ def test_scorecard_counts_architecture_cells():
 
 
 def test_curves_figure_without_any_compared_run(tmp_path):
-    from mobilenet_repro.accuracy import plot_curves
+    from mobilenet_repro.analysis.accuracy import plot_curves
 
     verdicts = compare(PUBLISHED, _runs([]), {"datasets": {}})
     plot_curves(verdicts, PUBLISHED, [], tmp_path / "c.png", tmp_path / "c.svg")

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from mobilenet_repro.agreement import compare_backends, verdict, welch_interval
+from mobilenet_repro.analysis.agreement import compare_backends, verdict, welch_interval
 
 
 def _runs(spec: dict[tuple[str, str], list[float]], classes: int = 10) -> pd.DataFrame:
@@ -101,8 +101,8 @@ def test_one_seed_or_a_model_at_chance_gets_no_verdict_and_says_why():
 
 
 def test_the_report_view_reads_every_number_from_the_table(tmp_path):
-    from mobilenet_repro.io import write_csv
-    from mobilenet_repro.report.backends import backends_context
+    from mobilenet_repro.files import write_csv
+    from mobilenet_repro.report.agreement import backends_context
 
     runs = _runs(
         {
@@ -123,8 +123,8 @@ def test_the_report_view_reads_every_number_from_the_table(tmp_path):
 
 
 def test_the_finding_says_when_no_backend_differs(tmp_path):
-    from mobilenet_repro.io import write_csv
-    from mobilenet_repro.report.backends import backends_context
+    from mobilenet_repro.files import write_csv
+    from mobilenet_repro.report.agreement import backends_context
 
     runs = _runs({("m", "tensorflow"): [0.80, 0.90, 0.85], ("m", "jax"): [0.82, 0.92, 0.80]})
     path = tmp_path / "backends.csv"

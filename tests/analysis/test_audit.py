@@ -7,14 +7,14 @@ import json
 import pandas as pd
 import pytest
 
-from mobilenet_repro.audit import (
-    audit_context,
+from mobilenet_repro.analysis.audit import (
     audit_runs,
     audit_table,
     compare_history,
     compare_metrics,
     default_runs,
 )
+from mobilenet_repro.report.audit import audit_context
 from mobilenet_repro.runs import Run
 
 METRICS = {

@@ -9,13 +9,14 @@ import pandas as pd
 import pytest
 from conftest import assert_same_report
 
-from mobilenet_repro.architectures import cifar_readings, measure, structures
-from mobilenet_repro.architectures import grid as G
-from mobilenet_repro.architectures import published as pub
-from mobilenet_repro.architectures.figure import plot_madds_vs_params
-from mobilenet_repro.architectures.stage import run_stage
-from mobilenet_repro.models import ARCHITECTURES
-from mobilenet_repro.report.architectures import report_context
+from mobilenet_repro import paths
+from mobilenet_repro.counting import cifar_readings, measure, structures
+from mobilenet_repro.counting import grid as G
+from mobilenet_repro.counting import published as pub
+from mobilenet_repro.counting.figure import plot_madds_vs_params
+from mobilenet_repro.counting.stage import run_stage
+from mobilenet_repro.models.catalog import ARCHITECTURES
+from mobilenet_repro.report.counting import report_context
 
 
 @pytest.fixture(autouse=True)
@@ -259,7 +260,7 @@ def test_closed_form_equals_keras_for_each_reading(rid):
 
 
 def test_tables_reading_is_our_builder():
-    from mobilenet_repro.models import CifarMobileNetV2
+    from mobilenet_repro.models.catalog import CifarMobileNetV2
 
     counts = cifar_readings.count_built(CifarMobileNetV2)
     assert (
@@ -351,7 +352,7 @@ def stage(tmp_path_factory):
 
 
 def test_stage_writes_every_file(stage):
-    for name in G.OUTPUT_FILES.values():
+    for name in paths.ARCHITECTURE_FILES.values():
         assert (stage / name).exists(), name
     stats = pd.read_csv(stage / "stats.csv")
     for col in [

@@ -8,7 +8,7 @@ import keras
 import pytest
 from keras import layers
 
-from mobilenet_repro.counting import (
+from mobilenet_repro.counting.counters import (
     count_layers,
     count_mult_adds,
     count_params,
@@ -187,7 +187,7 @@ def test_depthwise_not_followed_by_pointwise_is_no_pair():
 
 
 def test_every_pair_of_mobilenet_v1_matches_the_formula():
-    from mobilenet_repro.models import MobileNet
+    from mobilenet_repro.models.catalog import MobileNet
 
     with keras.StatelessScope(initialize_variables=False):
         model = MobileNet(input_shape=(32, 32, 3), alpha=0.25)

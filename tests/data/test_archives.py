@@ -9,8 +9,8 @@ import zipfile
 
 import pytest
 
-from mobilenet_repro.archives import check_archive, iter_files, member_problem, safe_extract
 from mobilenet_repro.data import DataError
+from mobilenet_repro.data.archives import check_archive, iter_files, member_problem, safe_extract
 
 
 def _tar(path, members, mode="w:gz"):

@@ -10,14 +10,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mobilenet_repro.batches import (
+from mobilenet_repro.data import RaggedImages
+from mobilenet_repro.data.numpy_batches import (
     Batches,
     batch_digest,
     central_square,
     crop_and_resize,
     epoch_permutations,
 )
-from mobilenet_repro.data import RaggedImages
 
 RNG = np.random.default_rng(7)
 DENSE = RNG.integers(0, 256, size=(23, 8, 8, 3), dtype=np.uint8)  # digits-sized
@@ -36,7 +36,7 @@ def _numpy_batches(images, labels, **kwargs):
 
 def _tf_batches(images, labels, **kwargs):
     pytest.importorskip("tensorflow")
-    from mobilenet_repro.pipeline import make_dataset
+    from mobilenet_repro.data.tf_pipeline import make_dataset
 
     return [(x.numpy(), y.numpy()) for x, y in make_dataset(images, labels, **kwargs)]
 
@@ -82,7 +82,7 @@ def test_training_order_and_labels_equal_tf_data(augment):
 
 def test_batch_digest_equals_tensorflows():
     tf = pytest.importorskip("tensorflow")
-    from mobilenet_repro.pipeline import _batch_seed
+    from mobilenet_repro.data.tf_pipeline import _batch_seed
 
     for idx in (np.array([0]), np.arange(128) * 997, np.array([2**31 - 1] * 64)):
         assert int(_batch_seed(5, tf.constant(idx))[1]) == batch_digest(idx)

@@ -15,9 +15,11 @@ import numpy as np
 import pytest
 
 from mobilenet_repro.config import check_config, run_spec
-from mobilenet_repro.data import load_dataset, manifest, prepare_dataset, save_dataset
+from mobilenet_repro.data import load_dataset, save_dataset
+from mobilenet_repro.data.manifest import manifest
+from mobilenet_repro.data.prepare import prepare_dataset
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ARCHIVE = ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
 ARCHIVE_SHA256 = "e20d59972b8a202e76a349914ad58f161947a2aa3f002b4c26018bf15664c0be"
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -32,7 +34,7 @@ pytestmark = [
 
 TRAIN = """
 import json, resource, sys
-from mobilenet_repro.train import train_run
+from mobilenet_repro.training.loop import train_run
 spec, data, work = json.loads(open(sys.argv[1]).read()), sys.argv[2], sys.argv[3]
 out = {k: f"{work}/{f}" for k, f in (("metrics", "metrics.json"), ("history", "history.csv"),
                                      ("schedule", "lr.csv"), ("model", "model.keras"))}

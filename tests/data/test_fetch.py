@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from mobilenet_repro.data import DataError
-from mobilenet_repro.fetch import OFFLINE_ENV, RemoteFile, TrustOnFirstUseWarning, fetch
+from mobilenet_repro.data.fetch import OFFLINE_ENV, RemoteFile, TrustOnFirstUseWarning, fetch
 
 PAYLOAD = bytes(range(256)) * 1024  # 256 KiB
 SHA = hashlib.sha256(PAYLOAD).hexdigest()
@@ -122,7 +122,7 @@ def test_killed_download_leaves_nothing_complete_and_rerun_recovers(server, tmp_
     _Handler.behaviour = {"/f.bin": "stall"}
     code = textwrap.dedent(
         f"""
-        from mobilenet_repro.fetch import RemoteFile, fetch
+        from mobilenet_repro.data.fetch import RemoteFile, fetch
         fetch(RemoteFile("f.bin", "{base}/f.bin", sha256="{SHA}"), {str(tmp_path)!r},
               dataset="demo")
         """

@@ -16,17 +16,14 @@ import pytest
 from PIL import Image
 
 from mobilenet_repro.config import ConfigError, check_config
-from mobilenet_repro.data import (
-    DataError,
-    RaggedImages,
-    load_dataset,
-    manifest,
-    prepare_dataset,
-    save_dataset,
-)
-from mobilenet_repro.fetch import OFFLINE_ENV
+from mobilenet_repro.data import DataError, RaggedImages, load_dataset, save_dataset
+from mobilenet_repro.data.cifar10 import CIFAR10_FILES
+from mobilenet_repro.data.decoding import decode_image
+from mobilenet_repro.data.fetch import OFFLINE_ENV
+from mobilenet_repro.data.manifest import manifest
+from mobilenet_repro.data.mnist import parse_idx
+from mobilenet_repro.data.prepare import prepare_dataset
 from mobilenet_repro.report.datasheets import datasheet
-from mobilenet_repro.sources import CIFAR10_FILES, decode_image, parse_idx
 
 
 @pytest.fixture(autouse=True)
@@ -568,7 +565,7 @@ def test_schema_datasets_block():
         check_config(_config({"source": "cifar10", "sha256": "not-a-hash"}))
     with pytest.raises(ConfigError, match="channels"):
         check_config(_config({"source": "image_folder", "path": "x", "channels": 2}))
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     from mobilenet_repro.config import load_config
 
     cfg = load_config(root / "config" / "cifar10-jpeg.yaml")
@@ -581,7 +578,7 @@ def _batches(ds):
 
 
 def test_pipeline_ragged_store_end_to_end(tmp_path):
-    from mobilenet_repro.pipeline import epoch_permutations, make_dataset
+    from mobilenet_repro.data.tf_pipeline import epoch_permutations, make_dataset
 
     shas = make_stanford_dogs(tmp_path / "dogs")
     ds = prepare_dataset(
@@ -624,7 +621,7 @@ def test_pipeline_ragged_store_end_to_end(tmp_path):
 
 
 def test_pipeline_flip_crop_is_per_image():
-    from mobilenet_repro.pipeline import make_dataset
+    from mobilenet_repro.data.tf_pipeline import make_dataset
 
     img = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
     x = np.repeat(img[None], 16, axis=0)
@@ -645,7 +642,7 @@ def test_pipeline_flip_crop_is_per_image():
 
 
 def test_pipeline_pretrained_preprocessing():
-    from mobilenet_repro.pipeline import make_dataset, preprocessing_fn
+    from mobilenet_repro.data.tf_pipeline import make_dataset, preprocessing_fn
 
     x = np.full((2, 8, 8, 3), (255, 0, 0), np.uint8)
     ((mv2, _),) = _batches(
@@ -663,7 +660,7 @@ def test_pipeline_pretrained_preprocessing():
 
 
 def test_pipeline_keeps_no_copy_of_the_data_set():
-    from mobilenet_repro.pipeline import make_dataset
+    from mobilenet_repro.data.tf_pipeline import make_dataset
 
     def rss():
         with open("/proc/self/statm") as fh:
@@ -687,7 +684,7 @@ def test_pipeline_keeps_no_copy_of_the_data_set():
 
 TRAIN_IN_SUBPROCESS = """
 import json, sys
-from mobilenet_repro.train import train_run
+from mobilenet_repro.training.loop import train_run
 spec, data, work = json.loads(open(sys.argv[1]).read()), sys.argv[2], sys.argv[3]
 out = {k: f"{work}/{f}" for k, f in (("metrics", "metrics.json"), ("history", "h.csv"),
                                      ("schedule", "s.csv"), ("model", "model.keras"))}
@@ -727,7 +724,8 @@ def test_train_run_reads_a_ragged_data_set(tmp_path):
 @pytest.mark.parametrize("cut", [0, 10, 300, -50])
 def test_unreadable_prepared_data_set_is_named_with_what_to_do(tmp_path, cut):
     """Garbage or a truncated .npz: a DataError naming the file, never a raw zip error."""
-    from mobilenet_repro.data import DataError, load_dataset, prepare_dataset, save_dataset
+    from mobilenet_repro.data import DataError, load_dataset, save_dataset
+    from mobilenet_repro.data.prepare import prepare_dataset
 
     good = tmp_path / "good.npz"
     save_dataset(
@@ -770,9 +768,11 @@ def test_split_defaults_and_class_counts_are_owned_by_the_data_layer(tmp_path):
     import yaml
     from conftest import ROOT
 
-    from mobilenet_repro.data import SPLIT_DEFAULTS, source_classes
+    from mobilenet_repro import paths
+    from mobilenet_repro.data.registry import source_classes
+    from mobilenet_repro.data.splits import SPLIT_DEFAULTS
 
-    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    schema = yaml.safe_load(paths.SCHEMA.read_text())
     split = schema["properties"]["datasets"]["additionalProperties"]["properties"]["split"]
     assert {k: v["default"] for k, v in split["properties"].items()} == SPLIT_DEFAULTS
     assert [source_classes(s) for s in ("sklearn_digits", "cifar10", "mnist")] == [10] * 3
@@ -780,7 +780,7 @@ def test_split_defaults_and_class_counts_are_owned_by_the_data_layer(tmp_path):
     ds = prepare_dataset("d", {"source": "sklearn_digits", "max_per_class": 3}, tmp_path)
     assert ds.num_classes == source_classes("sklearn_digits")
     # No import cycle: the data layer loads without its sources; sources import it.
-    code = "import sys, mobilenet_repro.data; print('mobilenet_repro.sources' in sys.modules)"
+    code = "import sys, mobilenet_repro.data; print('mobilenet_repro.data.cifar10' in sys.modules)"
     env_path = str(ROOT / "src")
     out = subprocess.run(
         [sys.executable, "-c", f"import sys; sys.path.insert(0, {env_path!r}); {code}"],

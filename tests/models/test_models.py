@@ -5,8 +5,8 @@ from __future__ import annotations
 import keras
 import pytest
 
-from mobilenet_repro.counting import count_params
-from mobilenet_repro.models import (
+from mobilenet_repro.counting.counters import count_params
+from mobilenet_repro.models.catalog import (
     VGG16,
     CifarMobileNetV2,
     InceptionV3,
@@ -152,10 +152,11 @@ def test_inception_v3_and_vgg16_at_width_1_are_keras_applications(include_top):
         assert [w.shape for w in a.weights] == [w.shape for w in b.weights], ours.__name__
 
 
+@pytest.mark.slow
 def test_inception_v3_takes_keras_weights_in_layer_order():
     import numpy as np
 
-    from mobilenet_repro.models import copy_weights_in_order
+    from mobilenet_repro.models.catalog import copy_weights_in_order
 
     ours = InceptionV3(input_shape=(75, 75, 3), classes=10)  # weights initialised: copied into
     theirs = keras.applications.InceptionV3(input_shape=(75, 75, 3), weights=None, classes=10)

@@ -129,7 +129,7 @@ def test_changes_within_the_tolerance_count_as_unchanged():
 def test_why_a_run_changed_names_data_versions_hardware_and_code():
     old = make([], {"e/d/m/seed0": run_record()})
     files = {"src/a.py": {"group": "code", "sha256": "2"}}
-    files["report/templates/x.j2"] = {"group": "template", "sha256": "3"}
+    files["src/mobilenet_repro/report/templates/x.j2"] = {"group": "template", "sha256": "3"}
     new = make(
         [],
         {"e/d/m/seed0": run_record(metrics="b", data="d2", keras="3.16.0", threads=2)},
@@ -143,8 +143,8 @@ def test_why_a_run_changed_names_data_versions_hardware_and_code():
     assert "code src/a.py changed" in reasons
     assert "x.j2" not in reasons  # a template never changes a run
     assert [f["path"] for f in compare(old, new)["files"]] == [
-        "report/templates/x.j2",
         "src/a.py",
+        "src/mobilenet_repro/report/templates/x.j2",
     ]
     same = compare(old, make([], {"e/d/m/seed0": run_record(metrics="c")}))
     assert "re-trained with the same configuration" in same["changed_runs"][0]["reasons"][0]
@@ -177,7 +177,7 @@ def test_both_outputs_show_the_changes_and_the_audit(tmp_path):
     from conftest import assert_same_report
     from test_report import full_context
 
-    from mobilenet_repro.audit import audit_context
+    from mobilenet_repro.report.audit import audit_context
     from mobilenet_repro.report.build import tolerance_text
     from mobilenet_repro.report.render import environments, render
 
@@ -195,7 +195,11 @@ def test_both_outputs_show_the_changes_and_the_audit(tmp_path):
     )
     for changes in (compare(None, new), compare(old, new, 0.0, "old/numbers.json")):
         context = full_context(tmp_path)
-        context["changes"] = {**changes, "tolerance_text": tolerance_text(0.0)}
+        context["changes"] = {
+            **changes,
+            "tolerance_text": tolerance_text(0.0),
+            "previous": "results/report/default/previous/numbers.json",
+        }
         context["audit"] = audit_context(audit)
         html_env, typ_env = environments()
         html = html_env.get_template("report.html.j2").render(**context)

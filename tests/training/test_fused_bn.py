@@ -1,4 +1,4 @@
-"""Fused batch norm (mobilenet_repro.fused_bn) computes what Keras's own batch norm does.
+"""Fused batch norm (mobilenet_repro.training.fused_bn) computes what Keras's own batch norm does.
 
 Per layer the two agree to float32 rounding (outputs, every gradient, moving statistics).
 Through a whole network the gradients then differ by rounding amplified over ~50 layers, so
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mobilenet_repro.fused_bn import use_fused_batch_norm
-from mobilenet_repro.models import CifarMobileNetV2
+from mobilenet_repro.models.catalog import CifarMobileNetV2
+from mobilenet_repro.training.fused_bn import use_fused_batch_norm
 
 
 def _bn_step(fused: bool, x, upstream):

@@ -31,7 +31,7 @@ def _train(optimizer, steps=6):
 def test_fused_update_is_keras_update(case):
     import keras
 
-    from mobilenet_repro.optimizers import FusedAdam, make
+    from mobilenet_repro.training.optimizers import FusedAdam, make
 
     fused = make("adam", **CASES[case])
     assert isinstance(fused, FusedAdam)
@@ -46,8 +46,8 @@ def test_fused_update_is_keras_update(case):
 def test_a_model_with_a_fused_optimizer_saves_and_resumes(tmp_path):
     import keras
 
-    from mobilenet_repro.models import load_trusted_model
-    from mobilenet_repro.optimizers import make
+    from mobilenet_repro.models.catalog import load_trusted_model
+    from mobilenet_repro.training.optimizers import make
 
     model = _train(make("adam", learning_rate=0.01), steps=2)
     model.save(tmp_path / "m.keras")

@@ -13,10 +13,11 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from mobilenet_repro.backends import installed
 from mobilenet_repro.config import check_config, run_spec
-from mobilenet_repro.data import prepare_dataset, save_dataset
-from mobilenet_repro.train import HISTORY_COLUMNS
+from mobilenet_repro.data import save_dataset
+from mobilenet_repro.data.prepare import prepare_dataset
+from mobilenet_repro.training.backends import installed
+from mobilenet_repro.training.callbacks import HISTORY_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +44,12 @@ def _outputs(directory):
 
 
 def _train(spec, data, directory):
-    from mobilenet_repro.train import train_run
+    from mobilenet_repro.training.loop import train_run
 
     return train_run(spec, data, _outputs(directory), directory / "ckpt", threads=1)
 
 
+@pytest.mark.slow
 def test_same_seed_same_metrics_and_all_outputs(tiny_config, digits_npz, tmp_path):
     spec = _spec(tiny_config)
     first = _train(spec, digits_npz, tmp_path / "a")
@@ -68,9 +70,10 @@ def test_same_seed_same_metrics_and_all_outputs(tiny_config, digits_npz, tmp_pat
     assert not (tmp_path / "a" / "ckpt").exists()  # checkpoint removed once published
 
 
+@pytest.mark.slow
 def test_checkpoint_cadence_changes_no_number(tiny_config, digits_npz, tmp_path):
     """Checkpointing at every validation or never (a long cadence): the same numbers."""
-    from mobilenet_repro.train import train_run
+    from mobilenet_repro.training.loop import train_run
 
     spec = _spec(tiny_config, epochs=3)
     results = {}
@@ -84,7 +87,7 @@ def test_checkpoint_cadence_changes_no_number(tiny_config, digits_npz, tmp_path)
 
 
 def test_diverging_run_fails_and_publishes_nothing(tiny_config, digits_npz, tmp_path):
-    from mobilenet_repro.train import TrainingDiverged
+    from mobilenet_repro.training.callbacks import TrainingDiverged
 
     spec = _spec(tiny_config, learning_rate=1e6, optimizer="rmsprop", warmup_epochs=0)
     with pytest.raises(TrainingDiverged, match=r"tiny/digits/v1_025_32/seed0 diverged.*epoch 1"):
@@ -94,10 +97,10 @@ def test_diverging_run_fails_and_publishes_nothing(tiny_config, digits_npz, tmp_
 
 KILL_SCRIPT = """
 import json, sys
-from mobilenet_repro import backends
+from mobilenet_repro.training import backends
 spec = json.loads(sys.argv[1])
 backends.select(spec.get("backend", backends.DEFAULT), 1)
-from mobilenet_repro.train import train_run
+from mobilenet_repro.training.loop import train_run
 out = {k: sys.argv[2] + "/" + v for k, v in
        dict(metrics="metrics.json", history="history.csv", schedule="lr_schedule.csv",
             model="model.keras").items()}
@@ -133,6 +136,7 @@ KILLS = {
 
 
 @pytest.mark.parametrize("case", KILLS)
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_uninterrupted_runs_numbers(
     tiny_config, digits_npz, tmp_path, case
 ):
@@ -210,7 +214,7 @@ def _other_layout(ckpt, fp):
     "damage", [_corrupt_state, _truncated_model, _model_file_missing, _other_layout]
 )
 def test_unreadable_checkpoint_is_named_deleted_and_the_run_starts_over(tmp_path, capsys, damage):
-    from mobilenet_repro.checkpoint import Checkpoint
+    from mobilenet_repro.training.checkpoint import Checkpoint
 
     ckpt = tmp_path / "resources" / "checkpoints" / "run"
     ckpt.mkdir(parents=True)
@@ -234,8 +238,8 @@ def test_checkpoint_restores_the_layers_random_state(tiny_config, tmp_path):
     """Dropout masks come from Keras seed generators; a checkpoint carries their state."""
     import keras
 
-    from mobilenet_repro.checkpoint import Checkpoint, seed_generators
-    from mobilenet_repro.train import build_model
+    from mobilenet_repro.training.checkpoint import Checkpoint, seed_generators
+    from mobilenet_repro.training.steps import build_model
 
     spec = _spec(tiny_config)
     model = build_model(spec["model"], spec["recipe"], 10, 0.001)

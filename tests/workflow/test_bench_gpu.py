@@ -32,7 +32,7 @@ def test_gpu_benchmark_runs_each_policy_on_the_same_model(tmp_path):
     assert runs["float32"]["compute_dtype"] == "float32"
     assert runs["mixed_bfloat16"]["compute_dtype"] == "bfloat16"
     for run in runs.values():
-        assert run["params"] == 1_760_362  # seed 000's architecture as built, see issue 3
+        assert run["params"] == 1_760_362  # seed 000's architecture as built
         assert run["jit_compile_used"] is False
         assert run["finite_loss"] and run["images_per_second"] > 0
     rows = {row["policy"]: row for row in data["summary"]["table"]}

@@ -39,9 +39,9 @@ def build(workdir, config=None, *args):
     if config is not None:
         (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     result = snakemake(workdir, "--cores", "2", *args)
-    html = (workdir / "results/report/report.html").read_text()
-    typ = (workdir / "results/report/.build/report.typ").read_text()
-    record = json.loads((workdir / "results/report/numbers.json").read_text())
+    html = (workdir / "results/report/default/report.html").read_text()
+    typ = (workdir / "results/report/default/.build/report.typ").read_text()
+    record = json.loads((workdir / "results/report/default/numbers.json").read_text())
     return result.stdout + result.stderr, html, typ, record
 
 
@@ -80,15 +80,15 @@ def test_first_build_records_every_number_with_its_source(loop):
     assert all(n["source"] and n["label"] and n["section"] for n in record["numbers"])
     assert set(record["runs"]) == {CHANGED, OTHER}
     assert record["runs"][CHANGED]["spec"]["recipe"]["learning_rate"] == 0.002
-    assert "report/templates/content/report.j2" in record["files"]
-    kept = workdir / "results/report/previous/numbers.json"
+    assert "src/mobilenet_repro/report/templates/content/report.j2" in record["files"]
+    kept = workdir / "results/report/default/previous/numbers.json"
     assert json.loads(kept.read_text()) == record  # kept for the next build
 
 
 def test_a_changed_learning_rate_lists_exactly_that_models_numbers(loop):
     workdir = loop["dir"]
     first = loop["first"][3]
-    shutil.copy(workdir / "results/report/numbers.json", workdir / "first.json")
+    shutil.copy(workdir / "results/report/default/numbers.json", workdir / "first.json")
     log, html, typ, record = build(workdir, loop_config(learning_rate=0.02))
     assert "rule train:" in log  # the re-training happened in this build, not in the report
     changes = "Changes since the previous report"
@@ -108,7 +108,7 @@ def test_a_changed_learning_rate_lists_exactly_that_models_numbers(loop):
 
 def test_a_template_edit_lists_no_changed_number(loop):
     workdir = loop["dir"]
-    template = workdir / "report/templates/content/report.j2"
+    template = workdir / "src/mobilenet_repro/report/templates/content/report.j2"
     template.write_text(
         template.read_text() + "\n{% call m.p() %}An edited template.{% endcall %}\n"
     )
@@ -121,7 +121,7 @@ def test_a_template_edit_lists_no_changed_number(loop):
     assert "0 moved, 0 verdict(s) flipped and 0 runtime figure(s) changed" in " ".join(
         section.split()
     )
-    assert "report/templates/content/report.j2 (template, changed)" in section
+    assert "src/mobilenet_repro/report/templates/content/report.j2 (template, changed)" in section
 
 
 def test_compare_with_an_earlier_record(loop):
@@ -150,14 +150,14 @@ def test_audit_reports_identical_numbers_and_a_perturbed_run_differs(loop, tmp_p
     assert f'<strong>{CHANGED}</strong>: <span class="ok">identical</span>' in html
     assert "identical" in typ
     # A perturbed re-training (another seed) through the same entry point differs.
-    from mobilenet_repro.audit import compare_run
+    from mobilenet_repro.analysis.audit import compare_run
     from mobilenet_repro.config import check_config, run_spec
-    from mobilenet_repro.runs import FILES
-    from mobilenet_repro.train import train_run
+    from mobilenet_repro.paths import RUN_FILES
+    from mobilenet_repro.training.loop import train_run
 
     config = check_config(loop_config(learning_rate=0.02))
     spec = {**run_spec(config, "a", "digits", "v1_025_32", 0), "seed": 1}
-    out = {name: str(tmp_path / fname) for name, fname in FILES.items()}
+    out = {name: str(tmp_path / fname) for name, fname in RUN_FILES.items()}
     train_run(spec, workdir / "resources/datasets/digits.npz", out, tmp_path / "ckpt")
     rows = compare_run(CHANGED, workdir / f"results/runs/{CHANGED}", tmp_path)
     differ = {r["field"] for r in rows if r["kind"] == "result" and not r["identical"]}

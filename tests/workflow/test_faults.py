@@ -1,4 +1,4 @@
-"""Faults and bad input (issue 5): clear errors before expensive work, nothing computed lost.
+"""Faults and bad input: clear errors before expensive work, nothing computed lost.
 
 The Snakemake-level cases run the real workflow on one tiny run in a temporary directory.
 """
@@ -131,7 +131,7 @@ def test_diverging_run_fails_without_metrics_or_report(tmp_path):
     log = (tmp_path / RUN_LOG).read_text()
     assert "run tiny/digits/v1_025_32/seed0 diverged" in log and "in epoch 1" in log
     assert not (tmp_path / RUN / "metrics.json").exists()
-    assert not (tmp_path / "results/report/report.html").exists()
+    assert not (tmp_path / "results/report/default/report.html").exists()
     assert not (tmp_path / "results/summary/runs.csv").exists()
 
 
@@ -165,7 +165,7 @@ def test_overlapping_invocation_is_refused_disjoint_one_runs(tmp_path):
 
 # ------------------------------------------------------------------ 9. atomic outputs
 def test_atomic_write_leaves_old_file_or_nothing(tmp_path):
-    from mobilenet_repro.io import atomic_path, write_json
+    from mobilenet_repro.files import atomic_path, write_json
 
     target = tmp_path / "metrics.json"
     write_json({"a": 1}, target)
@@ -180,7 +180,7 @@ def test_atomic_write_leaves_old_file_or_nothing(tmp_path):
 def test_model_file_with_lambda_layer_is_refused(tmp_path):
     import keras
 
-    from mobilenet_repro.models import load_trusted_model
+    from mobilenet_repro.models.catalog import load_trusted_model
 
     model = keras.Sequential([keras.Input((4,)), keras.layers.Lambda(lambda x: x * 2)])
     model.save(tmp_path / "evil.keras")
@@ -192,7 +192,7 @@ def test_model_file_with_lambda_layer_is_refused(tmp_path):
 def test_missing_imagenet_weights_offline_say_where_to_put_them(tmp_path, monkeypatch):
     import keras
 
-    from mobilenet_repro.models import MobileNet, WeightsUnavailable
+    from mobilenet_repro.models.catalog import MobileNet, WeightsUnavailable
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
 

@@ -179,8 +179,8 @@ def test_rerun_continues_where_it_stopped(slurm_runs):
     # Made by the first run (keep-going let independent jobs finish): not made again.
     assert "prepare_dataset" not in rules and "architecture_stats" not in rules, rules
     assert rules.count("train") == 1 and "report" in rules, rules
-    html = slurm_runs.workdir / "results/report/report.html"
-    pdf = slurm_runs.workdir / "results/report/report.pdf"
+    html = slurm_runs.workdir / "results/report/default/report.html"
+    pdf = slurm_runs.workdir / "results/report/default/report.pdf"
     assert "<html" in html.read_text().lower() and pdf.read_bytes().startswith(b"%PDF")
 
 

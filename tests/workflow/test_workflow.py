@@ -90,14 +90,14 @@ def test_every_job_runs_the_workflows_own_code(workflow_run):
 
 
 def test_report_numbers_are_those_of_the_run_files(workflow_run):
-    html = (workflow_run / "results/report/report.html").read_text()
-    pdf = (workflow_run / "results/report/report.pdf").read_bytes()
+    html = (workflow_run / "results/report/default/report.html").read_text()
+    pdf = (workflow_run / "results/report/default/report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
     assert "<img" in html and "data:image/png;base64," in html  # self-contained
     for part in ("(a): iterations to the same accuracy", "(b): accuracy when fully trained"):
         assert f"Seed 002 {part}" in html  # the analyses the tiny experiment lists
     assert 'src="http' not in html
-    typst_source = (workflow_run / "results/report/.build/report.typ").read_text()
+    typst_source = (workflow_run / "results/report/default/.build/report.typ").read_text()
     assert_same_report(html, typst_source)  # same headings in the same order, same numbers
     for model in TINY_CONFIG["models"]:
         files = sorted(
@@ -116,11 +116,11 @@ def test_report_numbers_are_those_of_the_run_files(workflow_run):
 def test_text_from_config_appears_literally_in_html_and_pdf(workflow_run):
     from pypdf import PdfReader
 
-    html = (workflow_run / "results/report/report.html").read_text()
+    html = (workflow_run / "results/report/default/report.html").read_text()
     assert "<script>alert(1)</script>" not in html
     assert html_escape(NASTY, quote=False) in html
     assert "{{ 7*7 }}" in html
-    reader = PdfReader(workflow_run / "results/report/report.pdf")
+    reader = PdfReader(workflow_run / "results/report/default/report.pdf")
     text = "".join(page.extract_text() for page in reader.pages)
     squeeze = lambda t: "".join(t.split())  # noqa: E731  (PDF text breaks lines anywhere)
     assert squeeze(NASTY) in squeeze(text)
@@ -145,7 +145,7 @@ def test_changing_one_model_reruns_only_that_branch(workflow_run, tmp_path):
 
 def test_editing_a_template_reruns_only_the_report(workflow_run):
     # A real edit: Snakemake ignores a newer mtime when a small file's checksum is unchanged.
-    template = workflow_run / "report/templates/report.html.j2"  # the copy's
+    template = workflow_run / "src/mobilenet_repro/report/templates/report.html.j2"  # the copy's
     before, text = template.stat(), template.read_bytes()
     try:
         template.write_bytes(text + b"{# an edit #}\n")
@@ -188,8 +188,8 @@ def test_an_experiment_under_two_backends_is_compared_in_the_report(tmp_path):
     folder, and the report's "Backends" table with each backend's mean +- std over seeds and
     a verdict. On a machine without TensorFlow the experiment runs on JAX alone (the jobs
     that do not train pick JAX then). Switching the command line's backend keeps both."""
-    from mobilenet_repro.agreement import VERDICTS
-    from mobilenet_repro.backends import installed
+    from mobilenet_repro.analysis.agreement import VERDICTS
+    from mobilenet_repro.training.backends import installed
 
     if not installed("jax"):
         pytest.skip("jax is not installed (pip extra `jax`)")
@@ -207,7 +207,7 @@ def test_an_experiment_under_two_backends_is_compared_in_the_report(tmp_path):
     assert metrics["backend"] == "jax" and "jax" in metrics["versions"]
     runs = pd.read_csv(workdir / "results/summary/runs.csv")
     assert sorted(runs["backend"]) == sorted(backends * 2)
-    html = (workdir / "results/report/report.html").read_text()
+    html = (workdir / "results/report/default/report.html").read_text()
     jax_top1 = runs.loc[runs["backend"] == "jax", "test_top1"]
     if not both:
         assert f"{100 * jax_top1.mean():.1f} ± {100 * jax_top1.std():.1f}" in html

@@ -1,17 +1,17 @@
-# Trained accuracies against published ones (report/published.yaml, `trained` and the top-1
-# columns of `tables`): noise-, budget-, network- and data-aware verdicts, and a figure of our
-# validation curves over the published per-epoch curves. Comparing and plotting are separate
+# Trained accuracies against published ones (the package's published.yaml, `trained` and the
+# top-1 columns of `tables`): noise-, budget-, network- and data-aware verdicts, and a figure
+# of our validation curves over the published per-epoch curves. Comparing and plotting are separate
 # rules so that a figure edit does not recompute the verdicts.
 
 
 rule compare_accuracy:
     input:
-        runs="results/summary/runs.csv",
-        published=get_repo_file("report/published.yaml"),
+        runs=paths.RUNS_TABLE,
+        published=str(paths.PUBLISHED),
         curves=get_published_curves(),
     output:
         verdicts=report(
-            "results/accuracy/verdicts.csv",
+            paths.ACCURACY_VERDICTS,
             caption="../report/accuracy_verdicts.rst",
             category="Accuracy against published",
         ),
@@ -29,16 +29,16 @@ rule compare_accuracy:
 rule plot_accuracy_curves:
     input:
         verdicts=rules.compare_accuracy.output.verdicts,
-        published=get_repo_file("report/published.yaml"),
+        published=str(paths.PUBLISHED),
         curves=get_published_curves(),
-        histories=get_run_files("history.csv"),
+        histories=get_run_files(paths.RUN_FILES["history"]),
     output:
         png=report(
-            "results/accuracy/curves.png",
+            f"{paths.ACCURACY_CURVES}.png",
             caption="../report/accuracy_curves.rst",
             category="Accuracy against published",
         ),
-        svg="results/accuracy/curves.svg",
+        svg=f"{paths.ACCURACY_CURVES}.svg",
     log:
         "logs/accuracy/plot_accuracy_curves.log",
     conda:

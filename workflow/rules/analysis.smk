@@ -8,27 +8,27 @@ rule analyse_results:
         notebook=get_repo_file("notebooks/results.ipynb"),
         metrics=get_experiment_metrics,
     output:
-        notebook="results/analysis/{experiment}/results.ipynb",
+        notebook=f"{paths.ANALYSIS_DIR}/results.ipynb",
         table=report(
-            "results/analysis/{experiment}/results_table.csv",
+            f"{paths.ANALYSIS_DIR}/results_table.csv",
             caption="../report/results_table.rst",
             category="Results",
             subcategory="{experiment}",
         ),
         acc_params_png=report(
-            "results/analysis/{experiment}/accuracy_vs_params.png",
+            f"{paths.ANALYSIS_DIR}/accuracy_vs_params.png",
             caption="../report/accuracy_vs_params.rst",
             category="Results",
             subcategory="{experiment}",
         ),
-        acc_params_svg="results/analysis/{experiment}/accuracy_vs_params.svg",
+        acc_params_svg=f"{paths.ANALYSIS_DIR}/accuracy_vs_params.svg",
         acc_madds_png=report(
-            "results/analysis/{experiment}/accuracy_vs_mult_adds.png",
+            f"{paths.ANALYSIS_DIR}/accuracy_vs_mult_adds.png",
             caption="../report/accuracy_vs_mult_adds.rst",
             category="Results",
             subcategory="{experiment}",
         ),
-        acc_madds_svg="results/analysis/{experiment}/accuracy_vs_mult_adds.svg",
+        acc_madds_svg=f"{paths.ANALYSIS_DIR}/accuracy_vs_mult_adds.svg",
     log:
         notebook="logs/notebooks/{experiment}/results.ipynb",
         stderr="logs/notebooks/{experiment}/results.log",
@@ -46,21 +46,21 @@ rule analyse_training:
         histories=get_experiment_histories,
         schedules=get_experiment_schedules,
     output:
-        notebook="results/analysis/{experiment}/training.ipynb",
+        notebook=f"{paths.ANALYSIS_DIR}/training.ipynb",
         curves_png=report(
-            "results/analysis/{experiment}/learning_curves.png",
+            f"{paths.ANALYSIS_DIR}/learning_curves.png",
             caption="../report/learning_curves.rst",
             category="Results",
             subcategory="{experiment}",
         ),
-        curves_svg="results/analysis/{experiment}/learning_curves.svg",
+        curves_svg=f"{paths.ANALYSIS_DIR}/learning_curves.svg",
         schedule_png=report(
-            "results/analysis/{experiment}/lr_schedule.png",
+            f"{paths.ANALYSIS_DIR}/lr_schedule.png",
             caption="../report/lr_schedule.rst",
             category="Results",
             subcategory="{experiment}",
         ),
-        schedule_svg="results/analysis/{experiment}/lr_schedule.svg",
+        schedule_svg=f"{paths.ANALYSIS_DIR}/lr_schedule.svg",
     log:
         notebook="logs/notebooks/{experiment}/training.ipynb",
         stderr="logs/notebooks/{experiment}/training.log",
@@ -115,7 +115,7 @@ rule compare_backends:
         metrics=get_experiment_metrics,
     output:
         table=report(
-            BACKENDS_TABLE,
+            paths.BACKENDS_TABLE,
             caption="../report/backends.rst",
             category="Results",
             subcategory="{experiment}",

@@ -1,45 +1,45 @@
 # Architectures without training: parameters and mult-adds of the papers' grids and of every
 # configured model, counted from the built Keras models; the depthwise separable cost ratio;
 # the seeds' architecture tables re-derived cell by cell; and a verdict for every published
-# number in report/published.yaml. Runs on its own in well under a minute:
+# number in the package's published.yaml. Runs on its own in well under a minute:
 #   snakemake --cores 1 results/architectures/stats.csv
 
 
 rule architecture_stats:
     input:
-        published=get_repo_file("report/published.yaml"),
+        published=str(paths.PUBLISHED),
         # The counts are a function of the builders and the counter: editing them reruns this.
-        code=[
-            get_repo_file("src/mobilenet_repro/models/__init__.py"),
-            get_repo_file("src/mobilenet_repro/models/common.py"),
-            get_repo_file("src/mobilenet_repro/models/mobilenets.py"),
-            get_repo_file("src/mobilenet_repro/models/baselines.py"),
-            get_repo_file("src/mobilenet_repro/archspec.py"),
-            get_repo_file("src/mobilenet_repro/counting.py"),
-            get_repo_file("src/mobilenet_repro/formatting.py"),
-            get_repo_file("src/mobilenet_repro/architectures/grid.py"),
-            get_repo_file("src/mobilenet_repro/architectures/measure.py"),
-            get_repo_file("src/mobilenet_repro/architectures/published.py"),
-            get_repo_file("src/mobilenet_repro/architectures/structures.py"),
-            get_repo_file("src/mobilenet_repro/architectures/cifar_readings.py"),
-            get_repo_file("src/mobilenet_repro/architectures/stage.py"),
-        ],
+        code=get_package_files(
+            "models/catalog.py",
+            "models/common.py",
+            "models/mobilenets.py",
+            "models/baselines.py",
+            "models/specs.py",
+            "formatting.py",
+            "counting/counters.py",
+            "counting/grid.py",
+            "counting/measure.py",
+            "counting/published.py",
+            "counting/structures.py",
+            "counting/cifar_readings.py",
+            "counting/stage.py",
+        ),
     output:
         stats=report(
-            "results/architectures/stats.csv",
+            get_architecture_file("stats"),
             caption="../report/architecture_stats.rst",
             category="Architectures",
         ),
-        layers="results/architectures/layers.csv",
-        ratios="results/architectures/separable_ratios.csv",
+        layers=get_architecture_file("layers"),
+        ratios=get_architecture_file("ratios"),
         verdicts=report(
-            "results/architectures/verdicts.csv",
+            get_architecture_file("verdicts"),
             caption="../report/architecture_verdicts.rst",
             category="Architectures",
         ),
-        structures="results/architectures/structures.csv",
-        cifar_readings="results/architectures/cifar_readings.csv",
-        meta="results/architectures/meta.json",
+        structures=get_architecture_file("structures"),
+        cifar_readings=get_architecture_file("cifar_readings"),
+        meta=get_architecture_file("meta"),
     log:
         "logs/architectures/architecture_stats.log",
     benchmark:
@@ -59,11 +59,11 @@ rule plot_architectures:
         verdicts=rules.architecture_stats.output.verdicts,
     output:
         png=report(
-            "results/architectures/madds_vs_params.png",
+            f"{paths.ARCHITECTURES_FIGURE}.png",
             caption="../report/madds_vs_params.rst",
             category="Architectures",
         ),
-        svg="results/architectures/madds_vs_params.svg",
+        svg=f"{paths.ARCHITECTURES_FIGURE}.svg",
     log:
         "logs/architectures/plot_architectures.log",
     benchmark:

@@ -9,13 +9,13 @@
 
 rule audit_train:
     input:
-        data="resources/datasets/{dataset}.npz",
+        data=paths.DATASET,
     output:
         **get_audit_run_outputs(),
     log:
-        f"logs/audit/{runs.RUN_PATH}.log",
+        f"logs/audit/{paths.RUN_PATH}.log",
     benchmark:
-        f"benchmarks/audit/{runs.RUN_PATH}.tsv"
+        f"benchmarks/audit/{paths.RUN_PATH}.tsv"
     conda:
         "../../envs/tensorflow.yaml"
     threads: get_audit_threads
@@ -23,7 +23,7 @@ rule audit_train:
         **get_train_resources(),
     params:
         spec=get_run_spec,
-        checkpoint_dir=f"resources/audit_checkpoints/{runs.RUN_PATH}",
+        checkpoint_dir=paths.AUDIT_CHECKPOINT_DIR,
         # Threads never rerun a job by themselves; as a parameter, a new audit_threads does.
         threads=get_audit_threads,
     script:
@@ -36,7 +36,7 @@ rule audit_compare:
         histories=get_audit_pairs("history"),
     output:
         table=report(
-            AUDIT_TABLE,
+            paths.AUDIT_TABLE,
             caption="../report/audit.rst",
             category="Reproducibility",
         ),

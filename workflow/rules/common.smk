@@ -2,18 +2,26 @@
 # model, backend, seed) of the configuration is one run with its own output directory.
 from pathlib import Path
 
-from mobilenet_repro import runs
-from mobilenet_repro.audit import AUDIT_RUN_DIR, AUDIT_TABLE, audit_runs
+from mobilenet_repro import paths, runs
+from mobilenet_repro.analysis.audit import audit_runs
 from mobilenet_repro.config import expand_runs, experiment_backends, run_spec
-from mobilenet_repro.data import source_classes
+from mobilenet_repro.data.registry import source_classes
 
 RUNS = expand_runs(config)
-# Files shipped with the workflow (notebooks, templates) are addressed from the checkout,
-# so the workflow also runs with --directory elsewhere (as the integration tests do).
+# Files shipped with the workflow (the notebooks) are addressed from the checkout, so the
+# workflow also runs with --directory elsewhere (as the integration tests do); files shipped
+# with the package (schema, published numbers, templates) come from mobilenet_repro.paths.
 REPO = Path(workflow.basedir)
-# A run's folder, files, log and checkpoint: one definition, in mobilenet_repro/runs.py.
-RUN_DIR = runs.RUN_DIR
-BACKENDS_TABLE = "results/analysis/{experiment}/backends.csv"
+# This configuration's report folder (results/report/<name>/).
+REPORT = {
+    key: path.format(name=config["name"])
+    for key, path in (
+        ("html", paths.REPORT_HTML),
+        ("pdf", paths.REPORT_PDF),
+        ("numbers", paths.REPORT_NUMBERS),
+        ("previous", paths.REPORT_PREVIOUS),
+    )
+}
 
 
 wildcard_constraints:
@@ -35,8 +43,8 @@ def get_run_benchmarks():
 
 
 def get_run_outputs():
-    """The train rule's outputs: every file of runs.FILES in the run's folder."""
-    return {name: f"{RUN_DIR}/{fname}" for name, fname in runs.FILES.items()}
+    """The train rule's outputs: every file of paths.RUN_FILES in the run's folder."""
+    return {name: f"{paths.RUN_DIR}/{fname}" for name, fname in paths.RUN_FILES.items()}
 
 
 def get_run_spec(wildcards):
@@ -60,11 +68,11 @@ def get_dataset_classes(name):
 
 
 def get_experiment_metrics(wildcards):
-    return get_run_files(runs.FILES["metrics"], wildcards.experiment)
+    return get_run_files(paths.RUN_FILES["metrics"], wildcards.experiment)
 
 
 def get_experiment_histories(wildcards):
-    return get_run_files(runs.FILES["history"], wildcards.experiment)
+    return get_run_files(paths.RUN_FILES["history"], wildcards.experiment)
 
 
 def get_reference_backend(wildcards):
@@ -78,7 +86,7 @@ def get_reference_files(kind):
 
     def files(wildcards):
         backend = get_reference_backend(wildcards)
-        return get_run_files(runs.FILES[kind], wildcards.experiment, backend)
+        return get_run_files(paths.RUN_FILES[kind], wildcards.experiment, backend)
 
     return files
 
@@ -89,7 +97,7 @@ def get_compared_experiments():
 
 
 def get_experiment_schedules(wildcards):
-    return get_run_files(runs.FILES["schedule"], wildcards.experiment)
+    return get_run_files(paths.RUN_FILES["schedule"], wildcards.experiment)
 
 
 def get_used_datasets():
@@ -98,7 +106,7 @@ def get_used_datasets():
 
 def get_analysis_outputs():
     outputs = expand(
-        "results/analysis/{experiment}/{name}",
+        f"{paths.ANALYSIS_DIR}/{{name}}",
         experiment=list(config["experiments"]),
         name=[
             "results_table.csv",
@@ -108,7 +116,7 @@ def get_analysis_outputs():
             "lr_schedule.png",
         ],
     )
-    outputs += expand(BACKENDS_TABLE, experiment=get_compared_experiments())
+    outputs += expand(paths.BACKENDS_TABLE, experiment=get_compared_experiments())
     for exp_id, exp in config["experiments"].items():
         if exp["analyses"]:
             for kind in ("tables", "figures"):
@@ -121,9 +129,9 @@ def get_analysis_outputs():
 
 def get_seed002_outputs(kind):
     """Seed 002's comparison tables (CSV) or figures (PNG and SVG) of one experiment."""
-    from mobilenet_repro import seed002
+    from mobilenet_repro.analysis import seed002
 
-    folder = "results/analysis/{experiment}"
+    folder = paths.ANALYSIS_DIR
     if kind == "tables":
         return {name: f"{folder}/{fname}" for name, fname in seed002.TABLES.items()}
     return {
@@ -155,16 +163,40 @@ def get_model_labels(wildcards=None):
 
 
 def get_repo_file(relative):
+    """A file of the checkout (the notebooks)."""
     return str(REPO / relative)
 
 
+def get_package_files(*relative):
+    """Files of the mobilenet_repro package the workflow imports (code or package data)."""
+    return [str(paths.package_file(*name.split("/"))) for name in relative]
+
+
 def get_published_curves():
-    """Per-epoch curves published with trained results (report/published.yaml, `curve`)."""
-    return sorted(str(p) for p in (REPO / "report/published_curves").glob("*.csv"))
+    """Per-epoch curves published with trained results (published.yaml, `curve`)."""
+    return sorted(str(p) for p in paths.PUBLISHED_CURVES.glob("*.csv"))
 
 
 def get_report_templates():
-    return sorted(str(p) for p in (REPO / "report/templates").rglob("*.j2"))
+    """Every template of the report (package data): editing one reruns the report only."""
+    return sorted(str(p) for p in paths.TEMPLATES.rglob("*.j2"))
+
+
+def get_report_figures():
+    """Every figure the report embeds: the PNG in the HTML, the SVG in the PDF."""
+    stems = [p[: -len(".png")] for p in get_analysis_outputs() if p.endswith(".png")]
+    stems += [paths.ARCHITECTURES_FIGURE, paths.ACCURACY_CURVES]
+    return [f"{stem}.{ext}" for stem in stems for ext in ("png", "svg")]
+
+
+def get_report_tables():
+    """The analysis tables the report reads (its figures: get_report_figures)."""
+    return [p for p in get_analysis_outputs() if p.endswith(".csv")]
+
+
+def get_architecture_file(key):
+    """One output of the architecture stage (paths.ARCHITECTURE_FILES)."""
+    return f"{paths.ARCHITECTURES_DIR}/{paths.ARCHITECTURE_FILES[key]}"
 
 
 def get_architecture_dataset_classes():
@@ -174,7 +206,7 @@ def get_architecture_dataset_classes():
 
 def get_architecture_models():
     """The configured models with the data sets they train on (the counts depend on both)."""
-    from mobilenet_repro.architectures.grid import configured_specs
+    from mobilenet_repro.counting.grid import configured_specs
 
     return [
         {**vars(spec), "model_id": model_id, "dataset": dataset}
@@ -185,11 +217,7 @@ def get_architecture_models():
 
 
 def get_final_targets():
-    return [
-        "results/summary/runs.csv",
-        "results/report/report.html",
-        "results/report/report.pdf",
-    ]
+    return [paths.RUNS_TABLE, REPORT["html"], REPORT["pdf"]]
 
 
 # Cluster resources of training jobs (README "Running on a cluster"; schema: `resources`):
@@ -252,8 +280,8 @@ except ValueError as exc:  # an unknown run id in audit_runs: stop before any jo
 def get_audit_run_outputs():
     """The audit_train rule's outputs: a run's files under results/audit/runs/."""
     return {
-        name: f"{AUDIT_RUN_DIR}/{runs.RUN_PATH}/{fname}"
-        for name, fname in runs.FILES.items()
+        name: f"{paths.AUDIT_RUN_DIR}/{paths.RUN_PATH}/{fname}"
+        for name, fname in paths.RUN_FILES.items()
     }
 
 
@@ -265,10 +293,10 @@ def get_audit_threads(wildcards):
 def get_audit_pairs(kind):
     """metrics.json or history.csv of each audited run: the originals, then the re-trained."""
     return [run.file(kind) for run in AUDIT_RUNS] + [
-        f"{AUDIT_RUN_DIR}/{run.id}/{runs.FILES[kind]}" for run in AUDIT_RUNS
+        f"{paths.AUDIT_RUN_DIR}/{run.id}/{paths.RUN_FILES[kind]}" for run in AUDIT_RUNS
     ]
 
 
 def get_audit_report_input():
     """audit.csv when the configuration asks for the audit (`audit`), else nothing."""
-    return [AUDIT_TABLE] if config["audit"] else []
+    return [paths.AUDIT_TABLE] if config["audit"] else []

@@ -4,8 +4,8 @@
 
 rule prepare_dataset:
     output:
-        data="resources/datasets/{dataset}.npz",
-        manifest="results/data/{dataset}/manifest.json",
+        data=paths.DATASET,
+        manifest=paths.MANIFEST,
     log:
         "logs/data/{dataset}.log",
     benchmark:

@@ -1,5 +1,6 @@
-# Report: Jinja2 templates in report/templates render every table, figure and number from
-# the pipeline's output files into a self-contained HTML page and a Typst-typeset PDF.
+# Report: the package's Jinja2 templates (src/mobilenet_repro/report/templates) render every
+# table, figure and number from the pipeline's output files into a self-contained HTML page
+# and a Typst-typeset PDF, in results/report/<name>/ (the configuration's `name`).
 
 from mobilenet_repro.report.changes import load_record
 
@@ -13,41 +14,39 @@ if config["compare_with"]:
 
 rule report:
     input:
-        runs="results/summary/runs.csv",
-        metrics=get_run_files("metrics.json"),
-        analysis=get_analysis_outputs(),
-        manifests=expand(
-            "results/data/{dataset}/manifest.json", dataset=get_used_datasets()
-        ),
+        runs=paths.RUNS_TABLE,
+        metrics=get_run_files(paths.RUN_FILES["metrics"]),
+        analysis=get_report_tables(),
+        manifests=expand(paths.MANIFEST, dataset=get_used_datasets()),
         # Per-job runtimes for the reproducibility appendix.
         benchmarks=get_run_benchmarks(),
-        published=get_repo_file("report/published.yaml"),
-        arch_stats="results/architectures/stats.csv",
-        arch_figure="results/architectures/madds_vs_params.png",
+        published=str(paths.PUBLISHED),
+        arch_stats=get_architecture_file("stats"),
         accuracy=rules.compare_accuracy.output.verdicts,
-        accuracy_figure=rules.plot_accuracy_curves.output.png,
-        # Templates are inputs so that editing one reruns the report and nothing else.
+        # Every figure the report embeds, and every template: editing a template reruns the
+        # report and nothing else, and the renderer reads the templates declared here.
+        figures=get_report_figures(),
         templates=get_report_templates(),
         # The determinism audit only when the configuration asks for it (audit.smk).
         audit=get_audit_report_input(),
     output:
         html=report(
-            "results/report/report.html",
+            REPORT["html"],
             caption="../report/report.rst",
             category="Report",
         ),
         pdf=report(
-            "results/report/report.pdf",
+            REPORT["pdf"],
             caption="../report/report.rst",
             category="Report",
         ),
         # Every number in the report with its source (the previous build's copy is kept in
-        # results/report/previous/, outside these outputs, for the Changes section).
-        numbers="results/report/numbers.json",
+        # previous/ beside it, outside these outputs, for the Changes section).
+        numbers=REPORT["numbers"],
     log:
-        "logs/report/report.log",
+        f"logs/report/{config['name']}.log",
     benchmark:
-        "benchmarks/report/report.tsv"
+        f"benchmarks/report/{config['name']}.tsv"
     conda:
         "../../envs/analysis.yaml"
     params:
@@ -55,5 +54,6 @@ rule report:
         analysis_dir=lambda wildcards, input: Path(input.analysis[0]).parents[1],
         compare_with=config["compare_with"],
         tolerance=config["compare_tolerance"],
+        previous=REPORT["previous"],
     script:
         "../scripts/render_report.py"

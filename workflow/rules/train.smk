@@ -5,13 +5,13 @@
 
 rule train:
     input:
-        data="resources/datasets/{dataset}.npz",
+        data=paths.DATASET,
     output:
         **get_run_outputs(),
     log:
-        runs.LOG,
+        paths.RUN_LOG,
     benchmark:
-        runs.BENCHMARK
+        paths.RUN_BENCHMARK
     conda:
         "../../envs/tensorflow.yaml"
     threads: get_train_threads
@@ -19,17 +19,17 @@ rule train:
         **get_train_resources(),
     params:
         spec=get_run_spec,
-        checkpoint_dir=runs.CHECKPOINT_DIR,
+        checkpoint_dir=paths.RUN_CHECKPOINT_DIR,
     script:
         "../scripts/train.py"
 
 
 rule summarize_runs:
     input:
-        metrics=get_run_files(runs.FILES["metrics"]),
+        metrics=get_run_files(paths.RUN_FILES["metrics"]),
     output:
         runs=report(
-            "results/summary/runs.csv",
+            paths.RUNS_TABLE,
             caption="../report/runs.rst",
             category="Runs",
         ),

@@ -16,11 +16,18 @@ import os  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
 
-from mobilenet_repro.architectures.grid import OUTPUT_FILES, Spec  # noqa: E402
-from mobilenet_repro.architectures.stage import run_stage  # noqa: E402
+from mobilenet_repro.training.backends import select_for_tools  # noqa: E402
+
+# The models are built only to be counted: on TensorFlow where it is installed, else on JAX
+# or PyTorch (before anything imports Keras, which reads its backend once).
+select_for_tools()
+
+from mobilenet_repro.counting.grid import Spec  # noqa: E402
+from mobilenet_repro.counting.stage import run_stage  # noqa: E402
+from mobilenet_repro.paths import ARCHITECTURE_FILES  # noqa: E402
 
 out_dir = Path(snakemake.output.stats).parent
-for key, name in OUTPUT_FILES.items():
+for key, name in ARCHITECTURE_FILES.items():
     declared = Path(getattr(snakemake.output, key))
     if declared != out_dir / name:
         raise ValueError(f"output {key} must be {out_dir / name}; the rule declares {declared}")

@@ -8,8 +8,8 @@ from mobilenet_repro.jobs import start_job  # noqa: E402
 
 start_job(snakemake)
 
-from mobilenet_repro.audit import audit_table
-from mobilenet_repro.io import write_csv
+from mobilenet_repro.analysis.audit import audit_table
+from mobilenet_repro.files import write_csv
 
 n = len(snakemake.params.runs)
 originals, audits = snakemake.input.metrics[:n], snakemake.input.metrics[n:]

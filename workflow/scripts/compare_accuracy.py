@@ -10,9 +10,9 @@ start_job(snakemake)
 
 import pandas as pd
 
-from mobilenet_repro.accuracy import compare
-from mobilenet_repro.architectures.published import load_published
-from mobilenet_repro.io import write_csv
+from mobilenet_repro.analysis.accuracy import compare
+from mobilenet_repro.counting.published import load_published
+from mobilenet_repro.files import write_csv
 
 published_path = Path(snakemake.input.published)
 verdicts = compare(

@@ -8,9 +8,9 @@ from mobilenet_repro.jobs import start_job
 
 start_job(snakemake)
 
-from mobilenet_repro.agreement import compare_backends
-from mobilenet_repro.analysis import runs_table
-from mobilenet_repro.io import write_csv
+from mobilenet_repro.analysis.agreement import compare_backends
+from mobilenet_repro.analysis.results import runs_table
+from mobilenet_repro.files import write_csv
 
 table = compare_backends(
     runs_table(snakemake.input.metrics), snakemake.params.backends, snakemake.params.tolerance

@@ -8,8 +8,8 @@ from mobilenet_repro.jobs import start_job
 
 start_job(snakemake)
 
-from mobilenet_repro.io import write_csv
-from mobilenet_repro.seed002 import compare
+from mobilenet_repro.analysis.seed002 import compare
+from mobilenet_repro.files import write_csv
 
 tables = compare(snakemake.input.metrics, snakemake.params.target)
 for name, table in tables.items():

@@ -10,8 +10,8 @@ start_job(snakemake)
 
 import pandas as pd
 
-from mobilenet_repro.accuracy import plot_curves
-from mobilenet_repro.architectures.published import load_published
+from mobilenet_repro.analysis.accuracy import plot_curves
+from mobilenet_repro.counting.published import load_published
 
 published_path = Path(snakemake.input.published)
 plot_curves(

@@ -10,7 +10,7 @@ start_job(snakemake)
 
 import pandas as pd  # noqa: E402
 
-from mobilenet_repro.architectures.figure import plot_madds_vs_params  # noqa: E402
+from mobilenet_repro.counting.figure import plot_madds_vs_params  # noqa: E402
 
 plot_madds_vs_params(
     pd.read_csv(snakemake.input.stats),

@@ -10,13 +10,13 @@ start_job(snakemake)
 
 import pandas as pd
 
-from mobilenet_repro.analysis import history_frame
-from mobilenet_repro.figures import save_figure
-from mobilenet_repro.seed002 import (
+from mobilenet_repro.analysis.results import history_frame
+from mobilenet_repro.analysis.seed002 import (
     plot_fully_trained,
     plot_steps_to_accuracy,
     plot_training_set_size,
 )
+from mobilenet_repro.figures import save_figure
 
 labels = snakemake.params.labels
 tables = {

@@ -8,7 +8,9 @@ from mobilenet_repro.jobs import start_job  # noqa: E402
 
 start_job(snakemake)
 
-from mobilenet_repro.data import prepare_dataset, save_dataset, write_manifest
+from mobilenet_repro.data import save_dataset
+from mobilenet_repro.data.manifest import write_manifest
+from mobilenet_repro.data.prepare import prepare_dataset
 
 ds = prepare_dataset(snakemake.wildcards.dataset, snakemake.params.spec, "resources")
 save_dataset(ds, snakemake.output.data)

@@ -1,15 +1,17 @@
-"""Snakemake script: render results/report/report.html and report.pdf from the outputs, with
-numbers.json (every number and its source) and the changes since the previous report."""
+"""Snakemake script: render results/report/<name>/report.html and report.pdf from the outputs,
+with numbers.json (every number and its source) and the changes since the previous report."""
 
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))  # conda envs too
+# The workflow's checkout: its src/ (conda envs too), and the commit and files the report records.
+REPO = Path(snakemake.scriptdir).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
 from mobilenet_repro.jobs import start_job  # noqa: E402
 
 start_job(snakemake)
 
-from mobilenet_repro.audit import audit_context
+from mobilenet_repro.report.audit import audit_context
 from mobilenet_repro.report.build import build_report
 from mobilenet_repro.report.changes import run_records
 from mobilenet_repro.report.context import build_context
@@ -24,6 +26,7 @@ context = build_context(
     published_file=snakemake.input.published,
     arch_dir=Path(snakemake.input.arch_stats).parent,
     accuracy_dir=Path(snakemake.input.accuracy).parent,
+    repo=REPO,
 )
 context["audit"] = audit_context(snakemake.input.audit[0] if snakemake.input.audit else None)
 build_report(
@@ -32,7 +35,13 @@ build_report(
     snakemake.output.pdf,
     snakemake.output.numbers,
     runs=run_records(snakemake.params.config, snakemake.input.metrics, snakemake.input.manifests),
+    previous=snakemake.params.previous,
     compare_with=snakemake.params.compare_with,
     tolerance=snakemake.params.tolerance,
+    # The templates the rule declares: the folder holding the top-level ones.
+    template_dir=next(
+        Path(t).parent for t in snakemake.input.templates if t.endswith("report.html.j2")
+    ),
+    repo=REPO,
 )
 print("report rendered", file=sys.stderr)

@@ -8,8 +8,8 @@ from mobilenet_repro.jobs import start_job  # noqa: E402
 
 start_job(snakemake)
 
-from mobilenet_repro.analysis import runs_table
-from mobilenet_repro.io import write_csv
+from mobilenet_repro.analysis.results import runs_table
+from mobilenet_repro.files import write_csv
 
 table = runs_table(snakemake.input.metrics)
 write_csv(table, snakemake.output.runs)

@@ -9,12 +9,12 @@ from mobilenet_repro.jobs import start_job  # noqa: E402
 
 start_job(snakemake, append=True)  # append: a resumed run's log keeps the first attempt's
 
-from mobilenet_repro import backends  # noqa: E402 (imports no framework)
+from mobilenet_repro.training import backends  # noqa: E402 (imports no framework)
 
-# Keras reads its backend once, at its first import: before mobilenet_repro.train.
+# Keras reads its backend once, at its first import: before mobilenet_repro.training.loop.
 backends.select(snakemake.params.spec.get("backend", backends.DEFAULT), snakemake.threads)
 
-from mobilenet_repro.train import train_run
+from mobilenet_repro.training.loop import train_run
 
 train_run(
     spec=snakemake.params.spec,

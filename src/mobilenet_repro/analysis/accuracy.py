@@ -26,12 +26,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mobilenet_repro.architectures.grid import PUBLISHED_PATH
+from mobilenet_repro.paths import PUBLISHED
 from mobilenet_repro.runs import Run
 
 DEFAULT_TOLERANCE_POINTS = 0.5  # published top-1 figures are printed to 0.1-0.01 points
 NOISE_STDS = 2.0  # |ours - published| within this many of our seed std is run-to-run noise
-PUBLISHED_DIR = PUBLISHED_PATH.parent  # curve files are named relative to published.yaml
+PUBLISHED_DIR = PUBLISHED.parent  # curve files are named relative to published.yaml
 
 NOISE_KINDS = ("reproduced", "within_noise", "below", "above")
 VERDICT_COLUMNS = [

@@ -6,7 +6,7 @@ its metrics.json and history.csv with the original's: every field of the results
 ones as `recipe.learning_rate`, every cell of the history as `val_accuracy@epoch3`), exactly.
 Wall-clock fields (RUNTIME_FIELDS) and the record of where and how it ran (versions,
 hardware) are not results; differences in the latter are listed as context, not as a result
-that differs. The report's reproducibility appendix shows the outcome (`audit_context`).
+that differs. The report's reproducibility appendix shows the outcome (`report.audit`).
 """
 
 from __future__ import annotations
@@ -18,12 +18,9 @@ from pathlib import Path
 import pandas as pd
 
 from mobilenet_repro.config import experiment_backends
-from mobilenet_repro.formatting import short
-from mobilenet_repro.runs import FILES, Run
+from mobilenet_repro.paths import RUN_FILES
+from mobilenet_repro.runs import Run
 
-AUDIT_DIR = "results/audit"
-AUDIT_RUN_DIR = f"{AUDIT_DIR}/runs"
-AUDIT_TABLE = f"{AUDIT_DIR}/audit.csv"
 # metrics.json fields that measure the machine, not the result; history.csv's likewise.
 RUNTIME_FIELDS = (
     "train_seconds",
@@ -110,7 +107,7 @@ def compare_metrics(run: str, original: dict, audit: dict) -> list[dict]:
         a = flatten({k: original.get(k) for k in keys})
         b = flatten({k: audit.get(k) for k in keys})
         for field in sorted(set(a) | set(b)):
-            rows.append(_row(run, FILES["metrics"], field, section, a.get(field), b.get(field)))
+            rows.append(_row(run, RUN_FILES["metrics"], field, section, a.get(field), b.get(field)))
     return rows
 
 
@@ -127,15 +124,17 @@ def compare_history(run: str, original: pd.DataFrame, audit: pd.DataFrame) -> li
             b = audit[col].iloc[i] if i < len(audit) and col in audit else None
             a = a.item() if hasattr(a, "item") else a
             b = b.item() if hasattr(b, "item") else b
-            rows.append(_row(run, FILES["history"], f"{col}@{where}", "result", a, b))
+            rows.append(_row(run, RUN_FILES["history"], f"{col}@{where}", "result", a, b))
     return rows
 
 
 def compare_run(run: str, original_dir: Path | str, audit_dir: Path | str) -> list[dict]:
     """Every compared field of one run's metrics.json and history.csv."""
     original_dir, audit_dir = Path(original_dir), Path(audit_dir)
-    metrics = [json.loads((d / FILES["metrics"]).read_text()) for d in (original_dir, audit_dir)]
-    history = [pd.read_csv(d / FILES["history"]) for d in (original_dir, audit_dir)]
+    metrics = [
+        json.loads((d / RUN_FILES["metrics"]).read_text()) for d in (original_dir, audit_dir)
+    ]
+    history = [pd.read_csv(d / RUN_FILES["history"]) for d in (original_dir, audit_dir)]
     return compare_metrics(run, *metrics) + compare_history(run, *history)
 
 
@@ -143,42 +142,3 @@ def audit_table(pairs: list[tuple[str, Path | str, Path | str]]) -> pd.DataFrame
     """(run id, original folder, audit folder) for each audited run -> audit.csv's rows."""
     rows = [row for run, a, b in pairs for row in compare_run(run, a, b)]
     return pd.DataFrame(rows, columns=COLUMNS)
-
-
-# ----------------------------------------------------------------------------- the report
-def _difference_text(row) -> str:
-    if isinstance(row["difference"], float) and not math.isnan(row["difference"]):
-        return f"{row['original']} → {row['audit']} ({row['difference']:+.3g})"
-    return f"{row['original']} → {row['audit']}"
-
-
-def audit_context(path: Path | str | None, shown: int = 8) -> dict:
-    """The reproducibility appendix's audit paragraph: per run, identical or what differs."""
-    if path is None or not Path(path).is_file():
-        return {"run": False}
-    table = pd.read_csv(
-        path, dtype={"original": str, "audit": str}, keep_default_na=False, na_values=[""]
-    )
-    table["identical"] = table["identical"].map(lambda x: x is True or str(x) == "True")
-    runs = []
-    for run, sel in table.groupby("run", sort=False):
-        results = sel[sel["kind"] == "result"]
-        differ = results[~results["identical"]]
-        context = sel[(sel["kind"] == "context") & ~sel["identical"]]
-        largest = differ["difference"].abs().max() if len(differ) else math.nan
-        runs.append(
-            {
-                "run": run,
-                "identical": differ.empty,
-                "n_fields": len(results),
-                "n_differ": len(differ),
-                "largest": "-" if math.isnan(largest) else short(largest),
-                "differ": [
-                    {"field": f"{r['file']}: {r['field']}", "change": _difference_text(r)}
-                    for _, r in differ.head(shown).iterrows()
-                ],
-                "n_more": max(0, len(differ) - shown),
-                "context": [f"{r['field']}: {_difference_text(r)}" for _, r in context.iterrows()],
-            }
-        )
-    return {"run": True, "path": Path(path).as_posix(), "runs": runs}

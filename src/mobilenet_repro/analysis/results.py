@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mobilenet_repro.backends import DEFAULT as DEFAULT_BACKEND
-from mobilenet_repro.io import read_json
+from mobilenet_repro.files import read_json
 from mobilenet_repro.runs import Run
+from mobilenet_repro.training.backends import DEFAULT as DEFAULT_BACKEND
 
 # A run whose test top-1 is within this many points (as a fraction) of chance (1 / classes)
 # "did not learn": it is marked so in tables, figures and the abstract, never ranked.

@@ -17,12 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mobilenet_repro.analysis import learned
-from mobilenet_repro.io import read_json
+from mobilenet_repro.analysis.results import learned
+from mobilenet_repro.files import read_json
 
 ANALYSES = ("steps_to_accuracy", "fully_trained", "training_set_size")
 TABLES = {name: f"{name}.csv" for name in ANALYSES}
-FIGURES = {name: f"{name}.png" for name in ANALYSES}
 
 
 def load_runs(metrics_files) -> pd.DataFrame:

@@ -15,5 +15,5 @@ stage builds the Keras model and counts, from its layer shapes (`counting`):
 Modules: `grid` (what is counted, the output files), `measure` (building and counting),
 `published` (report/published.yaml and the verdicts), `structures` (architecture tables),
 `cifar_readings` (seed 000's parameter count), `stage` (the workflow's entry point) and
-`figure`. The report reads the files back in `mobilenet_repro.report.architectures`.
+`figure`. The report reads the files back in `mobilenet_repro.report.counting`.
 """

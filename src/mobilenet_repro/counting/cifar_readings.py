@@ -1,7 +1,7 @@
 """Seed 000's stated 1,184,746 parameters: readings of its Tables I-III that might give them.
 
 Each reading is one deviation from the tables (no batch norm, biases, one input channel...).
-The tables' own reading is `models.CifarMobileNetV2`; the deviating readings are built by
+The tables' own reading is `models.mobilenets.CifarMobileNetV2`; the deviating readings are built by
 `build_cifar_reading` (for counting only) and counted in closed form across all combinations.
 """
 
@@ -10,9 +10,13 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+import keras
 import pandas as pd
+from keras import layers
 
-from mobilenet_repro.archspec import (
+from mobilenet_repro.counting.counters import count_params
+from mobilenet_repro.models.mobilenets import CifarMobileNetV2
+from mobilenet_repro.models.specs import (
     CIFAR_MOBILENET_V2_BOTTLENECKS,
     CIFAR_MOBILENET_V2_STEM_FILTERS,
 )
@@ -95,8 +99,6 @@ def _reading_blocks(r: CifarReading) -> list[tuple[int, int, int]]:
 
 def build_cifar_reading(r: CifarReading):
     """A Keras model of reading `r` (for counting only; never trained)."""
-    import keras
-    from keras import layers
 
     def conv(x, filters, kernel, stride=1, depthwise=False, act=True):
         if depthwise:
@@ -184,10 +186,6 @@ def cifar_reading_rows(stated: int, n_closest: int = 3) -> tuple[pd.DataFrame, d
     Returns the table and a summary: how many readings were searched and whether any
     gives `stated` as its total or trainable count.
     """
-    import keras
-
-    from mobilenet_repro.models import CifarMobileNetV2
-
     rows = []
     for rid, (text, reading) in CIFAR_READINGS.items():
         builder = (
@@ -234,10 +232,6 @@ def cifar_reading_rows(stated: int, n_closest: int = 3) -> tuple[pd.DataFrame, d
 
 def count_built(builder) -> tuple[int, int]:
     """(total, trainable) parameters of `builder()`, built without initialising weights."""
-    import keras
-
-    from mobilenet_repro.counting import count_params
-
     with keras.StatelessScope(initialize_variables=False):
         model = builder()
     counts = count_params(model)

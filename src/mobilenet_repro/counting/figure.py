@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mobilenet_repro.architectures.grid import IMAGENET_CLASSES, PARAM_QUANTITIES
-from mobilenet_repro.archspec import ARCH_SPECS
+from mobilenet_repro.counting.grid import IMAGENET_CLASSES, PARAM_QUANTITIES
 from mobilenet_repro.formatting import as_bool
+from mobilenet_repro.models.specs import ARCH_SPECS
 
 ARCH_COLORS = {
     "mobilenet_v1": "#1f77b4",

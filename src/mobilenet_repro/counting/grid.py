@@ -1,16 +1,15 @@
 """The configurations the architecture stage counts: the papers' grid and the configured models.
 
 `Spec` names one configuration (architecture, width, input side, classes, head); the stage's
-output files and their columns are listed here so that readers of the files share them.
+output files' columns are listed here so that readers of the files share them (the files
+themselves: `paths.ARCHITECTURE_FILES`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
-PUBLISHED_PATH = Path(__file__).resolve().parents[3] / "report" / "published.yaml"
 IMAGENET_CLASSES = 1000
 PARAM_QUANTITIES = ("params", "trainable_params", "params_bn_folded", "kernel_params")
 ARCH_QUANTITIES = (*PARAM_QUANTITIES, "mult_adds", "separable_ratio")
@@ -34,15 +33,6 @@ STAT_COLUMNS = [
     "datasets",
     "build_seconds",
 ]
-OUTPUT_FILES = {
-    "stats": "stats.csv",
-    "layers": "layers.csv",
-    "ratios": "separable_ratios.csv",
-    "verdicts": "verdicts.csv",
-    "structures": "structures.csv",
-    "cifar_readings": "cifar_readings.csv",
-    "meta": "meta.json",
-}
 
 
 @dataclass(frozen=True, order=True)

@@ -1,13 +1,26 @@
 """Building a configuration's Keras model (uninitialised) and counting it.
 
-Keras is imported only inside these functions, so the rest of the package stays light.
+Only the architecture stage (`stage`) imports this module, in a job that has chosen its
+Keras backend (`training.backends.select_for_tools`); the configuration check, which must not
+import Keras, reads `grid` alone.
 """
 
 from __future__ import annotations
 
 import time
 
-from mobilenet_repro.architectures.grid import Spec
+import keras
+
+from mobilenet_repro.counting.counters import (
+    count_mult_adds,
+    iter_layers,
+    layer_cost,
+    param_readings,
+    separable_cost_ratios,
+)
+from mobilenet_repro.counting.grid import Spec
+from mobilenet_repro.models.catalog import ARCHITECTURES
+from mobilenet_repro.models.common import classifier_top
 
 
 def build(spec: Spec):
@@ -17,17 +30,11 @@ def build(spec: Spec):
     shapes only, and skipping thousands of random initialisations makes building several
     times faster. The model cannot be run; clear the Keras session after use.
     """
-    import keras
-
     with keras.StatelessScope(initialize_variables=False):
         return _build(spec)
 
 
 def _build(spec: Spec):
-    import keras
-
-    from mobilenet_repro.models import ARCHITECTURES, classifier_top
-
     arch = ARCHITECTURES[spec.arch]
     shape = (spec.resolution, spec.resolution, 3)
     kwargs = {"alpha": spec.alpha} if arch.has_alpha else {}
@@ -41,8 +48,6 @@ def _build(spec: Spec):
 
 def keras_reference_params(spec: Spec) -> tuple[int | None, str]:
     """Parameters of keras.applications' own model for `spec`, and how they compare."""
-    import keras
-
     if spec.head != "own":
         return None, "new head"
     if spec.arch not in ("mobilenet_v1", "mobilenet_v2"):
@@ -69,8 +74,6 @@ def keras_reference_params(spec: Spec) -> tuple[int | None, str]:
 
 def _producer_input_shape(layer) -> tuple:
     """The layer's input shape before any ZeroPadding2D that feeds it (tables show that)."""
-    import keras
-
     tensor = layer.input
     op = getattr(getattr(tensor, "_keras_history", None), "operation", None)
     if isinstance(op, keras.layers.ZeroPadding2D):
@@ -80,8 +83,6 @@ def _producer_input_shape(layer) -> tuple:
 
 def layer_rows(model) -> list[dict]:
     """Per-layer breakdown: every layer with weights, with its shapes and costs."""
-    from mobilenet_repro.counting import iter_layers, layer_cost
-
     rows = []
     for layer in iter_layers(model):
         cost = layer_cost(layer)
@@ -98,10 +99,6 @@ def layer_rows(model) -> list[dict]:
 
 def measure(spec: Spec) -> tuple[dict, list[dict], list[dict]]:
     """(stats row, layer rows, separable pair rows) of one built configuration."""
-    import keras
-
-    from mobilenet_repro.counting import count_mult_adds, param_readings, separable_cost_ratios
-
     start = time.perf_counter()
     model = build(spec)
     stats = {**param_readings(model), "mult_adds": count_mult_adds(model)}

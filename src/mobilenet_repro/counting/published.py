@@ -13,13 +13,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from mobilenet_repro.architectures.grid import (
-    ARCH_QUANTITIES,
-    PARAM_QUANTITIES,
-    PUBLISHED_PATH,
-    Spec,
-)
+from mobilenet_repro.counting.grid import ARCH_QUANTITIES, PARAM_QUANTITIES, Spec
 from mobilenet_repro.formatting import short
+from mobilenet_repro.paths import PUBLISHED
 
 CIFAR_STATED_PARAMS = "seed000_params"  # the table of seed 000's stated parameter count
 _NUMBER = re.compile(r"^[+-]?(\d[\d,]*)(\.\d+)?")
@@ -40,7 +36,7 @@ def parse_published(text: str) -> tuple[float, float]:
     return value, half_unit
 
 
-def load_published(path: Path | str = PUBLISHED_PATH) -> dict:
+def load_published(path: Path | str = PUBLISHED) -> dict:
     return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
 
 

@@ -1,6 +1,6 @@
 """The architecture stage: build every configuration, count, compare, write the files.
 
-Called by workflow/scripts/architecture_stats.py; its output files are `grid.OUTPUT_FILES`.
+Called by workflow/scripts/architecture_stats.py; its output files are `grid.ARCHITECTURE_FILES`.
 """
 
 from __future__ import annotations
@@ -10,24 +10,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from mobilenet_repro.architectures.cifar_readings import cifar_reading_rows
-from mobilenet_repro.architectures.grid import (
-    GRID,
-    OUTPUT_FILES,
-    PUBLISHED_PATH,
-    STAT_COLUMNS,
-    Spec,
-    grid_specs,
-)
-from mobilenet_repro.architectures.measure import keras_reference_params, measure
-from mobilenet_repro.architectures.published import (
+from mobilenet_repro.counting.cifar_readings import cifar_reading_rows
+from mobilenet_repro.counting.grid import GRID, STAT_COLUMNS, Spec, grid_specs
+from mobilenet_repro.counting.measure import keras_reference_params, measure
+from mobilenet_repro.counting.published import (
     load_published,
     published_specs,
     stated_cifar_params,
     verdict_rows,
 )
-from mobilenet_repro.architectures.structures import structure_rows
-from mobilenet_repro.archspec import ARCH_SPECS
+from mobilenet_repro.counting.structures import structure_rows
+from mobilenet_repro.models.specs import ARCH_SPECS
+from mobilenet_repro.paths import ARCHITECTURE_FILES, PUBLISHED
 
 
 def _add(specs: dict, spec: Spec, **flags) -> None:
@@ -113,12 +107,12 @@ def run_stage(
     out_dir: Path | str,
     configured: list[tuple[Spec, str, str]] = (),
     dataset_classes: dict[str, int | None] | None = None,
-    published_path: Path | str = PUBLISHED_PATH,
+    published_path: Path | str = PUBLISHED,
     grid: bool = True,
     log=print,
 ) -> dict[str, Path]:
     """Build every configuration, count, compare with published.yaml and write the files."""
-    from mobilenet_repro.io import write_csv, write_json
+    from mobilenet_repro.files import write_csv, write_json
 
     start = time.perf_counter()
     dataset_classes = dataset_classes or {}
@@ -134,7 +128,7 @@ def run_stage(
         "structures": structure_rows(published, layers_df),
         "cifar_readings": readings_df,
     }
-    paths = {k: Path(out_dir) / v for k, v in OUTPUT_FILES.items()}
+    paths = {k: Path(out_dir) / v for k, v in ARCHITECTURE_FILES.items()}
     for key, frame in frames.items():
         write_csv(frame, paths[key])
     write_json(

@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-from mobilenet_repro.architectures.published import structure_spec
+from mobilenet_repro.counting.published import structure_spec
 
 _DASHES = str.maketrans({"—": "-", "–": "-", "×": "x", "²": "^2"})
 

@@ -27,13 +27,6 @@ from pathlib import Path
 
 from mobilenet_repro.errors import DataError
 
-ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".zip")
-
-
-def is_archive(path: Path | str) -> bool:
-    path = Path(path)
-    return path.is_file() and (zipfile.is_zipfile(path) or tarfile.is_tarfile(path))
-
 
 def member_problem(
     name: str,

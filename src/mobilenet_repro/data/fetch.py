@@ -244,7 +244,7 @@ def _tofu_warning(target: Path, digest: str, url: str, dataset: str) -> str:
 
 
 def _write_record(record: Path, digest: str, url: str) -> None:
-    from mobilenet_repro.io import write_text
+    from mobilenet_repro.files import write_text
 
     write_text(f"{digest}  {record.name[: -len('.sha256')]}  {url}\n", record)
 
@@ -265,6 +265,7 @@ def _download(
             f"{target} or set datasets.{dataset}.path to it (or to the directory holding it); "
             f"expected {_describe_expected(remote, sha256)}."
         )
+    # Only a download needs Keras (its get_file); finding or verifying a copy does not.
     import keras
 
     algo, digest, how = _expected(remote, sha256)
@@ -304,3 +305,39 @@ def _download(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return FetchedFile(remote.name, str(target), url, got["sha256"], got["size"], "download", how)
+
+
+# ------------------------------------------------------------------ a data set's files
+def fetch_files(
+    name: str, spec: dict, resources_dir: Path, remotes: tuple[RemoteFile, ...]
+) -> dict[str, FetchedFile]:
+    """Verified local copies of `remotes`, honouring datasets.<name>.path / url / sha256."""
+    path, url, sha = spec.get("path"), spec.get("url"), spec.get("sha256")
+    single = len(remotes) == 1
+    if isinstance(sha, str) and not single:
+        raise DataError(
+            f"datasets.{name}.sha256: {spec['source']} has {len(remotes)} files "
+            f"({', '.join(r.name for r in remotes)}); give a mapping from file name to sha256"
+        )
+    if path is not None and not single and not Path(path).is_dir():
+        raise DataError(
+            f"datasets.{name}.path: {path} is not a directory; for {spec['source']} it must be "
+            f"a directory holding {', '.join(r.name for r in remotes)}"
+        )
+    out = {}
+    for remote in remotes:
+        if isinstance(url, dict):
+            r_url = url.get(remote.name)
+        elif isinstance(url, str):
+            r_url = url if single else url.rstrip("/") + "/" + remote.name
+        else:
+            r_url = None
+        r_sha = sha.get(remote.name) if isinstance(sha, dict) else sha
+        out[remote.name] = fetch(
+            remote, resources_dir, dataset=name, local_path=path, url=r_url, sha256=r_sha
+        )
+    return out
+
+
+def files_meta(files: dict[str, FetchedFile]) -> dict:
+    return {k: v.record() for k, v in files.items()}

@@ -1,32 +1,31 @@
 """The image_folder source: any root/{train,test}/<class>/*.{jpg,jpeg,png} tree (optional val/),
-as a directory or an archive (read in place, never extracted; see `mobilenet_repro.archives`).
+as a directory or an archive (read in place, never extracted; see `mobilenet_repro.data.archives`).
 
-Images are decoded once to uint8 by the shared helpers of `mobilenet_repro.sources`; a file
-that is not an image by its extension is ignored, an empty class folder is skipped and said
-so, and anything else that cannot be read is an error naming the file.
+Images are decoded once to uint8 by `mobilenet_repro.data.decoding`; a file that is not
+an image by its extension is ignored, an empty class folder is skipped and said so, and
+anything else that cannot be read is an error naming the file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 from pathlib import Path
 
 import numpy as np
 
-from mobilenet_repro.archives import iter_files
-from mobilenet_repro.data import ImageDataset, register_source
-from mobilenet_repro.errors import DataError
-from mobilenet_repro.fetch import RemoteFile
-from mobilenet_repro.sources import (
+from mobilenet_repro.data import ImageDataset
+from mobilenet_repro.data.archives import iter_files
+from mobilenet_repro.data.decoding import (
     UnreadableImage,
-    assemble,
     decode_image,
-    fetch_files,
-    files_meta,
     progress,
     report_unreadable,
     stack_images,
 )
+from mobilenet_repro.data.fetch import RemoteFile, fetch_files, files_meta
+from mobilenet_repro.data.splits import assemble
+from mobilenet_repro.errors import DataError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 _SPLIT_DIRS = {"train": "train", "test": "test", "val": "val", "validation": "val"}
@@ -49,8 +48,6 @@ def _is_image(rel: str) -> bool:
 
 
 def _tree_digest(root: Path) -> str:
-    import hashlib
-
     digest = hashlib.sha256()
     for rel, data in iter_files(root, _is_image):
         digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
@@ -145,7 +142,6 @@ def _report_empty_classes(name: str, base_dir: Path, class_names: list[str]) -> 
         progress(f"[{name}] skipped class folder(s) without images: {empty}")
 
 
-@register_source("image_folder")
 def load_image_folder(name: str, spec: dict, resources_dir: Path) -> ImageDataset:
     """Images in root/{train,test}/<class>/*.{jpg,jpeg,png} (an optional val/ is used as is).
 

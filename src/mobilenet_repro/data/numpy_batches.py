@@ -1,6 +1,6 @@
-"""Backend-neutral input path: the same batches as pipeline.py, in numpy, for JAX and PyTorch.
+"""Backend-neutral input path: tf_pipeline.py's batches, in numpy, for JAX and PyTorch.
 
-`pipeline.py` builds the input with tf.data, which needs TensorFlow; a run on the JAX or
+`tf_pipeline.py` builds the input with tf.data, which needs TensorFlow; a run on the JAX or
 PyTorch backend (a machine without TensorFlow) gets its batches from `Batches`, a
 `keras.utils.PyDataset` that every Keras backend can fit on. Both paths share what decides a
 run's data (this module): the epoch orders (`epoch_permutations`, seeded by (seed, epoch)), the
@@ -8,7 +8,7 @@ per-batch augmentation seed (`batch_digest`: the seed and a hash of the batch's 
 so a resumed run augments exactly as the uninterrupted one), the augmentations and their
 parameters, and the normalisation. So for a given seed both paths train on the same images in
 the same order with the same labels; the unaugmented views (evaluation, `augment: none`) are
-equal to float rounding (tests/test_batches.py). The random draws of an augmentation differ
+equal to float rounding (tests/data/test_batches.py). The random draws of an augmentation differ
 between the paths (TensorFlow's stateless Philox against numpy's generator seeded alike): the
 same distribution of crops and flips, not the same crop for a given image.
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 
+import keras
 import numpy as np
 
 AUGMENTATIONS = ("none", "flip_crop", "resize_crop")
@@ -46,14 +47,12 @@ def preprocessing_fn(arch_preprocess: str | None):
     """
     if arch_preprocess is None:
         return lambda x: x / 127.5 - 1.0
-    import keras
-
     return getattr(keras.applications, arch_preprocess).preprocess_input
 
 
 def batch_digest(idx: np.ndarray) -> int:
     """A hash of a batch's image indices (int64 arithmetic, wrapping around), the second half
-    of its augmentation seed; pipeline._batch_seed computes the same number in TensorFlow."""
+    of its augmentation seed; tf_pipeline._batch_seed computes the same number in TensorFlow."""
     idx = np.asarray(idx, np.int64)
     pos = np.arange(1, idx.size + 1, dtype=np.int64)
     with np.errstate(over="ignore"):
@@ -116,7 +115,7 @@ def crop_and_resize(img: np.ndarray, box, resolution: int) -> np.ndarray:
 
 def crop_box(h: int, w: int, u: np.ndarray) -> tuple[float, float, float, float]:
     """resize_crop's box from three uniform numbers: a square of 80-100% of the shorter side
-    at a random position, normalised as pipeline._crop_boxes does."""
+    at a random position, normalised as tf_pipeline._crop_boxes does."""
     side = min(h, w) * (CROP_SIDE_RANGE[0] + (CROP_SIDE_RANGE[1] - CROP_SIDE_RANGE[0]) * u[0])
     top, left = (h - side) * u[1], (w - side) * u[2]
     hn, wn = max(h - 1, 1), max(w - 1, 1)
@@ -167,7 +166,7 @@ def check_inputs(images, labels, augment: str) -> None:
 def load_batch(images, idx, *, resolution: int, augment: str, seed: int, channels: int):
     """Float32 images of the batch `idx`, at the resolution, augmented (training) or not."""
     rng = batch_rng(seed, idx) if augment != "none" else None
-    dense = isinstance(images, np.ndarray)  # converted before resizing, as pipeline.py does
+    dense = isinstance(images, np.ndarray)  # converted before resizing, as tf_pipeline.py does
     views = []
     for i in idx:
         img = to_channels(images[int(i)], channels) if dense else images[int(i)]
@@ -184,16 +183,10 @@ def load_batch(images, idx, *, resolution: int, augment: str, seed: int, channel
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
-def _py_dataset_base():
-    import keras
-
-    return keras.utils.PyDataset
-
-
-class Batches(_py_dataset_base()):
+class Batches(keras.utils.PyDataset):
     """Batches of (float32 images at `resolution`, one-hot float32 labels), for `model.fit`.
 
-    The arguments are pipeline.make_dataset's: `order` is an (epochs, n) array of index
+    The arguments are tf_pipeline.make_dataset's: `order` is an (epochs, n) array of index
     permutations (training: augmented, every epoch's batches one after the other) or None
     (one pass in order, not augmented: evaluation); the first `skip_batches` batches are left
     out (resuming within an epoch).

@@ -9,7 +9,7 @@ image folders) image by image inside the batch. Epoch orders come from numpy per
 seeded by (seed, epoch), and every random augmentation is a stateless function of the seed
 and the batch's image indices, so a run resumed at epoch k sees exactly the batches, augmented
 alike, that it would have seen without the interruption. Batches are prefetched with autotuning.
-The JAX and PyTorch backends get the same batches from batches.py (numpy, no TensorFlow).
+The JAX and PyTorch backends get the same batches from numpy_batches.py (numpy, no TensorFlow).
 
 Augmentations (training only; evaluation always uses the plain central view):
 
@@ -25,8 +25,10 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-# What decides a run's data is shared with the backend-neutral path (batches.py).
-from mobilenet_repro.batches import (  # noqa: F401 (re-exported)
+from mobilenet_repro.data import RaggedImages
+
+# What decides a run's data is shared with the backend-neutral path (numpy_batches.py).
+from mobilenet_repro.data.numpy_batches import (  # noqa: F401 (re-exported)
     AUGMENTATIONS,
     CROP_SIDE_RANGE,
     check_inputs,
@@ -34,7 +36,6 @@ from mobilenet_repro.batches import (  # noqa: F401 (re-exported)
     preprocessing_fn,
     steps_per_epoch,
 )
-from mobilenet_repro.data import RaggedImages
 
 
 def _central_square(images, resolution):

@@ -1,11 +1,4 @@
-"""Model builders: MobileNet V1, MobileNetV2, the CIFAR-10 MobileNetV2 of seed 000, baselines.
-
-One builder per architecture with the `keras.applications` signature (`input_shape, alpha,
-include_top, weights, classes, ...`), arguments checked first: `mobilenets.py` and
-`baselines.py`, sharing `common.py`. They are written out rather than imported so the report
-can show, and the mult-adds counter can walk, exactly what is trained. Here: the registry of
-architectures (`archspec.py`'s facts joined to the builders) and `build_classifier`.
-"""
+"""The architectures: `specs`' facts joined to the builders, and `build_classifier`."""
 
 from __future__ import annotations
 
@@ -14,7 +7,6 @@ from dataclasses import dataclass
 
 import keras
 
-from mobilenet_repro.archspec import ARCH_SPECS
 from mobilenet_repro.models.baselines import VGG16, InceptionV3, ResNet50V2
 from mobilenet_repro.models.common import (
     WEIGHT_CHOICES,
@@ -26,6 +18,7 @@ from mobilenet_repro.models.common import (
     load_trusted_model,
 )
 from mobilenet_repro.models.mobilenets import CifarMobileNetV2, MobileNet, MobileNetV2
+from mobilenet_repro.models.specs import ARCH_SPECS
 
 __all__ = [
     "ARCHITECTURES",

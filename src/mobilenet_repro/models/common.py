@@ -127,7 +127,7 @@ def fetch_imagenet(builder: Callable[[], keras.Model]) -> keras.Model:
 
 def load_trusted_model(path: Path | str) -> keras.Model:
     """Load a .keras file with Keras's safe mode: Lambda layers (arbitrary code) are refused."""
-    from mobilenet_repro import optimizers  # noqa: F401 - registers FusedAdam for loading
+    from mobilenet_repro.training import optimizers  # noqa: F401 - registers FusedAdam for loading
 
     try:
         return keras.models.load_model(path, safe_mode=True)

@@ -17,10 +17,6 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from mobilenet_repro.archspec import (
-    CIFAR_MOBILENET_V2_BOTTLENECKS,
-    CIFAR_MOBILENET_V2_STEM_FILTERS,
-)
 from mobilenet_repro.models.common import (
     MOBILENET_V1_ALPHAS,
     MOBILENET_V2_ALPHAS,
@@ -31,6 +27,10 @@ from mobilenet_repro.models.common import (
     _load_weights,
     _make_divisible,
     _pool,
+)
+from mobilenet_repro.models.specs import (
+    CIFAR_MOBILENET_V2_BOTTLENECKS,
+    CIFAR_MOBILENET_V2_STEM_FILTERS,
 )
 
 

@@ -1,7 +1,7 @@
 """What the configuration needs to know about each architecture, without importing Keras.
 
 The Snakefile validates the configuration on every invocation; importing TensorFlow there
-would add seconds to every no-op run. `models.ARCHITECTURES` joins these facts to builders.
+would add seconds to every no-op run. `catalog.ARCHITECTURES` joins these facts to builders.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ class ArchSpec:
     min_resolution: int  # smallest input side the architecture accepts
     has_alpha: bool  # has a width multiplier
     imagenet_preprocess: str  # keras.applications module whose preprocess_input fits
-    builder: str  # name of the builder in mobilenet_repro.models
+    builder: str  # name of the builder in mobilenet_repro.models.catalog
 
 
 ARCH_SPECS: dict[str, ArchSpec] = {

@@ -1,6 +1,6 @@
 """The report's trained-accuracy section and its scorecard, from results/accuracy/verdicts.csv.
 
-The verdicts themselves are made by mobilenet_repro.accuracy (a pipeline rule); this module
+The verdicts themselves are made by mobilenet_repro.analysis.accuracy (a pipeline rule); this module
 only turns them into rows and sentences for the templates.
 """
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mobilenet_repro.accuracy import scorecard
+from mobilenet_repro.analysis.accuracy import scorecard
 from mobilenet_repro.report.numbers import Number, sourced
 
 NOISE_LABELS = {
@@ -53,6 +53,25 @@ def _recipe_text(recipe: dict | None) -> str:
     return "; ".join(parts)
 
 
+def _verdict_row(r) -> dict:
+    """One published result of a table: with our runs and the verdicts, when compared."""
+    if r["status"] != "compared":
+        return {"label": r["label"], "published": r["published_text"], "compared": False}
+    return {
+        "label": r["label"],
+        "published": r["published_text"],
+        "compared": True,
+        "run": r["run"],
+        "ours": _ours(r),
+        "diff": f"{r['diff_points']:+.2f}",
+        "noise": NOISE_LABELS[r["noise"]],
+        "noise_text": r["noise_text"],
+        "budget_text": r["budget_text"],
+        "network_text": r["network_text"],
+        "data_text": r["data_text"],
+    }
+
+
 def accuracy_context(verdicts_path, arch_verdicts_path, published: dict) -> dict:
     """Tables of published top-1 accuracies with our runs and verdicts, and the scorecard."""
     verdicts = pd.read_csv(verdicts_path, keep_default_na=False, na_values=[""])
@@ -66,28 +85,7 @@ def accuracy_context(verdicts_path, arch_verdicts_path, published: dict) -> dict
     for ref_id, frame in verdicts.groupby("reference", sort=False):
         ref = trained.get(ref_id) or tables.get(ref_id) or {}
         source = sources.get(ref.get("source"), {})
-        rows = []
-        for _, r in frame.iterrows():
-            if r["status"] != "compared":
-                rows.append(
-                    {"label": r["label"], "published": r["published_text"], "compared": False}
-                )
-                continue
-            rows.append(
-                {
-                    "label": r["label"],
-                    "published": r["published_text"],
-                    "compared": True,
-                    "run": r["run"],
-                    "ours": _ours(r),
-                    "diff": f"{r['diff_points']:+.2f}",
-                    "noise": NOISE_LABELS[r["noise"]],
-                    "noise_text": r["noise_text"],
-                    "budget_text": r["budget_text"],
-                    "network_text": r["network_text"],
-                    "data_text": r["data_text"],
-                }
-            )
+        rows = [_verdict_row(r) for _, r in frame.iterrows()]
         sourced(
             rows,
             {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mobilenet_repro.agreement import VERDICTS
+from mobilenet_repro.analysis.agreement import VERDICTS
 from mobilenet_repro.formatting import as_bool, mean_std, missing
 from mobilenet_repro.report.numbers import parse_value, sourced
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from mobilenet_repro.io import write_json
+from mobilenet_repro.files import write_json
+from mobilenet_repro.paths import TEMPLATES
 from mobilenet_repro.report import changes
-from mobilenet_repro.report.render import REPO_DIR, TEMPLATE_DIR, render, render_html
+from mobilenet_repro.report.render import render, render_html
 
 
 def tolerance_text(tolerance: float) -> str:
@@ -28,16 +29,20 @@ def build_report(
     pdf_path,
     numbers_path,
     runs: dict,
+    *,
+    previous: Path | str,
     compare_with: str | None = None,
     tolerance: float = 0.0,
-    previous: Path | str = changes.PREVIOUS,
     root: Path | str = ".",
-    template_dir=TEMPLATE_DIR,
+    template_dir: Path | str = TEMPLATES,
+    repo: Path | str = ".",
 ) -> dict:
     """Write the HTML, the PDF and numbers.json; keep the record for the next build.
 
     `runs` is `changes.run_records(...)`; `compare_with` a numbers.json to compare with
-    instead of the previous build's (`previous`). Returns the record.
+    instead of the previous build's, which is kept at `previous` (paths.REPORT_PREVIOUS).
+    `template_dir` holds the templates; `repo` is the checkout whose files the
+    record checksums. Returns the record.
     """
     old, old_path = changes.previous_record(compare_with, previous)
     about = {
@@ -47,13 +52,14 @@ def build_report(
         "dirty": context.get("git", {}).get("dirty", False),
         "tolerance": tolerance,
     }
-    files = changes.file_checksums(REPO_DIR)
+    files = changes.file_checksums(repo)
     context = {**context, "changes": None}
     _, numbers = render_html(context, template_dir)
     record = changes.make_record(numbers, runs, files, about)
     context["changes"] = {
         **changes.compare(old, record, tolerance, old_path),
         "tolerance_text": tolerance_text(tolerance),
+        "previous": Path(previous).as_posix(),
     }
     record["numbers"] = render(context, html_path, pdf_path, root, template_dir)
     write_json(record, numbers_path)

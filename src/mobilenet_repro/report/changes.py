@@ -1,6 +1,6 @@
 """What changed since the previous report, and why: a build's record and two records compared.
 
-A build's record (results/report/numbers.json) holds every number the report prints (see
+A build's record (results/report/<name>/numbers.json) holds every number the report prints (see
 `numbers`), and what each run depended on: its run spec (the configuration keys that decide
 its result) and fingerprint, the checksum of its metrics.json, its data set's checksum, the
 package versions and hardware it trained with; and the checksums of the workflow's code,
@@ -13,7 +13,7 @@ that changed. A number whose printed value moved by at most `tolerance` (a fract
 old value) counts as unchanged.
 
 The previous record survives the report's own outputs being deleted by Snakemake before the
-job runs: each build keeps a copy outside them (results/report/previous/numbers.json).
+job runs: each build keeps a copy outside them (results/report/<name>/previous/numbers.json).
 """
 
 from __future__ import annotations
@@ -23,20 +23,22 @@ import json
 import shutil
 from pathlib import Path
 
-from mobilenet_repro.audit import flatten
+from mobilenet_repro.analysis.audit import flatten
 from mobilenet_repro.config import run_spec
-from mobilenet_repro.io import read_json
+from mobilenet_repro.files import read_json
 from mobilenet_repro.runs import Run
 
 FORMAT = "mobilenet-repro numbers 1"
-PREVIOUS = "results/report/previous/numbers.json"
 # Files of the workflow whose checksums each record keeps, by what they are.
 FILE_GROUPS = {
     "code": ("Snakefile", "src/mobilenet_repro/**/*.py", "workflow/**/*.py", "workflow/**/*.smk"),
-    "configuration schema": ("workflow/schemas/*.yaml",),
+    "configuration schema": ("src/mobilenet_repro/config.schema.yaml",),
     "notebook": ("notebooks/*.ipynb",),
-    "template": ("report/templates/**/*.j2",),
-    "published numbers": ("report/published.yaml", "report/published_curves/*"),
+    "template": ("src/mobilenet_repro/report/templates/**/*.j2",),
+    "published numbers": (
+        "src/mobilenet_repro/published.yaml",
+        "src/mobilenet_repro/published_curves/*",
+    ),
 }
 # What a run's result depends on among those: its numbers move only through these.
 RUN_FILE_GROUPS = ("code",)
@@ -93,7 +95,7 @@ def load_record(path: Path | str) -> dict:
     if not path.is_file():
         raise FileNotFoundError(
             f"compare_with: {path} does not exist; give the path of a numbers.json written by "
-            "an earlier report build (results/report/numbers.json or a copy of it)"
+            "an earlier report build (results/report/<name>/numbers.json or a copy of it)"
         )
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
@@ -107,7 +109,7 @@ def load_record(path: Path | str) -> dict:
     return record
 
 
-def previous_record(compare_with: str | None, previous: Path | str = PREVIOUS):
+def previous_record(compare_with: str | None, previous: Path | str):
     """(record, its path) to compare with: `compare_with` if given, else the previous build's
     kept copy; (None, None) on a first build."""
     path = Path(compare_with) if compare_with else Path(previous)
@@ -116,7 +118,7 @@ def previous_record(compare_with: str | None, previous: Path | str = PREVIOUS):
     return load_record(path), path.as_posix()
 
 
-def keep_record(numbers_json: Path | str, previous: Path | str = PREVIOUS) -> None:
+def keep_record(numbers_json: Path | str, previous: Path | str) -> None:
     """Keep this build's record for the next one, outside the report's declared outputs."""
     previous = Path(previous)
     previous.parent.mkdir(parents=True, exist_ok=True)

@@ -17,20 +17,19 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from mobilenet_repro.analysis import CHANCE_MARGIN
-from mobilenet_repro.architectures.grid import OUTPUT_FILES
-from mobilenet_repro.backends import DEFAULT as DEFAULT_BACKEND
+from mobilenet_repro.analysis.results import CHANCE_MARGIN
 from mobilenet_repro.config import experiment_backends
+from mobilenet_repro.files import read_json
 from mobilenet_repro.formatting import as_bool, fmt_int, fmt_millions, mean_std
-from mobilenet_repro.io import read_json
+from mobilenet_repro.paths import ARCHITECTURE_FILES, ARCHITECTURES_DIR, RUNS_DIR
 from mobilenet_repro.report.accuracy import accuracy_context
-from mobilenet_repro.report.architectures import report_context
-from mobilenet_repro.report.backends import backends_context
+from mobilenet_repro.report.agreement import backends_context
+from mobilenet_repro.report.counting import report_context
 from mobilenet_repro.report.datasheets import datasheet
 from mobilenet_repro.report.numbers import Number, sourced
-from mobilenet_repro.report.render import REPO_DIR
 from mobilenet_repro.report.seed002 import seed002_context
 from mobilenet_repro.runs import Run
+from mobilenet_repro.training.backends import DEFAULT as DEFAULT_BACKEND
 
 
 # ----------------------------------------------------------------------------- context
@@ -160,8 +159,10 @@ def build_context(
     arch_dir: Path | str | None = None,
     accuracy_dir: Path | str | None = None,
     root: Path | str = ".",
+    repo: Path | str = ".",
 ) -> dict:
-    """Everything the templates show, read from the pipeline's files."""
+    """Everything the templates show, read from the pipeline's files; `repo` is the checkout
+    whose commit the report names."""
     root = Path(root)
     analysis_dir = Path(analysis_dir)
     runs = pd.read_csv(runs_csv)
@@ -192,7 +193,7 @@ def build_context(
         ],
         "versions": first.get("versions", {}),
         "hardware": first.get("hardware", {}),
-        "git": git_state(REPO_DIR),
+        "git": git_state(Path(repo)),
         "config_yaml": yaml.safe_dump(config, sort_keys=False),
         "benchmarks": read_benchmarks(benchmark_files),
         "published": published,
@@ -206,7 +207,7 @@ def build_context(
         )
     context["cifar_params"] = _cifar_param_check(metrics, published, context["arch"])
     _source_context(context, config, metrics, metrics_files, manifest_files, runs_csv, analysis_dir)
-    arch_verdicts = Path(arch_dir, OUTPUT_FILES["verdicts"]) if arch_dir is not None else None
+    arch_verdicts = Path(arch_dir, ARCHITECTURE_FILES["verdicts"]) if arch_dir is not None else None
     if accuracy_dir is not None:
         accuracy_dir = Path(accuracy_dir)
         context["accuracy"] = accuracy_context(
@@ -315,9 +316,16 @@ def _source_context(context, config, metrics, metrics_files, manifest_files, run
             else v
             for k, v in context[what].items()
         }
-    for b in context["benchmarks"]:
+    _source_benchmarks(context["benchmarks"])
+    if context["cifar_params"]:
+        _source_cifar(context["cifar_params"], index)
+
+
+def _source_benchmarks(benchmarks: list[dict]) -> None:
+    """Each job's runtime and peak memory, sourced from its benchmark file, in place."""
+    for b in benchmarks:
         try:
-            run = [Run.from_path("results/runs/" + b["job"].split("/", 1)[1]).id]
+            run = [Run.from_path(f"{RUNS_DIR}/" + b["job"].split("/", 1)[1]).id]
         except ValueError:
             run = []
         b["seconds_shown"] = Number(
@@ -338,8 +346,6 @@ def _source_context(context, config, metrics, metrics_files, manifest_files, run
             (),
             "runtime",
         )
-    if context["cifar_params"]:
-        _source_cifar(context["cifar_params"], index)
 
 
 def _source_dataset(dataset: dict, manifest: str) -> None:
@@ -373,7 +379,7 @@ def _source_dataset(dataset: dict, manifest: str) -> None:
 
 
 def _source_cifar(check: dict, index) -> None:
-    arch = "results/architectures/cifar_readings.csv"
+    arch = f"{ARCHITECTURES_DIR}/{ARCHITECTURE_FILES['cifar_readings']}"
     published = "report/published.yaml"
     for key, source, field, kind in (
         ("stated", published, "seed000.cifar_mobilenet_v2_trainable_params", "published"),
@@ -387,7 +393,7 @@ def _source_cifar(check: dict, index) -> None:
         )
     for r in check["runs"]:
         found = [x for (_, _, m, _), runs in index.items() if m == r["model"] for x in runs]
-        source = Run.from_path(f"results/runs/{found[0][0]}").file("metrics") if found else "-"
+        source = Run.from_path(f"{RUNS_DIR}/{found[0][0]}").file("metrics") if found else "-"
         r["trainable"] = Number(
             r["trainable"],
             f"{r['model']}: trainable parameters",

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from mobilenet_repro.architectures.grid import GRID, IMAGENET_CLASSES, OUTPUT_FILES
-from mobilenet_repro.archspec import ARCH_SPECS
+from mobilenet_repro.counting.grid import GRID, IMAGENET_CLASSES
 from mobilenet_repro.formatting import as_bool, fmt_int, fmt_millions, text
+from mobilenet_repro.models.specs import ARCH_SPECS
+from mobilenet_repro.paths import ARCHITECTURE_FILES
 from mobilenet_repro.report.numbers import Number, sourced
 
 
@@ -303,7 +304,7 @@ def report_context(arch_dir: Path) -> dict:
     arch_dir = Path(arch_dir)
 
     def read(key, **kw):
-        return pd.read_csv(arch_dir / OUTPUT_FILES[key], **kw)
+        return pd.read_csv(arch_dir / ARCHITECTURE_FILES[key], **kw)
 
     stats = read("stats")
     layers = read("layers")
@@ -311,7 +312,7 @@ def report_context(arch_dir: Path) -> dict:
     verdicts = read("verdicts", keep_default_na=False)
     structures = read("structures", dtype=str, keep_default_na=False)
     readings = read("cifar_readings")
-    meta = json.loads((arch_dir / OUTPUT_FILES["meta"]).read_text(encoding="utf-8"))
+    meta = json.loads((arch_dir / ARCHITECTURE_FILES["meta"]).read_text(encoding="utf-8"))
     sources = meta.get("sources", {})
     own = stats[stats["head"] == "own"]
 
@@ -359,13 +360,13 @@ def report_context(arch_dir: Path) -> dict:
 
 
 class _Sources:
-    """Number makers for the stage's files (arch_dir / OUTPUT_FILES[key])."""
+    """Number makers for the stage's files (arch_dir / ARCHITECTURE_FILES[key])."""
 
     def __init__(self, arch_dir: Path):
         self.arch_dir = arch_dir
 
     def path(self, key):
-        return (self.arch_dir / OUTPUT_FILES[key]).as_posix()
+        return (self.arch_dir / ARCHITECTURE_FILES[key]).as_posix()
 
     def rows(self, items, key, fields, label, **kw):
         sourced(items, fields, self.path(key), label=label, **kw)

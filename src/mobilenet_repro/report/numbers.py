@@ -6,7 +6,7 @@ read from, the runs it derives from and their configuration fingerprints. The re
 context builders make them where they format a value (`sourced` for a table of rows); the
 HTML environment's finalize hook (`Recorder.html`) wraps each one it prints in a span whose
 title names the source (shown on hover, offline) and records the appearance; `Recorder.record`
-then assigns each appearance the heading above it. The result is results/report/numbers.json.
+then assigns each appearance the heading above it. The result is results/report/<name>/numbers.json.
 
 Kinds: "result" (a measured or derived number), "runtime" (wall-clock times, throughput and
 memory of jobs: they change with every rerun and with the machine's load), "count" (how many

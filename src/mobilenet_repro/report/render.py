@@ -2,7 +2,8 @@
 
 Text from the configuration or the data (titles, notes, model and class names) is escaped
 for each output: HTML autoescaping, and backslash-escaping of every markup character for
-Typst, so nothing from data is ever interpreted as markup.
+Typst, so nothing from data is ever interpreted as markup. The templates are read from the
+folder a caller gives (the report rule's declared inputs); by default the package's own.
 """
 
 from __future__ import annotations
@@ -12,12 +13,10 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from mobilenet_repro.files import atomic_path, write_bytes, write_text
 from mobilenet_repro.formatting import fmt_int, fmt_millions, fmt_pct
-from mobilenet_repro.io import atomic_path, write_bytes, write_text
+from mobilenet_repro.paths import TEMPLATES
 from mobilenet_repro.report.numbers import Number, Recorder
-
-REPO_DIR = Path(__file__).resolve().parents[3]
-TEMPLATE_DIR = REPO_DIR / "report" / "templates"
 
 
 # ----------------------------------------------------------------------------- escaping
@@ -58,7 +57,7 @@ def _keep_numbers(fmt):
     return lambda x, *args: x if isinstance(x, Number) else fmt(x, *args)
 
 
-def environments(template_dir: Path | str = TEMPLATE_DIR, recorder: Recorder | None = None):
+def environments(template_dir: Path | str = TEMPLATES, recorder: Recorder | None = None):
     """(html, typst) Jinja2 environments over the same template folder.
 
     The report's content (content/*.j2) is written once; each environment's `markup` names
@@ -88,7 +87,7 @@ def environments(template_dir: Path | str = TEMPLATE_DIR, recorder: Recorder | N
 
 
 # ----------------------------------------------------------------------------- rendering
-def render_html(context: dict, template_dir=TEMPLATE_DIR) -> tuple[str, list[dict]]:
+def render_html(context: dict, template_dir=TEMPLATES) -> tuple[str, list[dict]]:
     """The HTML page and every Number it prints (numbers.json's entries, with sections)."""
     recorder = Recorder()
     html_env, _ = environments(template_dir, recorder)
@@ -97,7 +96,7 @@ def render_html(context: dict, template_dir=TEMPLATE_DIR) -> tuple[str, list[dic
 
 
 def render(
-    context: dict, html_path, pdf_path, root: Path | str = ".", template_dir=TEMPLATE_DIR
+    context: dict, html_path, pdf_path, root: Path | str = ".", template_dir=TEMPLATES
 ) -> list[dict]:
     """Write the HTML and the PDF (each atomically); return the numbers the report prints."""
     import typst

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from mobilenet_repro.analysis.seed002 import TABLES
 from mobilenet_repro.formatting import as_bool, fmt_int, mean_std, missing
 from mobilenet_repro.report.numbers import Number, sourced
-from mobilenet_repro.seed002 import TABLES
 
 
 def _num(mean, std, digits=0) -> str:

@@ -3,12 +3,12 @@
 A run trains on TensorFlow (the default), JAX or PyTorch (`backend` of an experiment, or
 `--config backend=...` for all of them). Keras reads its backend once, from the environment
 variable KERAS_BACKEND, when it is first imported, so a training job calls `select` before
-anything imports Keras; the jobs that only count or plot (the architecture stage, the
-notebooks) call `select_for_tools`, which keeps TensorFlow where it is installed and takes JAX
+anything imports Keras; a job that builds models only to count them (the architecture
+stage) calls `select_for_tools`, which keeps TensorFlow where it is installed and takes JAX
 or PyTorch on a machine without it. Nothing here imports TensorFlow unless the backend is
 TensorFlow: the JAX and PyTorch paths run where TensorFlow is not installed.
 
-Determinism, per backend (tests/test_backends.py; README "Backends"):
+Determinism, per backend (tests/training/test_backends.py; README "Backends"):
 
 * tensorflow: TensorFlow's op determinism (`enable_op_determinism`): same seed, same machine,
   same numbers, on CPU and GPU.
@@ -86,8 +86,10 @@ def select(name: str, threads: int | None = None) -> None:
     if name == "jax":
         flags = os.environ.get("XLA_FLAGS", "")
         extra = ["--xla_gpu_deterministic_ops=true"]
-        if threads == 1:  # XLA's CPU runtime: one thread for Eigen's ops and its own pool
-            extra += ["--xla_cpu_multi_thread_eigen=false", "intra_op_parallelism_threads=1"]
+        if threads == 1:
+            # Eigen's ops on one thread. XLA has no flag for the size of its own CPU thread
+            # pool (jaxlib knows no intra_op_parallelism_threads), so none is set.
+            extra += ["--xla_cpu_multi_thread_eigen=false"]
         os.environ["XLA_FLAGS"] = " ".join([flags, *(f for f in extra if f not in flags)]).strip()
     elif name == "torch":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
@@ -105,13 +107,15 @@ def select_for_tools() -> str:
 
 def configure(name: str, threads: int) -> None:
     """Threads and determinism for training on `name`; Keras must already be on it."""
+    # Keras is imported in the functions, never at the top: this module is what chooses the
+    # backend before Keras's first import, and the configuration check imports it too.
     import keras
 
     if keras.backend.backend() != name:
         raise BackendUnavailable(
             f"backend {name!r}: Keras runs on {keras.backend.backend()!r} in this process; "
-            f"call mobilenet_repro.backends.select({name!r}) before importing Keras, or set "
-            f"KERAS_BACKEND={name}"
+            f"call mobilenet_repro.training.backends.select({name!r}) before importing Keras, "
+            f"or set KERAS_BACKEND={name}"
         )
     if name == "tensorflow":
         configure_tensorflow(threads)

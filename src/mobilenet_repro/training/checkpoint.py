@@ -5,20 +5,21 @@ record and the state of every Keras seed generator (dropout draws its masks from
 model.keras holds the weights and the optimizer's state, step counter included; with early
 stopping, best-period<k>.npz holds the weights of the best validation so far. The epoch
 orders and augmentations need nothing saved: they are stateless functions of (seed, epoch,
-batch) (pipeline.py).
+batch) (data.tf_pipeline, data.numpy_batches).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from mobilenet_repro.io import atomic_path, read_json, write_json
+from mobilenet_repro.files import atomic_path, read_json, write_json
+from mobilenet_repro.models.common import load_trusted_model
+from mobilenet_repro.training.records import progress
 
 
 def seed_generators(model) -> list:
@@ -32,10 +33,6 @@ def save_model(model, path: Path | str) -> None:
         tmp_keras = tmp.with_suffix(".keras")
         model.save(tmp_keras)
         os.replace(tmp_keras, tmp)
-
-
-def _progress(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 def fresh_state() -> dict:
@@ -96,14 +93,14 @@ class Checkpoint:
         try:
             saved = read_json(self.state_file)
             if saved.get("fingerprint") != self.fingerprint:
-                _progress(
+                progress(
                     f"[{self.run_id}] checkpoint in {self.directory} is from other settings; "
                     "starting over"
                 )
                 return fresh_state(), None
             model = self._load_model(self.directory / saved["model_file"], saved)
         except Exception as exc:  # any unreadable part: the run can always start over
-            _progress(
+            progress(
                 f"[{self.run_id}] WARNING: checkpoint {self.directory} cannot be read "
                 f"({type(exc).__name__}: {exc}); deleting it and starting over"
             )
@@ -115,8 +112,6 @@ class Checkpoint:
 
     @staticmethod
     def _load_model(path: Path, saved: dict):
-        from mobilenet_repro.models import load_trusted_model
-
         generator_states = saved["seed_generators"]
         model = load_trusted_model(path)
         generators = seed_generators(model)

@@ -59,3 +59,25 @@ def make(name: str, **kwargs) -> keras.optimizers.Optimizer:
         "sgd": keras.optimizers.SGD,
     }
     return classes[name](**kwargs)
+
+
+def from_recipe(recipe: dict, schedule) -> keras.optimizers.Optimizer:
+    """The recipe's optimizer (the schema allows adam, rmsprop and sgd) at `schedule`."""
+    name = recipe["optimizer"]
+    if name == "adam":
+        return make(
+            "adam",
+            learning_rate=schedule,
+            beta_1=recipe["beta_1"],
+            beta_2=recipe["beta_2"],
+            epsilon=recipe["epsilon"],
+        )
+    if name == "rmsprop":
+        return make(
+            "rmsprop",
+            learning_rate=schedule,
+            rho=recipe["rho"],
+            momentum=recipe["momentum"],
+            epsilon=recipe["epsilon"],
+        )
+    return make("sgd", learning_rate=schedule, momentum=recipe["momentum"])

@@ -1,0 +1,232 @@
+"""The steps of a run (`loop.train_run` calls them in order): data, model, streams, outputs.
+
+Every random choice of a run is a function of its seed and saved state: the epoch orders
+and augmentations are stateless functions of (seed, epoch, batch contents) (the tf.data
+pipeline on TensorFlow, numpy batches on JAX and PyTorch; `backends` says which backend a
+run uses); the layers' random state (dropout masks: Keras seed generators) and the
+optimizer's state (its moments and step counter, inside model.keras) are saved with every
+checkpoint and restored (`checkpoint`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+
+from mobilenet_repro.counting.counters import count_mult_adds, count_params
+from mobilenet_repro.data import load_dataset
+from mobilenet_repro.data.numpy_batches import Batches, epoch_permutations, preprocessing_fn
+from mobilenet_repro.files import write_csv
+from mobilenet_repro.models.catalog import ARCHITECTURES, build_classifier
+from mobilenet_repro.runs import Run
+from mobilenet_repro.training.backends import JIT_COMPILE
+from mobilenet_repro.training.callbacks import HISTORY_COLUMNS
+from mobilenet_repro.training.checkpoint import Checkpoint, save_model
+from mobilenet_repro.training.fused_bn import use_fused_batch_norm
+from mobilenet_repro.training.optimizers import from_recipe
+from mobilenet_repro.training.plan import RunPlan
+from mobilenet_repro.training.records import fingerprint, progress
+from mobilenet_repro.training.schedules import lr_at
+
+EVAL_BATCH_SIZE = 256  # images per batch when validating and testing
+SCHEDULE_POINTS = 1000  # most rows (optimizer steps) written to lr_schedule.csv
+
+
+def load_data(spec: dict, data_path: str | Path):
+    """The prepared data set and the model's class count (checked against the data's)."""
+    ds = load_dataset(data_path, spec["dataset"])
+    classes = spec["model"].get("classes") or ds.num_classes
+    if classes < ds.num_classes:
+        raise ValueError(
+            f"{Run.from_spec(spec).id}: models.{spec['model_id']}.classes is {classes} but "
+            f"data set {spec['dataset']} has {ds.num_classes} classes; set classes to null"
+        )
+    return ds, classes
+
+
+def set_bn_momentum(model, momentum: float) -> None:
+    """Faster-moving batch-norm statistics for short runs from scratch.
+
+    The architectures' momenta (0.99, 0.999) suit ImageNet's hundreds of thousands of steps;
+    after a few hundred steps their moving statistics still lag the weights and inference
+    accuracy collapses towards chance while training accuracy is high.
+    """
+    for layer in model._flatten_layers():
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = momentum
+
+
+def build_model(model_cfg: dict, recipe: dict, classes: int, schedule, jit_compile=None):
+    """A compiled classifier for one model configuration and recipe (step 2 of a run).
+
+    jit_compile (None: backends.JIT_COMPILE for the backend Keras runs on) stays off on
+    TensorFlow: XLA on this CPU costs 4 min of compilation and makes steps 12x slower
+    (bench/throughput.py variant keras_xla); Keras's "auto" would turn it on.
+    """
+    if jit_compile is None:
+        jit_compile = JIT_COMPILE[keras.backend.backend()]
+    model = build_classifier(
+        model_cfg["arch"],
+        classes=classes,
+        resolution=model_cfg["resolution"],
+        alpha=model_cfg["alpha"],
+        weights=model_cfg["weights"],
+        freeze_base=recipe["freeze_base"],
+        dropout=model_cfg["dropout"],
+    )
+    if recipe["bn_momentum"] is not None:
+        set_bn_momentum(model, recipe["bn_momentum"])
+    model.compile(
+        optimizer=from_recipe(recipe, schedule),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe["label_smoothing"]),
+        metrics=["accuracy"],
+        jit_compile=jit_compile,
+    )
+    return model
+
+
+def restore_or_build(run: RunPlan, checkpoint: Checkpoint) -> tuple[dict, keras.Model]:
+    """Steps 1 and 2: the interrupted run's state and model, or a fresh state and a new one."""
+    state, model = checkpoint.restore()
+    start = state["epoch"]  # validation periods completed
+    if model is not None:
+        step = start * run.period_steps
+        progress(
+            f"[{run.id}] resuming from checkpoint after epoch {run.epochs_at(step)}/"
+            f"{run.data_epochs} (step {step}/{run.total_steps})"
+        )
+        state["resumed_from"].append(start)
+    else:
+        model = build_model(run.spec["model"], run.recipe, run.classes, run.schedule)
+    # The same computation up to float rounding, in fewer kernels
+    # (tests/training/test_fused_bn.py; speed: bench/throughput.py variant keras_stock_bn).
+    use_fused_batch_norm(model)
+    return state, model
+
+
+def build_training_state(model, element_spec) -> None:
+    """Create the optimizer's and metrics' variables before `fit` traces its train step.
+
+    Otherwise Keras (TensorFlow backend, no distribution strategy) creates them while
+    tracing, and tf.function then traces the whole train step a second time without
+    variable creation: about half of a job's first-epoch overhead (bench/throughput.py).
+    """
+    x_spec, y_spec = element_spec
+    symbolic_build = getattr(model, "_symbolic_build", None)  # Keras 3 trainers
+    if symbolic_build is not None:
+        symbolic_build(data_batch=(x_spec, y_spec, None))
+    elif not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+
+
+def make_streams(ds, run: RunPlan, start_step: int) -> dict:
+    """Batched (image, one-hot label) streams: train from `start_step` on, val and test.
+
+    tf.data on the TensorFlow backend (data.tf_pipeline); numpy batches (data.numpy_batches)
+    on the others, which then need no TensorFlow. Both give the same images in the same order.
+    """
+    model_cfg, seed = run.spec["model"], run.spec["seed"]
+    arch = ARCHITECTURES[model_cfg["arch"]]
+    common = {
+        "resolution": model_cfg["resolution"],
+        "preprocess": preprocessing_fn(arch.imagenet_preprocess if model_cfg["weights"] else None),
+    }
+    if run.backend == "tensorflow":
+        # Imported here: a JAX or PyTorch run works where TensorFlow is not installed.
+        import tensorflow as tf
+
+        from mobilenet_repro.data.tf_pipeline import make_dataset
+
+        def make(*data, **kwargs):
+            return make_dataset(*data, **kwargs).map(lambda x, y: (x, tf.one_hot(y, run.classes)))
+    else:
+
+        def make(*data, **kwargs):
+            return Batches(*data, classes=run.classes, **kwargs)
+
+    x_train, y_train = ds.splits["train"]
+    first_epoch, skip = divmod(start_step, run.steps_per_epoch)
+    train = make(
+        x_train,
+        y_train,
+        batch_size=run.recipe["batch_size"],
+        order=epoch_permutations(len(y_train), seed, first_epoch, run.data_epochs),
+        skip_batches=skip,
+        augment=run.recipe["augment"],
+        seed=seed,
+        **common,
+    )
+    streams = {"train": train}
+    for split in ("val", "test"):
+        streams[split] = make(*ds.splits[split], batch_size=EVAL_BATCH_SIZE, **common)
+    # The training split as tested (no augmentation): the train-test gap of seed 002 (c).
+    streams["train_eval"] = make(x_train, y_train, batch_size=EVAL_BATCH_SIZE, **common)
+    return streams
+
+
+def run_metrics(
+    run: RunPlan, ds, model, state: dict, test: tuple, train_eval: tuple, trained_now: int
+) -> dict:
+    """metrics.json's content (timings are added by train_run once everything is written)."""
+    spec, model_cfg = run.spec, run.spec["model"]
+    test_loss, test_acc = test
+    last = state["history"][-1]
+    # With early stopping the best validation's weights are the ones tested.
+    tested = state["history"][state["best"]["period"] - 1] if state.get("best") else last
+    params, trainable = count_params(model)
+    train_seconds = state["train_seconds"]
+    return {
+        "run": run.id,
+        "experiment": spec["experiment"],
+        "dataset": spec["dataset"],
+        "model": spec["model_id"],
+        "arch": model_cfg["arch"],
+        "alpha": model_cfg["alpha"],
+        "resolution": model_cfg["resolution"],
+        "classes": run.classes,
+        "seed": spec["seed"],
+        "backend": run.backend,
+        "test_top1": float(test_acc),
+        "test_loss": float(test_loss),
+        "train_top1": float(train_eval[1]),  # the tested weights on the training split
+        "val_top1": tested["val_accuracy"],
+        "params": params,
+        "trainable_params": trainable,
+        "mult_adds": count_mult_adds(model),
+        "epochs": last["epoch"],
+        "steps": last["step"],
+        "max_steps": run.total_steps,
+        "validate_every_steps": run.period_steps,
+        "stopped_early": bool(state.get("stopped_early")),
+        "tested_step": tested["step"],
+        "tested_epoch": tested["epoch"],
+        "periods_trained_last_invocation": trained_now,
+        "resumed": bool(state["resumed_from"]),
+        "resumed_from_epochs": state["resumed_from"],
+        "train_seconds": train_seconds,
+        "images_per_second": last["images"] / train_seconds if train_seconds else None,
+        "train_images": run.train_images,
+        "val_images": len(ds.splits["val"][1]),
+        "test_images": len(ds.splits["test"][1]),
+        "recipe_name": spec["recipe_name"],
+        "recipe": run.recipe,
+        "model_config": model_cfg,
+        "fingerprint": fingerprint(spec),
+    }
+
+
+def write_outputs(run: RunPlan, model, history: list, out: dict) -> None:
+    """model.keras, history.csv and lr_schedule.csv (metrics.json is written after these)."""
+    save_model(model, out["model"])
+    write_csv(pd.DataFrame(history, columns=list(HISTORY_COLUMNS)), out["history"])
+    total = run.total_steps
+    steps = np.unique(np.linspace(0, total - 1, min(total, SCHEDULE_POINTS)).astype(int))
+    schedule = {
+        "step": steps,
+        "epoch": steps / run.steps_per_epoch,
+        "learning_rate": [lr_at(run.schedule, int(s)) for s in steps],
+    }
+    write_csv(pd.DataFrame(schedule), out["schedule"])

@@ -1,0 +1,58 @@
+"""The package installed from a wheel (not editable) works outside the checkout.
+
+The wheel is built from a copy of the project's packaging files, so the checkout gets no
+build/ or egg-info, and unpacked into a folder, which is what installing a pure-Python wheel
+does. From a directory outside the checkout, the unpacked package (first on the path) must
+find its schema, published numbers and templates as package data.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import pytest
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+CHECK = """
+import mobilenet_repro, yaml
+from mobilenet_repro import paths
+from mobilenet_repro.config import load_schema
+from mobilenet_repro.report.render import environments
+assert mobilenet_repro.__file__.startswith(sys.argv[1]), mobilenet_repro.__file__
+assert load_schema()["properties"]["name"]["default"] == "default"
+assert "trained" in yaml.safe_load(paths.PUBLISHED.read_text())
+assert sorted(p.name for p in paths.PUBLISHED_CURVES.glob("*.csv"))
+html, typ = environments()
+html.get_template("report.html.j2"), typ.get_template("report.typ.j2")
+print("ok")
+"""
+
+
+def test_installed_package_finds_its_files_outside_the_checkout(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, project / name)
+    shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+         "-w", str(tmp_path / "dist"), str(project)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    [wheel] = (tmp_path / "dist").glob("mobilenet_repro-*.whl")
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys\n" + CHECK, str(site)],
+        cwd=outside, env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "ok"
