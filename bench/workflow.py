@@ -7,9 +7,10 @@ checkout itself is never touched) with the venv this script runs in:
    results/ and resources/ (install excluded; data preparation, every training job, the
    notebooks and the report included). Once: several minutes.
 2. No-op rerun: `snakemake --cores all` when everything is up to date (`--reps` times).
-3. Report-only rebuild: a template edited (a Jinja comment appended to
-   src/mobilenet_repro/report/templates/report.html.j2 of the copy), then `snakemake --cores all`; checked to
-   run the report job and nothing else. Interleaved with 2: no-op, report, no-op, report...
+3. Report-only rebuild: a template edited (a Jinja comment appended to the copy's
+   src/mobilenet_repro/report/templates/report.html.j2), then `snakemake --cores all`;
+   checked to run the report job and nothing else. Interleaved with 2: no-op, report, no-op,
+   report...
 4. Fixed cost per training job, from the end-to-end run: each job's wall time (Snakemake's
    `benchmark:` file) against its training time (epochs x its steady epoch, from
    history.csv), and where the difference goes (metrics.json `timings`: interpreter and
