@@ -153,11 +153,58 @@ def _check_references(config: dict) -> list[str]:
                 f"recipes.{name}.warmup_epochs: received {recipe['warmup_epochs']}; allowed: "
                 f"fewer than epochs ({recipe['epochs']}) so the cosine decay has steps left"
             )
+        problems += _check_schedule_options(name, recipe)
+    return problems
+
+
+def _check_schedule_options(name: str, recipe: dict) -> list[str]:
+    """The optimizer and schedule keys that only make sense together."""
+    problems = []
+    where = f"recipes.{name}"
+    if recipe["weight_decay"] and recipe["optimizer"] != "sgd":
+        problems.append(
+            f"{where}.weight_decay: received {recipe['weight_decay']} with optimizer "
+            f"{recipe['optimizer']!r}; allowed: 0, or set optimizer: sgd"
+        )
+    if recipe["nesterov"] and (recipe["optimizer"] != "sgd" or not recipe["momentum"]):
+        problems.append(
+            f"{where}.nesterov: received true; allowed only with optimizer: sgd and a "
+            "momentum above 0"
+        )
+    length = recipe["schedule_epochs"]
+    if length is not None and (recipe["steps"] is not None or length < recipe["epochs"]):
+        problems.append(
+            f"{where}.schedule_epochs: received {length}; allowed: null, or at least epochs "
+            f"({recipe['epochs']}) with steps unset (the run follows the start of a longer "
+            "schedule)"
+        )
+    if recipe["schedule_per"] == "epoch" and (
+        recipe["warmup_epochs"] or recipe["warmup_steps"] or recipe["steps"] is not None
+    ):
+        problems.append(
+            f"{where}.schedule_per: received 'epoch'; allowed only without warm-up and "
+            "without steps (set schedule_per: step)"
+        )
+    if recipe["validate_on"] == "test" and recipe["early_stopping_patience"] is not None:
+        problems.append(
+            f"{where}.validate_on: received 'test' with early_stopping_patience "
+            f"{recipe['early_stopping_patience']}; allowed: val (early stopping on the test "
+            "split would select the reported model on the test set)"
+        )
     return problems
 
 
 def _check_experiment(config: dict, exp_id: str, exp: dict) -> list[str]:
     problems = []
+    recipe = config["recipes"].get(exp["recipe"])
+    for name in exp["datasets"]:
+        split = config["datasets"].get(name, {}).get("split", {})
+        if recipe and recipe["validate_on"] == "val" and split.get("val_fraction") == 0:
+            problems.append(
+                f"datasets.{name}.split.val_fraction: received 0 for experiment {exp_id}, "
+                f"whose recipe {exp['recipe']!r} validates on val; allowed: above 0, or "
+                "validate_on: test in the recipe"
+            )
     for kind, what in (("datasets", "data sets"), ("models", "models")):
         for i, name in enumerate(exp[kind]):
             if name not in config[kind]:
@@ -188,10 +235,13 @@ def _check_model(model_id: str, model: dict) -> list[str]:
             f"models.{model_id}.alpha: received {model['alpha']}; allowed: 1.0 "
             f"({model['arch']} has no width multiplier)"
         )
-    if model["weights"] == "imagenet" and model["arch"] == "cifar_mobilenet_v2":
+    if model["weights"] == "imagenet" and model["arch"] in (
+        "cifar_mobilenet_v2",
+        "chenyaofo_mobilenet_v2",
+    ):
         problems.append(
             f"models.{model_id}.weights: received 'imagenet'; allowed: null "
-            "(no ImageNet weights exist for the CIFAR MobileNetV2)"
+            f"(no ImageNet weights exist for {model['arch']})"
         )
     return problems
 
@@ -323,6 +373,29 @@ def expand_runs(config: dict, experiment: str | None = None) -> list[Run]:
 
 
 DISPLAY_ONLY = ("label",)  # model keys that change the report, never a trained result
+# Recipe keys added after runs were recorded: a run spec holds them only when they differ
+# from these defaults, so runs recorded before keep their specs and fingerprints (and are not
+# rerun). `recipe_with_defaults` puts them back for training.
+LATER_RECIPE_DEFAULTS = {
+    "nesterov": False,
+    "weight_decay": 0.0,
+    "schedule_epochs": None,
+    "schedule_per": "step",
+    "validate_on": "val",
+}
+
+
+def recipe_with_defaults(recipe: dict) -> dict:
+    """A run spec's recipe with the later keys it omits at their defaults."""
+    return {**LATER_RECIPE_DEFAULTS, **recipe}
+
+
+def _spec_recipe(recipe: dict) -> dict:
+    return {
+        k: v
+        for k, v in recipe.items()
+        if k not in LATER_RECIPE_DEFAULTS or v != LATER_RECIPE_DEFAULTS[k]
+    }
 
 
 def experiment_backends(config: dict, experiment: str) -> list[str]:
@@ -347,7 +420,7 @@ def run_spec(
         "model_id": model,
         "seed": int(seed),
         "model": model_config,
-        "recipe": dict(config["recipes"][exp["recipe"]]),
+        "recipe": _spec_recipe(config["recipes"][exp["recipe"]]),
         "recipe_name": exp["recipe"],
         # Only when not the default: runs trained before backends existed keep their
         # fingerprint (and are not rerun); metrics.json records the backend either way.

@@ -9,6 +9,10 @@ rule compare_accuracy:
         runs=paths.RUNS_TABLE,
         published=str(paths.PUBLISHED),
         curves=get_published_curves(),
+        # Runs that evaluated the test split every epoch are compared with published
+        # per-epoch curves (metrics.json beside each history says which did).
+        histories=get_run_files(paths.RUN_FILES["history"]),
+        metrics=get_run_files(paths.RUN_FILES["metrics"]),
     output:
         verdicts=report(
             paths.ACCURACY_VERDICTS,

@@ -10,7 +10,7 @@ start_job(snakemake)
 
 import pandas as pd
 
-from mobilenet_repro.analysis.accuracy import compare
+from mobilenet_repro.analysis.accuracy import compare, test_curves
 from mobilenet_repro.counting.published import load_published
 from mobilenet_repro.files import write_csv
 
@@ -20,6 +20,7 @@ verdicts = compare(
     pd.read_csv(snakemake.input.runs),
     {"datasets": snakemake.params.datasets},
     published_dir=published_path.parent,
+    curves=test_curves(snakemake.input.histories),
 )
 write_csv(verdicts, snakemake.output.verdicts)
 counts = verdicts["status"].value_counts().to_dict()

@@ -51,7 +51,7 @@ def keras_reference_params(spec: Spec) -> tuple[int | None, str]:
     if spec.head != "own":
         return None, "new head"
     if spec.arch not in ("mobilenet_v1", "mobilenet_v2"):
-        if spec.arch == "cifar_mobilenet_v2":
+        if spec.arch in ("cifar_mobilenet_v2", "chenyaofo_mobilenet_v2"):
             return None, "no keras model"
         return None, "is keras.applications"
     app = (

@@ -49,6 +49,9 @@ def assemble(
     val_fraction, test_fraction, seed = split_settings(spec)
     x, y = train
     how = []
+    # val_fraction 0 asks for no validation images: the runs then validate on the test split
+    # (recipe validate_on: test), which the configuration check requires.
+    no_val_wanted = val is None and val_fraction == 0
     if val is None or test is None:
         idx = split_indices(
             y, val_fraction if val is None else 0.0, test_fraction if test is None else 0.0, seed
@@ -71,7 +74,7 @@ def assemble(
     for s, (xs, ys) in splits.items():
         if len(xs) != len(ys):
             raise DataError(f"{name}: {s} has {len(xs)} images but {len(ys)} labels")
-        if len(ys) == 0:
+        if len(ys) == 0 and not (s == "val" and no_val_wanted):
             raise DataError(
                 f"{name}: the {s} split is empty ({meta.get('splits_from', base)}); add images "
                 f"or raise datasets.{name}.split fractions"

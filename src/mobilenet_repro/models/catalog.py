@@ -17,7 +17,12 @@ from mobilenet_repro.models.common import (
     fetch_imagenet,
     load_trusted_model,
 )
-from mobilenet_repro.models.mobilenets import CifarMobileNetV2, MobileNet, MobileNetV2
+from mobilenet_repro.models.mobilenets import (
+    ChenyaofoMobileNetV2,
+    CifarMobileNetV2,
+    MobileNet,
+    MobileNetV2,
+)
 from mobilenet_repro.models.specs import ARCH_SPECS
 
 __all__ = [
@@ -25,6 +30,7 @@ __all__ = [
     "VGG16",
     "WEIGHT_CHOICES",
     "Architecture",
+    "ChenyaofoMobileNetV2",
     "CifarMobileNetV2",
     "InceptionV3",
     "MobileNet",

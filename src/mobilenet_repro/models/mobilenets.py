@@ -10,6 +10,8 @@ References:
 - MobileNetV2: Sandler et al., "MobileNetV2: Inverted Residuals and Linear Bottlenecks",
   CVPR 2018, arXiv:1801.04381.
 - CIFAR-10 MobileNetV2: seed 000, Tables I-III.
+- chenyaofo's CIFAR-10 MobileNetV2: chenyaofo/pytorch-cifar-models, pytorch_cifar_models/
+  mobilenetv2.py at 786c162 (torchvision's MobileNetV2 with two strides set to 1).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from mobilenet_repro.models.common import (
     _pool,
 )
 from mobilenet_repro.models.specs import (
+    CHENYAOFO_MOBILENET_V2_BOTTLENECKS,
     CIFAR_MOBILENET_V2_BOTTLENECKS,
     CIFAR_MOBILENET_V2_STEM_FILTERS,
 )
@@ -279,5 +282,81 @@ def CifarMobileNetV2(
     else:
         x = _pool(x, pooling)
     model = keras.Model(inputs, x, name=name or f"cifar_mobilenetv2_{alpha:0.2f}_{input_shape[0]}")
+    _load_weights(model, weights, None)
+    return model
+
+
+# ------------------------------------------------------- chenyaofo's CIFAR-10 MobileNetV2
+def _torchvision_init(model) -> None:
+    """Draw the weights as torchvision's MobileNetV2 does (PyTorch's layouts, fan_out modes).
+
+    Convolutions: normal with std sqrt(2 / fan_out), where PyTorch's fan_out of a depthwise
+    kernel (C, 1, 3, 3) is 9 C, not Keras's 9; the classifier: normal with std 0.01, zero bias.
+    Keras's Glorot default would start the depthwise kernels about sqrt(C) times larger, and
+    the calibration run compares its early epochs with the published curve.
+    """
+    for layer in model._flatten_layers():
+        if isinstance(layer, layers.DepthwiseConv2D):
+            k1, k2, channels, mult = layer.kernel.shape
+            std = (2.0 / (k1 * k2 * channels * mult)) ** 0.5
+        elif isinstance(layer, layers.Conv2D):
+            k1, k2, _, out = layer.kernel.shape
+            std = (2.0 / (k1 * k2 * out)) ** 0.5
+        elif isinstance(layer, layers.Dense):
+            std = 0.01
+            layer.bias.assign(keras.ops.zeros(layer.bias.shape))
+        else:
+            continue
+        layer.kernel.assign(keras.random.normal(layer.kernel.shape, stddev=std))
+
+
+def ChenyaofoMobileNetV2(
+    input_shape=(32, 32, 3),
+    alpha=1.0,
+    include_top=True,
+    weights=None,
+    input_tensor=None,
+    pooling=None,
+    classes=10,
+    classifier_activation="softmax",
+    name=None,
+):
+    """chenyaofo's CIFAR-10 MobileNetV2 (pytorch-cifar-models), the calibration network.
+
+    torchvision's MobileNetV2 (Sandler et al. 2018) with the stem and the 24-channel stage
+    at stride 1, so three stride-2 stages take 32x32 to a 4x4 map; a 1x1 convolution to 1280
+    channels (for alpha <= 1), global average pooling, dropout 0.2 and a dense classifier.
+    At alpha 0.5 it has 0.70M parameters, as its training log prints. Weights are drawn as
+    torchvision draws them (`_torchvision_init`).
+    """
+    input_shape = _check_common(
+        "ChenyaofoMobileNetV2", input_shape, include_top, weights, classes, 8
+    )
+    _check_alpha("ChenyaofoMobileNetV2", alpha, None, ())
+    if weights == "imagenet":
+        raise ModelConfigError(
+            "ChenyaofoMobileNetV2: no ImageNet weights exist for this architecture; "
+            "received weights='imagenet' (use weights=None or a weights file)"
+        )
+    inputs = input_tensor if input_tensor is not None else keras.Input(shape=input_shape)
+    stem = _make_divisible(32 * alpha, 8)
+    x = layers.Conv2D(stem, 3, strides=1, padding="same", use_bias=False, name="Conv1")(inputs)
+    x = layers.BatchNormalization(epsilon=1e-5, momentum=0.9, name="bn_Conv1")(x)
+    x = layers.ReLU(6.0, name="Conv1_relu")(x)
+    x = _bottleneck_stack(x, CHENYAOFO_MOBILENET_V2_BOTTLENECKS, alpha, bn_momentum=0.9)
+    last = _make_divisible(1280 * alpha, 8) if alpha > 1.0 else 1280
+    x = layers.Conv2D(last, 1, use_bias=False, name="Conv_1")(x)
+    x = layers.BatchNormalization(epsilon=1e-5, momentum=0.9, name="Conv_1_bn")(x)
+    x = layers.ReLU(6.0, name="out_relu")(x)
+    if include_top:
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        x = layers.Dropout(0.2, name="dropout")(x)
+        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+    else:
+        x = _pool(x, pooling)
+    model = keras.Model(
+        inputs, x, name=name or f"chenyaofo_mobilenetv2_{alpha:0.2f}_{input_shape[0]}"
+    )
+    _torchvision_init(model)
     _load_weights(model, weights, None)
     return model

@@ -24,6 +24,9 @@ ARCH_SPECS: dict[str, ArchSpec] = {
     "cifar_mobilenet_v2": ArchSpec(
         "CIFAR MobileNetV2 (seed 000)", 8, True, "mobilenet_v2", "CifarMobileNetV2"
     ),
+    "chenyaofo_mobilenet_v2": ArchSpec(
+        "chenyaofo's CIFAR MobileNetV2", 8, True, "mobilenet_v2", "ChenyaofoMobileNetV2"
+    ),
     "inception_v3": ArchSpec("Inception V3", 75, True, "inception_v3", "InceptionV3"),
     "resnet50_v2": ArchSpec("ResNet50 V2", 32, False, "resnet_v2", "ResNet50V2"),
     "vgg16": ArchSpec("VGG16", 32, True, "vgg16", "VGG16"),
@@ -32,3 +35,9 @@ ARCH_SPECS: dict[str, ArchSpec] = {
 # (expansion t, output channels c, repeats n, first stride s) from seed 000 Table II.
 CIFAR_MOBILENET_V2_BOTTLENECKS = ((6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
 CIFAR_MOBILENET_V2_STEM_FILTERS = 32  # seed 000 Table I
+
+# chenyaofo/pytorch-cifar-models: torchvision's Table 2 with the 24-channel stage at stride 1.
+CHENYAOFO_MOBILENET_V2_BOTTLENECKS = (
+    (1, 16, 1, 1), (6, 24, 2, 1), (6, 32, 3, 2), (6, 64, 4, 2),
+    (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1),
+)  # fmt: skip

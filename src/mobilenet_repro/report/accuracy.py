@@ -69,6 +69,8 @@ def _verdict_row(r) -> dict:
         "budget_text": r["budget_text"],
         "network_text": r["network_text"],
         "data_text": r["data_text"],
+        # Only where our per-epoch test curve was compared with theirs (an exact network).
+        "curve_text": r["curve_text"] if isinstance(r.get("curve_text"), str) else "",
     }
 
 

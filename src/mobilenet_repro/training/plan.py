@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from mobilenet_repro.config import recipe_with_defaults
 from mobilenet_repro.data.numpy_batches import steps_per_epoch
 from mobilenet_repro.runs import Run
 from mobilenet_repro.training.backends import DEFAULT as DEFAULT_BACKEND
@@ -57,7 +58,7 @@ class RunPlan:
 
     @property
     def recipe(self) -> dict:
-        return self.spec["recipe"]
+        return recipe_with_defaults(self.spec["recipe"])
 
     @property
     def backend(self) -> str:

@@ -2,13 +2,43 @@
 
 from __future__ import annotations
 
+import math
+
 import keras
+
+
+@keras.saving.register_keras_serializable(package="mobilenet_repro")
+class EpochCosine(keras.optimizers.schedules.LearningRateSchedule):
+    """Cosine decay from `peak` to 0 over `epochs`, constant within each epoch.
+
+    The rate of epoch e (counted from 0) is peak * (1 + cos(pi * e / epochs)) / 2, as
+    PyTorch's CosineAnnealingLR(T_max=epochs) gives when stepped once per epoch.
+    """
+
+    def __init__(self, peak: float, epochs: int, steps_per_epoch: int):
+        self.peak, self.epochs, self.steps_per_epoch = peak, epochs, steps_per_epoch
+
+    def __call__(self, step):
+        epoch = keras.ops.floor_divide(keras.ops.cast(step, "float32"), float(self.steps_per_epoch))
+        return self.peak * 0.5 * (1.0 + keras.ops.cos(math.pi * epoch / self.epochs))
+
+    def get_config(self):
+        return {"peak": self.peak, "epochs": self.epochs, "steps_per_epoch": self.steps_per_epoch}
 
 
 def make_schedule(recipe: dict, total: int, steps_per_epoch: int):
     """Linear warm-up from 0 to the peak rate, then cosine decay to 0 over `total` steps
-    (seed 000, Fig. 5), or the peak rate held constant."""
+    (seed 000, Fig. 5), or the peak rate held constant.
+
+    With `schedule_epochs` the decay runs over that many epochs instead, so a run that stops
+    earlier follows the start of the longer schedule; with `schedule_per: epoch` the rate
+    changes once per epoch (PyTorch's CosineAnnealingLR stepped per epoch).
+    """
     lr = recipe["learning_rate"]
+    if recipe["schedule_epochs"] is not None:
+        total = recipe["schedule_epochs"] * steps_per_epoch
+    if recipe["schedule_per"] == "epoch" and recipe["schedule"] == "cosine":
+        return EpochCosine(lr, total // steps_per_epoch, steps_per_epoch)
     warmup = recipe["warmup_steps"]
     if warmup is None:
         warmup = int(round(recipe["warmup_epochs"] * steps_per_epoch))

@@ -160,8 +160,11 @@ def make_streams(ds, run: RunPlan, start_step: int) -> dict:
         **common,
     )
     streams = {"train": train}
-    for split in ("val", "test"):
-        streams[split] = make(*ds.splits[split], batch_size=EVAL_BATCH_SIZE, **common)
+    streams["test"] = make(*ds.splits["test"], batch_size=EVAL_BATCH_SIZE, **common)
+    if run.recipe["validate_on"] == "test":
+        streams["val"] = streams["test"]
+    else:
+        streams["val"] = make(*ds.splits["val"], batch_size=EVAL_BATCH_SIZE, **common)
     # The training split as tested (no augmentation): the train-test gap of seed 002 (c).
     streams["train_eval"] = make(x_train, y_train, batch_size=EVAL_BATCH_SIZE, **common)
     return streams
