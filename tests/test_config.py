@@ -224,3 +224,16 @@ def test_each_shipped_configuration_writes_its_own_report_folder(tiny_config):
     tiny_config["name"] = "../elsewhere"
     with pytest.raises(ConfigError, match=r"name: received '../elsewhere'"):
         check_config(tiny_config)
+
+
+@pytest.mark.parametrize(
+    ("model_id", "says"),
+    [("m" * 101, "101 characters long; allowed: at most 100"), ("L" * 30, "repeated 30 times")],
+)
+def test_long_and_periodic_ids_are_refused_before_any_job(tiny_config, model_id, says):
+    tiny_config["models"][model_id] = tiny_config["models"].pop("v1_025_32")
+    tiny_config["experiments"]["tiny"]["models"] = [
+        model_id if m == "v1_025_32" else m for m in tiny_config["experiments"]["tiny"]["models"]
+    ]
+    with pytest.raises(ConfigError, match=says):
+        check_config(tiny_config)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from pathlib import Path
 
 import jsonschema
@@ -139,6 +140,7 @@ def _check_references(config: dict) -> list[str]:
     for model_id, model in config["models"].items():
         problems += _check_model(model_id, model)
     problems += _check_case_clashes(config)
+    problems += _check_id_lengths(config)
     problems += _check_run_folders(config)
     problems += _check_class_counts(config)
     unknown = sorted(set(config.get("resources", {}).get("per_model", {})) - set(config["models"]))
@@ -276,6 +278,34 @@ def _check_class_counts(config: dict) -> list[str]:
                 f"models.{model}.classes: received {wanted}; allowed: null or >= {have} "
                 f"(data set {dataset} has {have} classes)"
             )
+    return problems
+
+
+# An id names a folder or a file (and a checkpoint's file names add to it): 100 characters
+# stay well inside every file system's 255-byte name limit, in any encoding the patterns allow.
+MAX_ID_LENGTH = 100
+# Snakemake refuses a wildcard value that ends in a part repeated 20 or more times (it reads
+# it as an endless recursion: snakemake.io.PeriodicityDetector), so such an id would stop the
+# workflow after the check with Snakemake's own message.
+_PERIODIC_TAIL = re.compile(r"(.+?)\1{19,}$")
+
+
+def _check_id_lengths(config: dict) -> list[str]:
+    problems = []
+    for kind in ("experiments", "datasets", "models", "recipes"):
+        for name in config.get(kind, {}):
+            shown = name if len(name) <= 40 else f"{name[:20]}...{name[-10:]} ({len(name)} chars)"
+            if len(name) > MAX_ID_LENGTH:
+                problems.append(
+                    f"{kind}: the id {shown!r} is {len(name)} characters long; allowed: at "
+                    f"most {MAX_ID_LENGTH} (it names a folder)"
+                )
+            elif match := _PERIODIC_TAIL.search(name):
+                problems.append(
+                    f"{kind}: the id {shown!r} ends in {match.group(1)!r} repeated "
+                    f"{len(match.group(0)) // len(match.group(1))} times; allowed: fewer than "
+                    "20 repeats (Snakemake takes such names for an endless recursion)"
+                )
     return problems
 
 

@@ -222,8 +222,11 @@ def test_unreadable_checkpoint_is_named_deleted_and_the_run_starts_over(tmp_path
     state, model = Checkpoint(ckpt, "f" * 16, "tiny/digits/m/seed0").restore()
     assert model is None and state["epoch"] == 0 and state["history"] == []
     err = capsys.readouterr().err
-    assert f"checkpoint {ckpt} cannot be read" in err and "starting over" in err
+    assert f"checkpoint file {ckpt}" in err and ("cannot be read" in err or "missing" in err)
+    assert f"deleting the checkpoint {ckpt} and starting over" in err
     assert not ckpt.exists()
+    if damage is _truncated_model:  # not Keras's "File not found" for a file that exists
+        assert "cannot be read" in err and "not found" not in err
 
 
 def test_run_with_a_garbage_checkpoint_trains_from_scratch(tiny_config, digits_npz, tmp_path):
@@ -264,3 +267,37 @@ def test_checkpoint_restores_the_layers_random_state(tiny_config, tmp_path):
     model_file.write_bytes(data[: len(data) // 2])
     state, restored = checkpoint.restore()
     assert restored is None and state["epoch"] == 0 and not checkpoint.directory.exists()
+
+
+def _checkpoint_with_best(tmp_path):
+    from mobilenet_repro.models.catalog import build_classifier
+    from mobilenet_repro.training.checkpoint import Checkpoint
+
+    model = build_classifier("mobilenet_v1", classes=10, resolution=32, alpha=0.25)
+    checkpoint = Checkpoint(tmp_path / "ckpt", "fp", "run")
+    state = {"epoch": 2, "history": [], "train_seconds": 0.0, "resumed_from": []}
+    state["best"] = {"period": 1, "val_accuracy": 0.5}
+    checkpoint.save(model, state, best_weights=model.get_weights())
+    (best,) = checkpoint.directory.glob("best-*.npz")
+    return checkpoint, best
+
+
+def test_a_truncated_best_weights_file_is_named_and_the_run_starts_over(tmp_path, capsys):
+    checkpoint, best = _checkpoint_with_best(tmp_path)
+    best.write_bytes(best.read_bytes()[:100])  # truncate -s 100
+    state, model = checkpoint.restore()
+    assert model is None and state["epoch"] == 0 and not checkpoint.directory.exists()
+    err = capsys.readouterr().err
+    assert f"checkpoint file {best} cannot be read" in err and "starting over" in err
+
+
+def test_best_weights_damaged_after_resuming_is_no_dead_end(tmp_path):
+    from mobilenet_repro.training.checkpoint import CheckpointDamaged
+
+    checkpoint, best = _checkpoint_with_best(tmp_path)
+    state, model = checkpoint.restore()
+    assert model is not None and len(checkpoint.restore_best(state)) == len(model.get_weights())
+    best.write_bytes(best.read_bytes()[:100])
+    with pytest.raises(CheckpointDamaged, match=f"{best} cannot be read.*trains this run from"):
+        checkpoint.restore_best(state)
+    assert not checkpoint.directory.exists()  # the next invocation starts over

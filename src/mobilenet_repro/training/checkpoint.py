@@ -35,6 +35,18 @@ def save_model(model, path: Path | str) -> None:
         os.replace(tmp_keras, tmp)
 
 
+class CheckpointDamaged(RuntimeError):
+    """A part of a checkpoint could not be read after the run had resumed from it."""
+
+
+def _cannot_read(path: Path, exc: Exception) -> str:
+    # Keras reports a truncated archive as "File not found"; for a file that exists, say
+    # what is true.
+    if Path(path).exists():
+        return f"cannot be read ({type(exc).__name__}: the file is damaged or truncated)"
+    return f"is missing ({type(exc).__name__}: {exc})"
+
+
 def fresh_state() -> dict:
     return {"epoch": 0, "history": [], "train_seconds": 0.0, "resumed_from": []}
 
@@ -78,18 +90,39 @@ class Checkpoint:
                 old.unlink()
 
     def restore_best(self, state: dict) -> list:
-        """The best validation's weights, saved with an earlier checkpoint."""
-        with np.load(self.directory / state["best"]["file"]) as saved:
+        """The best validation's weights, saved with an earlier checkpoint.
+
+        `restore` has read this file when the run resumed; should it be damaged since, the
+        checkpoint is deleted, so that the next invocation trains the run from its start
+        rather than failing here again.
+        """
+        path = self.directory / state["best"]["file"]
+        try:
+            return self._read_best(path)
+        except Exception as exc:
+            why = _cannot_read(path, exc)
+            self.delete()
+            raise CheckpointDamaged(
+                f"[{self.run_id}] the best validation's weights {path} "
+                f"{why}; the checkpoint {self.directory} was deleted, so "
+                "running the same command again trains this run from its start"
+            ) from exc
+
+    @staticmethod
+    def _read_best(path: Path) -> list:
+        with np.load(path) as saved:
             return [saved[f"arr_{i}"] for i in range(len(saved.files))]
 
     def restore(self):
         """(state, model) of the interrupted run, or (a fresh state, None) to start over.
 
         A checkpoint of other settings is ignored; one that cannot be read (garbage in
-        state.json, a truncated model.keras) is reported by path and deleted, never a dead end.
+        state.json, a truncated model file, a truncated best-weights file) is reported by
+        path and deleted, never a dead end.
         """
         if not self.state_file.exists():
             return fresh_state(), None
+        reading = self.state_file
         try:
             saved = read_json(self.state_file)
             if saved.get("fingerprint") != self.fingerprint:
@@ -98,11 +131,17 @@ class Checkpoint:
                     "starting over"
                 )
                 return fresh_state(), None
-            model = self._load_model(self.directory / saved["model_file"], saved)
+            reading = self.directory / saved["model_file"]
+            model = self._load_model(reading, saved)
+            if (saved.get("best") or {}).get("file"):
+                reading = self.directory / saved["best"]["file"]
+                best = self._read_best(reading)
+                if len(best) != len(model.get_weights()):
+                    raise ValueError(f"{len(best)} arrays for {len(model.get_weights())} weights")
         except Exception as exc:  # any unreadable part: the run can always start over
             progress(
-                f"[{self.run_id}] WARNING: checkpoint {self.directory} cannot be read "
-                f"({type(exc).__name__}: {exc}); deleting it and starting over"
+                f"[{self.run_id}] WARNING: checkpoint file {reading} {_cannot_read(reading, exc)}; "
+                f"deleting the checkpoint {self.directory} and starting over"
             )
             shutil.rmtree(self.directory, ignore_errors=True)
             return fresh_state(), None
