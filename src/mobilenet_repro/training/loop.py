@@ -31,10 +31,12 @@ import keras
 import numpy as np
 
 from mobilenet_repro.files import write_json
+from mobilenet_repro.runs import Run
 from mobilenet_repro.training.backends import DEFAULT as DEFAULT_BACKEND
 from mobilenet_repro.training.backends import configure
 from mobilenet_repro.training.callbacks import EarlyStopping, TrainingDiverged, period_callbacks
 from mobilenet_repro.training.checkpoint import Checkpoint
+from mobilenet_repro.training.lock import trainer_lock
 from mobilenet_repro.training.plan import RunPlan
 from mobilenet_repro.training.records import (
     Timings,
@@ -69,6 +71,14 @@ def train_run(
     at a validation once `checkpoint_every_s` seconds have passed since the last one (0:
     at every validation); the cadence never changes the numbers, only what a kill loses.
     """
+    with trainer_lock(checkpoint_dir, Run.from_spec(spec).id):
+        return _train_locked(
+            spec, data_path, out, checkpoint_dir, threads, callbacks, checkpoint_every_s
+        )
+
+
+def _train_locked(spec, data_path, out, checkpoint_dir, threads, callbacks, checkpoint_every_s):
+    """train_run's steps, with the run's trainer lock held."""
     timings = Timings()
     backend = spec.get("backend", DEFAULT_BACKEND)
     configure(backend, threads)  # Keras must already run on it (backends.select)
