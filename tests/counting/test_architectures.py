@@ -46,7 +46,9 @@ def test_grid_covers_the_papers_configurations():
         ("cifar_mobilenet_v2", 1.0, 32),
     ]:
         assert entry in grid
-    assert {a for a, *_ in G.GRID} == set(ARCHITECTURES)
+    # chenyaofo's network is a published run's, not a source document's; its counts are
+    # checked against that run's log in tests/training/test_calibration_recipe.py.
+    assert {a for a, *_ in G.GRID} == set(ARCHITECTURES) - {"chenyaofo_mobilenet_v2"}
 
 
 def test_grid_specs_at_imagenet_and_data_set_class_counts():
