@@ -193,6 +193,12 @@ def _check_schedule_options(name: str, recipe: dict) -> list[str]:
             f"{recipe['early_stopping_patience']}; allowed: val (early stopping on the test "
             "split would select the reported model on the test set)"
         )
+    if recipe["ema_decay"] and recipe["early_stopping_patience"] is not None:
+        problems.append(
+            f"{where}.ema_decay: received {recipe['ema_decay']} with early_stopping_patience "
+            f"{recipe['early_stopping_patience']}; allowed: 0 (early stopping keeps the raw "
+            "weights of its best validation, and averaged ones would then be tested unselected)"
+        )
     return problems
 
 
@@ -412,6 +418,8 @@ LATER_RECIPE_DEFAULTS = {
     "schedule_epochs": None,
     "schedule_per": "step",
     "validate_on": "val",
+    "ema_decay": 0.0,
+    "test_time_flip": False,
 }
 
 

@@ -16,7 +16,8 @@ A run is six steps, in this order (`train_run`; each step is in `steps`):
 2. build    the model and its optimizer (or take the restored one);
 3. data     the prepared data set as batched training, validation and test streams;
 4. fit      the remaining validation periods, with the period callbacks (`callbacks`);
-5. evaluate on the test split;
+5. evaluate on the test split (and, with weight averaging or flipped tests, every test-time
+            variant: `evaluation`);
 6. write    the outputs, metrics.json last, then delete the checkpoint.
 
 Keras reads its backend when it is first imported, so a job selects the run's backend
@@ -36,6 +37,7 @@ from mobilenet_repro.training.backends import DEFAULT as DEFAULT_BACKEND
 from mobilenet_repro.training.backends import configure
 from mobilenet_repro.training.callbacks import EarlyStopping, TrainingDiverged, period_callbacks
 from mobilenet_repro.training.checkpoint import Checkpoint
+from mobilenet_repro.training.evaluation import RawWeights, test_variants, tested_variant
 from mobilenet_repro.training.lock import trainer_lock
 from mobilenet_repro.training.plan import RunPlan
 from mobilenet_repro.training.records import (
@@ -100,6 +102,7 @@ def _train_locked(spec, data_path, out, checkpoint_dir, threads, callbacks, chec
     # 4. fit
     trained_now = 0 if state.get("stopped_early") else run.periods - start
     period = period_callbacks(run, checkpoint, state, timings, checkpoint_every_s)
+    raw = RawWeights(run.periods)
     if trained_now > 0:
         model.fit(
             streams["train"],
@@ -107,7 +110,7 @@ def _train_locked(spec, data_path, out, checkpoint_dir, threads, callbacks, chec
             initial_epoch=start,
             steps_per_epoch=run.period_steps,
             validation_data=streams["val"],
-            callbacks=[*period, *(callbacks or [])],
+            callbacks=[*period, raw, *(callbacks or [])],
             verbose=0,
             # The batches come in the run's own epoch orders (numpy_batches.epoch_permutations);
             # Keras would otherwise reorder a PyDataset's batches (JAX, PyTorch) with its
@@ -115,12 +118,20 @@ def _train_locked(spec, data_path, out, checkpoint_dir, threads, callbacks, chec
             shuffle=False,
         )
         trained_now = state["epoch"] - start
+    elif run.recipe["ema_decay"]:
+        # Killed after its last checkpoint: fit does not run, so swap the average in here.
+        raw.weights = [keras.ops.convert_to_numpy(v.value) for v in model.trainable_variables]
+        model.optimizer.finalize_variable_values(model.trainable_variables)
     if state.get("best"):
         early_stopping = next(c for c in period if isinstance(c, EarlyStopping))
         model.set_weights(early_stopping.best_weights or checkpoint.restore_best(state))
     timings.lap("fit")
     # 5. evaluate
     test = model.evaluate(streams["test"], verbose=0)
+    variants = None
+    if run.recipe["ema_decay"] or run.recipe["test_time_flip"]:
+        variants = test_variants(model, streams["test"], raw.weights)
+        test = [test[0], variants[tested_variant(run.recipe)]]
     train_eval = model.evaluate(streams["train_eval"], verbose=0)
     timings.lap("evaluate")
     if not np.isfinite(test[0]):
@@ -128,6 +139,8 @@ def _train_locked(spec, data_path, out, checkpoint_dir, threads, callbacks, chec
 
     # 6. write: model, per-epoch history and per-step schedule first; metrics.json last.
     metrics = run_metrics(run, ds, model, state, test, train_eval, trained_now)
+    if variants:
+        metrics.update(test_top1_variants=variants, tested_variant=tested_variant(run.recipe))
     metrics.update(versions=package_versions(backend), hardware=hardware_info(threads, backend))
     write_outputs(run, model, state["history"], out)
     timings.lap("finish")

@@ -86,9 +86,14 @@ def make(name: str, **kwargs) -> keras.optimizers.Optimizer:
 def from_recipe(recipe: dict, schedule) -> keras.optimizers.Optimizer:
     """The recipe's optimizer (the schema allows adam, rmsprop and sgd) at `schedule`."""
     name = recipe["optimizer"]
+    ema = recipe.get("ema_decay")
+    # Keras keeps the average inside the optimizer, so checkpoints save and restore it; fit
+    # swaps it into the model's trainable weights when it ends.
+    averaging = {"use_ema": True, "ema_momentum": ema} if ema else {}
     if name == "adam":
         return make(
             "adam",
+            **averaging,
             learning_rate=schedule,
             beta_1=recipe["beta_1"],
             beta_2=recipe["beta_2"],
@@ -97,6 +102,7 @@ def from_recipe(recipe: dict, schedule) -> keras.optimizers.Optimizer:
     if name == "rmsprop":
         return make(
             "rmsprop",
+            **averaging,
             learning_rate=schedule,
             rho=recipe["rho"],
             momentum=recipe["momentum"],
@@ -109,4 +115,5 @@ def from_recipe(recipe: dict, schedule) -> keras.optimizers.Optimizer:
         momentum=recipe["momentum"],
         nesterov=recipe["nesterov"],
         **decay,
+        **averaging,
     )
