@@ -115,7 +115,7 @@ def test_weight_averaging_and_flipped_tests_are_measured_on_the_same_weights(
         load_trusted_model(tmp_path / run / "model.keras").get_weights()
         for run in ("plain", "both")
     )
-    assert any(not np.allclose(a, b) for a, b in zip(last, average))
+    assert any(not np.allclose(a, b) for a, b in zip(last, average, strict=True))
     assert both["recipe"]["ema_decay"] == 0.9
 
 
