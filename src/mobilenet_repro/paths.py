@@ -48,12 +48,14 @@ ARCHITECTURE_FILES = {
     "verdicts": "verdicts.csv",
     "structures": "structures.csv",
     "cifar_readings": "cifar_readings.csv",
+    "graph": "graph.csv",  # each architecture's layers in order: class, activation, inputs
     "meta": "meta.json",
 }
 ARCHITECTURES_FIGURE = f"{ARCHITECTURES_DIR}/madds_vs_params"  # .png and .svg
 ACCURACY_DIR = "results/accuracy"
 ACCURACY_VERDICTS = f"{ACCURACY_DIR}/verdicts.csv"
 ACCURACY_CURVES = f"{ACCURACY_DIR}/curves"  # .png and .svg
+CLAIMS_VERDICTS = "results/claims/verdicts.csv"  # every registry claim with its verdict
 AUDIT_DIR = "results/audit"
 AUDIT_TABLE = f"{AUDIT_DIR}/audit.csv"
 AUDIT_RUN_DIR = f"{AUDIT_DIR}/runs"  # the re-trained runs, <run id>/ each
@@ -79,5 +81,6 @@ def package_file(*parts: str) -> Path:
 
 SCHEMA = package_file("config.schema.yaml")
 PUBLISHED = package_file("published.yaml")
+CLAIMS = package_file("claims.yaml")  # the source documents' checkable claims
 PUBLISHED_CURVES = package_file("published_curves")
 TEMPLATES = package_file("report", "templates")

@@ -225,3 +225,38 @@ def test_an_experiment_under_two_backends_is_compared_in_the_report(tmp_path):
     for backend in backends:
         dry = snakemake(workdir, "-n", "--cores", "2", "--config", f"backend={backend}")
         assert "train" not in planned_jobs(dry)
+
+
+def test_every_claim_appears_with_its_verdict_in_html_and_pdf(workflow_run):
+    """Each claim of the registry is in both outputs, followed by its verdict; the scorecard
+    counts consistency checks on their own line, never with the documents' claims."""
+    from pypdf import PdfReader
+
+    from mobilenet_repro.analysis.claims import VERDICT_WORDS, load_claims
+
+    registry = load_claims()
+    verdicts = pd.read_csv(workflow_run / "results/claims/verdicts.csv", keep_default_na=False)
+    assert list(verdicts["id"]) == [c["id"] for c in registry["claims"]]
+    html = (workflow_run / "results/report/default/report.html").read_text()
+    text = re.sub(r"<[^>]+>", "", html)
+    reader = PdfReader(workflow_run / "results/report/default/report.pdf")
+    squeeze = lambda t: "".join(t.split()).replace("-", "")  # noqa: E731  (line breaks, hyphens)
+    pdf = squeeze("".join(page.extract_text() for page in reader.pages))
+    for r in verdicts.itertuples():
+        word = VERDICT_WORDS[r.verdict]
+        assert re.search(
+            re.escape(r.id) + r" \([^\n]*?\n?[^\n]*?Verdict: " + re.escape(word), text
+        ), r.id
+        at = pdf.find(squeeze(r.id) + "(")
+        assert at >= 0, r.id
+        assert pdf.find(squeeze("Verdict: " + word), at) - at < 2000, r.id
+    consistency = verdicts["consistency_only"].astype(str) == "True"
+    assert consistency.any() and (~consistency).any()
+    rows = re.findall(
+        r"<tr><td class=\"l\">(claims of the documents|consistency checks)</td><td>(.*?)</td>", html
+    )
+    shown = {what: int(re.sub(r"<[^>]+>", "", n)) for what, n in rows}
+    assert shown == {
+        "claims of the documents": int((~consistency).sum()),
+        "consistency checks": int(consistency.sum()),
+    }

@@ -39,6 +39,7 @@ rule architecture_stats:
         ),
         structures=get_architecture_file("structures"),
         cifar_readings=get_architecture_file("cifar_readings"),
+        graph=get_architecture_file("graph"),
         meta=get_architecture_file("meta"),
     log:
         "logs/architectures/architecture_stats.log",

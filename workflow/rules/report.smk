@@ -23,6 +23,7 @@ rule report:
         published=str(paths.PUBLISHED),
         arch_stats=get_architecture_file("stats"),
         accuracy=rules.compare_accuracy.output.verdicts,
+        claims=rules.check_claims.output.verdicts,
         # Every figure the report embeds, and every template: editing a template reruns the
         # report and nothing else, and the renderer reads the templates declared here.
         figures=get_report_figures(),

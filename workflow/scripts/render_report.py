@@ -14,6 +14,7 @@ start_job(snakemake)
 from mobilenet_repro.report.audit import audit_context
 from mobilenet_repro.report.build import build_report
 from mobilenet_repro.report.changes import run_records
+from mobilenet_repro.report.claims import claims_context
 from mobilenet_repro.report.context import build_context
 
 context = build_context(
@@ -28,6 +29,7 @@ context = build_context(
     accuracy_dir=Path(snakemake.input.accuracy).parent,
     repo=REPO,
 )
+context["claims"] = claims_context(snakemake.input.claims)
 context["audit"] = audit_context(snakemake.input.audit[0] if snakemake.input.audit else None)
 build_report(
     context,

@@ -41,7 +41,8 @@ RUNS_COLUMNS = [
 def runs_table(metrics_files) -> pd.DataFrame:
     """One row per run: the consolidated results/summary/runs.csv."""
     rows = [read_json(p) for p in metrics_files]
-    extra = ["arch", "val_top1", "trainable_params", "resumed", "train_images", "classes"]
+    extra = ["arch", "val_top1", "trainable_params", "resumed", "train_images", "test_images"]
+    extra.append("classes")
     extra.append("backend")  # Keras backend; runs from before backends existed: TensorFlow
     frame = pd.DataFrame(rows, columns=RUNS_COLUMNS + extra)
     frame["backend"] = frame["backend"].fillna(DEFAULT_BACKEND)

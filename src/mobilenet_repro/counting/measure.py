@@ -97,14 +97,56 @@ def layer_rows(model) -> list[dict]:
     return rows
 
 
-def measure(spec: Spec) -> tuple[dict, list[dict], list[dict]]:
-    """(stats row, layer rows, separable pair rows) of one built configuration."""
+def _activation(layer) -> str:
+    """The nonlinearity a layer applies ("" for none): what the claims about ReLU6, linear
+    projections and softmax heads read."""
+    if isinstance(layer, keras.layers.ReLU):
+        return "relu6" if layer.max_value == 6 else "relu"
+    name = getattr(layer, "activation", None)
+    name = getattr(name, "__name__", name) if name is not None else ""
+    return "" if name in ("linear", None) else str(name)
+
+
+def _inbound(layer) -> list[str]:
+    tensors = layer.input if isinstance(layer.input, (list, tuple)) else [layer.input]
+    names = []
+    for tensor in tensors:
+        op = getattr(getattr(tensor, "_keras_history", None), "operation", None)
+        if op is not None:
+            names.append(op.name)
+    return names
+
+
+def graph_rows(model) -> list[dict]:
+    """Every layer in order with its class, nonlinearity, inputs and output shape: the layer
+    graph the structural claims (activations, residual additions, dropout) are read from."""
+    rows = []
+    for i, layer in enumerate(iter_layers(model)):
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        shape = layer.output.shape[1:]
+        rows.append(
+            {
+                "index": i,
+                "layer": layer.name,
+                "class": type(layer).__name__,
+                "activation": _activation(layer),
+                "inbound": ";".join(_inbound(layer)),
+                "output_shape": "x".join(str(d) for d in shape),
+            }
+        )
+    return rows
+
+
+def measure(spec: Spec) -> tuple[dict, list[dict], list[dict], list[dict]]:
+    """(stats row, layer rows, separable pair rows, layer graph rows) of one configuration."""
     start = time.perf_counter()
     model = build(spec)
     stats = {**param_readings(model), "mult_adds": count_mult_adds(model)}
     layers = layer_rows(model)
     ratios = separable_cost_ratios(model)
+    graph = graph_rows(model)
     stats["build_seconds"] = round(time.perf_counter() - start, 3)
     del model
     keras.backend.clear_session(free_memory=False)
-    return stats, layers, ratios
+    return stats, layers, ratios, graph

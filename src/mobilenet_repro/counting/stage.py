@@ -56,13 +56,17 @@ def collect_specs(
     return specs
 
 
-def measure_specs(specs: dict[Spec, dict], log) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(stats, layers, separable ratios) of every configuration, built one by one."""
-    stats, layers, ratios = [], [], []
-    ratio_done = set()
+def measure_specs(
+    specs: dict[Spec, dict], log
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(stats, layers, separable ratios, layer graphs) of every configuration, built one by
+    one. The graph of each architecture is kept once, at its first configuration: its layer
+    types and connections do not depend on width, resolution or classes."""
+    stats, layers, ratios, graphs = [], [], [], []
+    ratio_done, graph_done = set(), set()
     for spec in sorted(specs):
         entry = specs[spec]
-        s, lrows, rrows = measure(spec)
+        s, lrows, rrows, grows = measure(spec)
         ref, check = keras_reference_params(spec)
         if ref is not None:
             check = "equal" if ref == s["params"] else f"differs by {s['params'] - ref:+d}"
@@ -93,6 +97,9 @@ def measure_specs(specs: dict[Spec, dict], log) -> tuple[pd.DataFrame, pd.DataFr
             ratios += [
                 {k: v for k, v in ident.items() if k not in ("classes", "head")} | r for r in rrows
             ]
+        if (spec.arch, spec.head) not in graph_done:
+            graph_done.add((spec.arch, spec.head))
+            graphs += [{**ident, **r} for r in grows]
         log(
             f"{spec.name} [{spec.head}]: {s['params']:,} params, {s['mult_adds']:,} mult-adds, "
             f"{s['build_seconds']:.2f}s; keras.applications: {check}"
@@ -100,7 +107,8 @@ def measure_specs(specs: dict[Spec, dict], log) -> tuple[pd.DataFrame, pd.DataFr
     ratios_df = pd.DataFrame(ratios)
     ratios_df["abs_error"] = (ratios_df["measured_ratio"] - ratios_df["expected_ratio"]).abs()
     ratios_df["matches"] = ratios_df["abs_error"] <= 1e-12
-    return pd.DataFrame(stats)[STAT_COLUMNS], pd.DataFrame(layers), ratios_df
+    frames = pd.DataFrame(stats)[STAT_COLUMNS], pd.DataFrame(layers), ratios_df
+    return (*frames, pd.DataFrame(graphs))
 
 
 def run_stage(
@@ -118,7 +126,7 @@ def run_stage(
     dataset_classes = dataset_classes or {}
     published = load_published(published_path)
     specs = collect_specs(configured, dataset_classes, published, grid)
-    stats_df, layers_df, ratios_df = measure_specs(specs, log)
+    stats_df, layers_df, ratios_df, graph_df = measure_specs(specs, log)
     readings_df, readings_summary = cifar_reading_rows(stated_cifar_params(published))
     frames = {
         "stats": stats_df,
@@ -127,6 +135,7 @@ def run_stage(
         "verdicts": verdict_rows(stats_df, ratios_df, published),
         "structures": structure_rows(published, layers_df),
         "cifar_readings": readings_df,
+        "graph": graph_df,
     }
     paths = {k: Path(out_dir) / v for k, v in ARCHITECTURE_FILES.items()}
     for key, frame in frames.items():

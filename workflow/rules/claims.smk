@@ -1,0 +1,33 @@
+# Claims: every checkable statement of the five source documents (the package's claims.yaml)
+# judged on this run's outputs, one verdict and one sentence of evidence each. Judging is a
+# rule of its own, reading files only, so the report renders verdicts and computes none.
+
+
+rule check_claims:
+    input:
+        claims=str(paths.CLAIMS),
+        arch=[
+            get_architecture_file(key)
+            for key in ("stats", "layers", "ratios", "verdicts", "structures", "graph")
+        ],
+        runs=paths.RUNS_TABLE,
+        # The slides' plan is answered from its experiment's tables.
+        analysis=get_report_tables(),
+        code=get_package_files("analysis/claims.py", "analysis/claim_checks.py"),
+    output:
+        verdicts=report(
+            paths.CLAIMS_VERDICTS,
+            caption="../report/claims.rst",
+            category="Claims",
+        ),
+    log:
+        "logs/claims/check_claims.log",
+    benchmark:
+        "benchmarks/claims/check_claims.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    params:
+        config=config,
+        analysis_dir=Path(paths.ANALYSIS_DIR).parent,
+    script:
+        "../scripts/check_claims.py"
