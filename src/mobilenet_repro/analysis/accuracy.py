@@ -385,15 +385,28 @@ def scorecard(arch_verdicts: pd.DataFrame | None, accuracy: pd.DataFrame) -> dic
     """How many published numbers were compared, reproduced, differ, or were not run."""
     card = {}
     if arch_verdicts is not None and len(arch_verdicts):
-        v = arch_verdicts["verdict"].astype(str).str.startswith("matches")
-        card["architecture"] = {
-            "published": int(len(v)),
-            "compared": int(len(v)),
-            "reproduced": int(v.sum()),
-            "within_noise": 0,
-            "differ": int((~v).sum()),
-            "not_run": 0,
-        }
+        # A library's account of itself (Keras's documentation, its count_params()) checks
+        # our builders against Keras: a line of its own, never counted as reproduced.
+        own = (
+            arch_verdicts["consistency"].fillna("").astype(str) != ""
+            if "consistency" in arch_verdicts
+            else pd.Series(False, index=arch_verdicts.index)
+        )
+        for key, part in (
+            ("architecture", arch_verdicts[~own]),
+            ("consistency", arch_verdicts[own]),
+        ):
+            if part.empty:
+                continue
+            v = part["verdict"].astype(str).str.startswith("matches")
+            card[key] = {
+                "published": int(len(v)),
+                "compared": int(len(v)),
+                "reproduced": int(v.sum()),
+                "within_noise": 0,
+                "differ": int((~v).sum()),
+                "not_run": 0,
+            }
     numbers = accuracy.drop_duplicates(["reference", "label"], keep="first")
     compared = accuracy[accuracy["status"] == "compared"]
     # A published number counts once, by its best verdict over the runs compared with it.

@@ -97,6 +97,7 @@ def published_cells(published: dict) -> list[dict]:
                             int(model["classes"]),
                         ),
                         "pair": row.get("pair"),
+                        "consistency": meta.get("consistency") or table.get("consistency") or "",
                     }
                 )
     return cells
@@ -175,6 +176,7 @@ def verdict_rows(stats: pd.DataFrame, ratios: pd.DataFrame, published: dict) -> 
                 "verdict": verdict_text(matches, diff, rel, cell["tolerance"], cell["quantity"]),
                 "also_matches": ";".join(also),
                 "reading": cell["reading"],
+                "consistency": cell["consistency"],
             }
         )
     return pd.DataFrame(rows)

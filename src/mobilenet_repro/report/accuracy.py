@@ -121,13 +121,13 @@ def accuracy_context(verdicts_path, arch_verdicts_path, published: dict) -> dict
         )
     card = scorecard(arch, verdicts)
     for what, counts in card.items():
-        source = arch_verdicts_path if what == "architecture" else verdicts_path
+        source = verdicts_path if what == "accuracy" else arch_verdicts_path
         for key in list(counts):
             counts[key] = Number(
                 counts[key],
                 f"scorecard: {what}: {key.replace('_', ' ')}",
                 Path(source).as_posix(),
-                "verdict" if what == "architecture" else "noise, status",
+                "noise, status" if what == "accuracy" else "verdict",
                 kind="count",
             )
     return {
@@ -136,6 +136,12 @@ def accuracy_context(verdicts_path, arch_verdicts_path, published: dict) -> dict
         "scorecard": [
             {"what": "architecture counts (parameters, mult-adds, ratios)", **card["architecture"]}
             if "architecture" in card
+            else None,
+            {
+                "what": "consistency checks: Keras against itself, not reproductions",
+                **card["consistency"],
+            }
+            if "consistency" in card
             else None,
             {"what": "trained top-1 accuracies", **card["accuracy"]},
         ],
