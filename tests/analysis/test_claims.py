@@ -13,8 +13,8 @@ from mobilenet_repro.analysis.claims import (
     _arithmetic,
     judge,
     load_claims,
-    wilson,
 )
+from mobilenet_repro.analysis.noise import wilson
 
 
 def test_registry_ids_are_unique_and_every_check_names_a_claim():

@@ -85,7 +85,8 @@ def full_context(tmp_path) -> dict:
             "n_published": 6,
             "scorecard": [
                 {"what": "architecture counts", "published": 41, "compared": 41}
-                | {"reproduced": 30, "within_noise": 0, "differ": 11, "not_run": 0},
+                | {"reproduced": 30, "within_noise": 0, "differ": 11, "not_run": 0}
+                | {"not_comparable": 0},
                 None,
             ],
             "groups": [

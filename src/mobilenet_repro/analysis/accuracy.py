@@ -4,10 +4,12 @@ Each published top-1 accuracy (report/published.yaml: `trained`, and the top-1 c
 `tables`) is compared with our runs of the matching network on the matching data, with four
 judgements:
 
-- noise: our mean over seeds against the published value and its stated tolerance:
-  "reproduced" (within the tolerance), "within run-to-run noise" (within two standard
-  deviations of our seeds, two seeds or more), else "below" or "above" by so many points.
-  One seed is reported as one seed: no spread is claimed for it.
+- comparability: a run of another network, or with under half of the published training
+  budget, is "not comparable as run": both numbers side by side, no verdict.
+- noise: otherwise our mean over seeds against the published value and its tolerance:
+  "reproduced" (within the tolerance), "tied within noise" (the 95% interval of the
+  difference, from the test-set size, contains zero), else "below" or "above" by so many
+  points. Mean +- std only from three seeds (analysis.noise); one or two are shown as values.
 - budget: the share of their training (images seen) that ours used and, where the source
   publishes a per-epoch curve, their accuracy at our epoch count.
 - network: "exact" (the published network is ours) or "family" (a relative, and what differs).
@@ -26,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD, difference_interval, interval_text
 from mobilenet_repro.files import read_json
 from mobilenet_repro.paths import PUBLISHED
 from mobilenet_repro.runs import Run
@@ -36,7 +39,10 @@ CURVE_CONFIDENCE = 0.95
 NOISE_STDS = 2.0  # |ours - published| within this many of our seed std is run-to-run noise
 PUBLISHED_DIR = PUBLISHED.parent  # curve files are named relative to published.yaml
 
-NOISE_KINDS = ("reproduced", "within_noise", "below", "above")
+NOISE_KINDS = ("reproduced", "within_noise", "below", "above", "not_comparable")
+# A run with less than this share of the published training (images seen) is not compared
+# with the published figure as if it were the same experiment: "not comparable as run".
+COMPARABLE_BUDGET = 0.5
 VERDICT_COLUMNS = [
     "reference",
     "source",
@@ -55,6 +61,9 @@ VERDICT_COLUMNS = [
     "diff_points",
     "noise",
     "noise_text",
+    "diff_low",  # 95% interval of ours minus theirs from the test-set size (points)
+    "diff_high",
+    "test_images",
     "budget_fraction",
     "budget_text",
     "curve_at_our_epochs",
@@ -72,8 +81,38 @@ VERDICT_COLUMNS = [
 
 
 # ------------------------------------------------------------------ the four judgements
-def noise_verdict(top1: Sequence[float], published: float, tolerance: float) -> dict:
-    """Our top-1 over seeds (percent) against a published top-1 (percent)."""
+def _ours_text(values: np.ndarray, test_images: int | None) -> str:
+    """Our top-1 as a reader should see it: every value for one or two seeds, mean +- std
+    from three; with its test-set interval where the test-set size is known."""
+    n = int(values.size)
+    mean = float(values.mean())
+    if n == 1:
+        text = f"{mean:.2f}% (one seed"
+    elif n < MIN_SEEDS_FOR_STD:
+        text = f"{' and '.join(f'{v:.2f}%' for v in values)} (two seeds, mean {mean:.2f}%"
+    else:
+        text = f"{mean:.2f} ± {values.std(ddof=1):.2f}% ({n} seeds"
+    if test_images:
+        text += "; " + interval_text(mean / 100, int(test_images) * n)
+    return text + ")"
+
+
+def noise_verdict(
+    top1: Sequence[float],
+    published: float,
+    tolerance: float,
+    test_images: int | None = None,
+    not_comparable: str | None = None,
+) -> dict:
+    """Our top-1 over seeds (percent) against a published top-1 (percent).
+
+    `not_comparable` (why: another network, a small share of their budget) makes the verdict
+    "not_comparable": the numbers stand side by side, with no reproduced/differs. Otherwise:
+    reproduced within the tolerance; "within_noise" when the 95% interval of the difference
+    (from the test-set size, ours pooled over seeds, theirs on as many images) contains zero,
+    or, without a test-set size, within two standard deviations of three or more seeds;
+    else below or above.
+    """
     values = np.asarray([float(v) for v in top1], dtype=float)
     if values.size == 0:
         raise ValueError("noise_verdict: no runs to compare")
@@ -81,11 +120,31 @@ def noise_verdict(top1: Sequence[float], published: float, tolerance: float) -> 
     mean = float(values.mean())
     std = float(values.std(ddof=1)) if n >= 2 else None
     diff = mean - published
-    ours = f"{mean:.2f}% ({'one seed' if n == 1 else f'± {std:.2f} over {n} seeds'})"
-    if abs(diff) <= tolerance:
+    ours = _ours_text(values, test_images)
+    out = {"mean": mean, "std": std, "n": n, "diff": diff, "low": None, "high": None}
+    if test_images:
+        low, high = difference_interval(
+            mean / 100, int(test_images) * n, published / 100, int(test_images)
+        )
+        out["low"], out["high"] = low * 100, high * 100
+    spread = (
+        f"95% interval of the difference {out['low']:+.2f} to {out['high']:+.2f}"
+        if test_images
+        else ""
+    )
+    if not_comparable:
+        kind = "not_comparable"
+        text = f"not comparable as run ({not_comparable}): ours {ours}, {diff:+.2f} points"
+    elif abs(diff) <= tolerance:
         kind = "reproduced"
         text = f"reproduced: {ours}, {diff:+.2f} points, within the tolerance of ±{tolerance:g}"
-    elif std is not None and abs(diff) <= NOISE_STDS * std:
+    elif test_images and out["low"] <= 0 <= out["high"]:
+        kind = "within_noise"
+        text = (
+            f"tied within the test-set noise: {ours}, {diff:+.2f} points, {spread} "
+            f"(tolerance ±{tolerance:g})"
+        )
+    elif not test_images and n >= MIN_SEEDS_FOR_STD and abs(diff) <= NOISE_STDS * std:
         kind = "within_noise"
         text = (
             f"within run-to-run noise: {ours}, {diff:+.2f} points, inside {NOISE_STDS:g} "
@@ -93,10 +152,11 @@ def noise_verdict(top1: Sequence[float], published: float, tolerance: float) -> 
         )
     else:
         kind = "below" if diff < 0 else "above"
-        text = f"{kind} by {abs(diff):.2f} points: {ours} (tolerance ±{tolerance:g})"
-        if n == 1:
+        text = f"{kind} by {abs(diff):.2f} points: {ours}" + (f", {spread}" if spread else "")
+        text += f" (tolerance ±{tolerance:g})"
+        if n == 1 and not test_images:
             text += "; one seed, so run-to-run noise is not measured"
-    return {"noise": kind, "noise_text": text, "mean": mean, "std": std, "n": n, "diff": diff}
+    return {**out, "noise": kind, "noise_text": text}
 
 
 def budget_verdict(
@@ -324,6 +384,25 @@ def _curve_columns(ref: dict, run_key: str, curves: dict) -> dict:
     return curve_verdict(curves[run_key], ref["curve"])
 
 
+def _test_images(group: pd.DataFrame) -> int | None:
+    if "test_images" not in group:
+        return None
+    n = pd.to_numeric(group["test_images"], errors="coerce").dropna()
+    return int(n.iloc[0]) if len(n) else None
+
+
+def comparability(ref: dict, budget: dict) -> str | None:
+    """Why a published figure and our run are not the same experiment; None when they are."""
+    reasons = []
+    if ref["relation"] != "exact":
+        what = "; ".join(ref["differences"]) if ref["differences"] else "details not stated"
+        reasons.append(f"a different network: {what}")
+    fraction = budget.get("budget_fraction")
+    if fraction is not None and fraction < COMPARABLE_BUDGET:
+        reasons.append(f"{fraction:.1%} of their training budget")
+    return "; ".join(reasons) or None
+
+
 def compare(
     published: dict, runs: pd.DataFrame, config: dict, published_dir=PUBLISHED_DIR, curves=None
 ):
@@ -350,14 +429,20 @@ def compare(
             out.append({**base, "status": "not_run"})
             continue
         for (exp, ds, model), group in hit.groupby(["experiment", "dataset", "model"]):
-            noise = noise_verdict(group["test_top1"] * 100, ref["value"], ref["tolerance"])
             epochs = int(group["epochs"].iloc[0])
             budget = budget_verdict(
                 epochs,
                 int(group["train_images"].iloc[0]),
                 ref["recipe"],
-                noise["mean"],
+                float(group["test_top1"].mean() * 100),
                 ref["curve"],
+            )
+            noise = noise_verdict(
+                group["test_top1"] * 100,
+                ref["value"],
+                ref["tolerance"],
+                test_images=_test_images(group),
+                not_comparable=comparability(ref, budget),
             )
             out.append(
                 {
@@ -373,6 +458,9 @@ def compare(
                     "diff_points": noise["diff"],
                     "noise": noise["noise"],
                     "noise_text": noise["noise_text"],
+                    "diff_low": noise["low"],
+                    "diff_high": noise["high"],
+                    "test_images": _test_images(group),
                     "data_text": data_verdict(ref["dataset"], config["datasets"][ds]),
                     "our_epochs": epochs,
                 }
@@ -405,6 +493,7 @@ def scorecard(arch_verdicts: pd.DataFrame | None, accuracy: pd.DataFrame) -> dic
                 "reproduced": int(v.sum()),
                 "within_noise": 0,
                 "differ": int((~v).sum()),
+                "not_comparable": 0,
                 "not_run": 0,
             }
     numbers = accuracy.drop_duplicates(["reference", "label"], keep="first")
@@ -422,6 +511,7 @@ def scorecard(arch_verdicts: pd.DataFrame | None, accuracy: pd.DataFrame) -> dic
         "reproduced": int((best["noise"] == "reproduced").sum()),
         "within_noise": int((best["noise"] == "within_noise").sum()),
         "differ": int(best["noise"].isin(["below", "above"]).sum()),
+        "not_comparable": int((best["noise"] == "not_comparable").sum()),
         "not_run": int(len(numbers) - len(best)),
     }
     return card

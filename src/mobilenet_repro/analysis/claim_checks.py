@@ -14,7 +14,8 @@ import math
 
 import pandas as pd
 
-from mobilenet_repro.analysis.claims import Evidence, check, difference_interval
+from mobilenet_repro.analysis.claims import Evidence, check
+from mobilenet_repro.analysis.noise import difference_interval
 
 LABELS = {
     "cifar_mobilenet_v2": "CIFAR-10 MobileNetV2",

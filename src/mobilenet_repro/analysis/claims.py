@@ -12,7 +12,6 @@ imports its entries, the caller does).
 from __future__ import annotations
 
 import ast
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -262,25 +261,3 @@ def judge_all(registry: dict, evidence: Evidence) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=COLUMNS)
-
-
-# -------------------------------------------------------------------- noise, for checks
-Z95 = 1.959963984540054
-
-
-def wilson(correct: float, n: int, z: float = Z95) -> tuple[float, float]:
-    """95% Wilson score interval of a proportion `correct / n` (as fractions)."""
-    if n <= 0:
-        return math.nan, math.nan
-    p = correct / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
-
-
-def difference_interval(p1: float, n1: int, p2: float, n2: int, z: float = Z95):
-    """95% interval of p1 - p2 for two accuracies on n1 and n2 test predictions (normal
-    approximation: the test-set noise only, not the seed-to-seed spread)."""
-    se = math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
-    d = p1 - p2
-    return d - z * se, d + z * se

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from mobilenet_repro.analysis.accuracy import scorecard
+from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD
 from mobilenet_repro.report.numbers import Number, sourced
 
 NOISE_LABELS = {
@@ -18,6 +19,7 @@ NOISE_LABELS = {
     "within_noise": "within run-to-run noise",
     "below": "below",
     "above": "above",
+    "not_comparable": "not comparable as run",
 }
 
 
@@ -32,6 +34,8 @@ ACCURACY_LABELS = {
 def _ours(row) -> str:
     if row["seeds"] == 1:
         return f"{row['ours_mean']:.2f} (one seed)"
+    if row["seeds"] < MIN_SEEDS_FOR_STD:  # two seeds: a std of two values says little
+        return f"{row['ours_mean']:.2f} (mean of {int(row['seeds'])} seeds)"
     return f"{row['ours_mean']:.2f} ± {row['ours_std']:.2f} ({int(row['seeds'])} seeds)"
 
 
