@@ -105,6 +105,7 @@ def html_text(html: str) -> tuple[list[tuple[int, str]], str]:
     from html import unescape
 
     body = re.sub(r"<head>.*?</head>", "", html, flags=re.S)
+    body = re.sub(r'<nav class="toc">.*?</nav>', "", body, flags=re.S)  # Typst's is compiled
     heads = [
         (int(level) - 1, " ".join(unescape(re.sub(r"<[^>]+>", "", t)).split()))
         for level, t in re.findall(r"<h([2-6])>(.*?)</h\1>", body, flags=re.S)

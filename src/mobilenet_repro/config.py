@@ -428,11 +428,15 @@ def recipe_with_defaults(recipe: dict) -> dict:
     return {**LATER_RECIPE_DEFAULTS, **recipe}
 
 
+RECIPE_DISPLAY_ONLY = ("origins",)  # recipe keys that document a run, never change it
+
+
 def _spec_recipe(recipe: dict) -> dict:
     return {
         k: v
         for k, v in recipe.items()
-        if k not in LATER_RECIPE_DEFAULTS or v != LATER_RECIPE_DEFAULTS[k]
+        if k not in RECIPE_DISPLAY_ONLY
+        and (k not in LATER_RECIPE_DEFAULTS or v != LATER_RECIPE_DEFAULTS[k])
     }
 
 

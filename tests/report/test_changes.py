@@ -207,7 +207,7 @@ def test_both_outputs_show_the_changes_and_the_audit(tmp_path):
         assert_same_report(html, typ)
         assert ">Changes since the previous report</h" in html
         assert ">Determinism audit</h" in html and "identical" in html
-        assert "1 of 1 field(s) differ" in html and "hardware.threads: 1 → 2" in html
+        assert "1 of 1 fields differ" in html and "hardware.threads: 1 → 2" in html
     assert "Nothing to compare with" not in html
     assert "recipe.learning_rate: 0.002 → 0.004" in html
     assert "recipe\\.learning\\_rate\\: 0\\.002 → 0\\.004" in typ

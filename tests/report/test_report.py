@@ -18,10 +18,16 @@ def full_context(tmp_path) -> dict:
     recipe |= {"augment": "flip_crop", "freeze_base": True}
     row = {"dataset": "digits", "label": "V1 " + NASTY, "alpha": "0.25", "resolution": 32}
     row |= {"params_m": "0.21", "mult_adds_m": "1,234.5", "top1": "91.7 ± 0.3", "seeds": 2}
-    row |= {"train_seconds": "12.5", "images_per_second": "815"}
+    row |= {"train_seconds": "12.5", "images_per_second": "815", "interval": "90.9-92.4"}
     experiment = {"title": "Tiny " + NASTY, "description": "About " + NASTY, "seeds": [0, 7]}
     experiment |= {"recipe_name": "quick", "recipe": recipe, "rows": [row], "best": row}
     experiment |= {"datasets": ["digits"], "not_learned": [], "seed002": {}}
+    ranking = {"dataset": "digits", "first": row, "second": row, "kind": "tied"}
+    ranking |= {"diff": "+0.4", "interval": "-1.6 to +2.4"}
+    experiment |= {"ranking": [ranking], "underpowered": True, "surprises": ["Net " + NASTY]}
+    experiment["settings"] = [
+        {"setting": "learning_rate", "value": "0.002", "origin": "chosen here", "note": NASTY}
+    ]
     compared = {"dataset": "digits", "label": "V1 " + NASTY, "seeds": "2", "top1": "90.1 ± 0.5"}
     compared |= {"difference": "-1.6", "interval": "-9.0 to +5.8", "train_seconds": "30.2"}
     compared |= {"backend": "jax", "verdict": "inconclusive", "verdict_word": "inconclusive"}
@@ -55,6 +61,8 @@ def full_context(tmp_path) -> dict:
         "n_models": 2,
         "n_datasets": 1,
         "total_train_minutes": "5.5",
+        "device_hours": "0.18",
+        "device_kind": "CPU core",
         "chance_margin": "5",
         "experiments": [experiment],
         "cifar_params": {
@@ -83,6 +91,7 @@ def full_context(tmp_path) -> dict:
         "accuracy": {
             "n_compared": 1,
             "n_published": 6,
+            "has_curves": True,
             "scorecard": [
                 {"what": "architecture counts", "published": 41, "compared": 41}
                 | {"reproduced": 30, "within_noise": 0, "differ": 11, "not_run": 0}
@@ -114,6 +123,7 @@ def full_context(tmp_path) -> dict:
             | {"max_rss_mb": 1523.4}
         ],
         "config_yaml": "seeds: [0, 7]\nnote: " + NASTY + "\n",
+        "published": {"sources": {"s1": {"title": "Paper " + NASTY, "url": "https://a.b/c_d"}}},
         "figures": {"accuracy_curves": figures["e"]},
     }
 
@@ -148,7 +158,7 @@ def test_a_model_at_chance_is_marked_and_never_called_the_most_accurate(tmp_path
     context = full_context(tmp_path)
     exp = context["experiments"][0]
     row = {**exp["rows"][0], "label": "Chance net", "top1": "10.4 ± 0.3 (did not learn)"}
-    exp |= {"rows": [row], "best": None, "not_learned": ["Chance net (digits)"]}
+    exp |= {"rows": [row], "best": None, "not_learned": ["Chance net (digits)"], "ranking": []}
     html_env, typ_env = environments()
     for env in (html_env, typ_env):
         name = "report.html.j2" if env is html_env else "report.typ.j2"

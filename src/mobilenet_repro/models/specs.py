@@ -22,7 +22,7 @@ ARCH_SPECS: dict[str, ArchSpec] = {
     "mobilenet_v1": ArchSpec("MobileNet V1", 32, True, "mobilenet", "MobileNet"),
     "mobilenet_v2": ArchSpec("MobileNetV2", 32, True, "mobilenet_v2", "MobileNetV2"),
     "cifar_mobilenet_v2": ArchSpec(
-        "CIFAR MobileNetV2 (seed 000)", 8, True, "mobilenet_v2", "CifarMobileNetV2"
+        "CIFAR-10 MobileNetV2 (Tables I-III)", 8, True, "mobilenet_v2", "CifarMobileNetV2"
     ),
     "chenyaofo_mobilenet_v2": ArchSpec(
         "chenyaofo's CIFAR MobileNetV2", 8, True, "mobilenet_v2", "ChenyaofoMobileNetV2"

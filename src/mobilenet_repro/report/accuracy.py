@@ -150,5 +150,7 @@ def accuracy_context(verdicts_path, arch_verdicts_path, published: dict) -> dict
             {"what": "trained top-1 accuracies", **card["accuracy"]},
         ],
         "n_compared": card["accuracy"]["compared"],
+        # The curves figure only where a run is compared with a published per-epoch curve.
+        "has_curves": any(r.get("curve_text") for g in groups for r in g["rows"]),
         "n_published": card["accuracy"]["published"],
     }

@@ -17,6 +17,14 @@ from mobilenet_repro.formatting import as_bool
 from mobilenet_repro.paths import CLAIMS, CLAIMS_VERDICTS
 from mobilenet_repro.report.numbers import Number
 
+KIND_WORDS = {
+    "architecture_count": "architecture counts and structure",
+    "cost_formula": "cost formulas",
+    "comparison": "comparisons between networks",
+    "trained_accuracy": "trained accuracies and learning curves",
+    "recipe": "training recipes",
+    "qualitative": "qualitative statements",
+}
 GOOD = {"supported": True, "partly": None, "not_supported": False, "not_testable": None}
 
 
@@ -72,7 +80,22 @@ def claims_context(path: Path | str | None, registry_path: Path | str = CLAIMS) 
         for v in VERDICTS:
             row[v] = _count(int((part["verdict"] == v).sum()), source, f"{what}: {v}")
         scorecard.append(row)
+    by_kind = []
+    for kind, words in KIND_WORDS.items():
+        part = checked[checked["kind"] == kind]
+        if len(part):
+            by_kind.append(
+                {
+                    "kind": words,
+                    "all": _count(len(part), source, f"{kind}: all"),
+                    **{
+                        v: _count(int((part["verdict"] == v).sum()), source, f"{kind}: {v}")
+                        for v in VERDICTS
+                    },
+                }
+            )
     return {
+        "by_kind": by_kind,
         "n": len(table),
         "documents": documents,
         "scorecard": scorecard,

@@ -508,11 +508,11 @@ def _source_cifar(cifar: dict, src: _Sources) -> None:
         "closest_distance",
     ):
         kind = "published" if k == "stated" else "result"
-        label = f"seed 000's parameter count, readings: {k}"
+        label = f"the CIFAR-10 MobileNetV2 report's parameter count, readings: {k}"
         cifar[k] = src.one(cifar[k], label, "cifar_readings", k, kind)
     src.rows(
         cifar["readings"],
         "cifar_readings",
         _same("params", "trainable_params", "trainable_difference"),
-        lambda r, k: f"seed 000 reading {r['reading']}: {k}",
+        lambda r, k: f"the CIFAR-10 MobileNetV2 report, reading {r['reading']}: {k}",
     )

@@ -8,6 +8,7 @@ folder a caller gives (the report rule's declared inputs); by default the packag
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import jinja2
@@ -57,6 +58,12 @@ def _keep_numbers(fmt):
     return lambda x, *args: x if isinstance(x, Number) else fmt(x, *args)
 
 
+def noun(count, singular: str, plural: str | None = None) -> str:
+    """The noun for a count, in the right number: 1 run, 2 runs ("1" as text counts too)."""
+    value = float(str(count).replace(",", "")) if str(count).strip() else 0.0
+    return singular if value == 1 else (plural or singular + "s")
+
+
 def environments(template_dir: Path | str = TEMPLATES, recorder: Recorder | None = None):
     """(html, typst) Jinja2 environments over the same template folder.
 
@@ -83,16 +90,46 @@ def environments(template_dir: Path | str = TEMPLATES, recorder: Recorder | None
         env.filters["num"] = _keep_numbers(fmt_int)
         env.filters["pct"] = _keep_numbers(fmt_pct)
         env.filters["millions"] = _keep_numbers(fmt_millions)
+        env.filters["noun"] = noun
     return html, typ
 
 
 # ----------------------------------------------------------------------------- rendering
+_HEADING = re.compile(r"<h([23])>(.*?)</h\1>", re.S)
+
+
+def with_toc(html: str) -> str:
+    """The page with a table of contents of its sections (h2, h3) at the toc() macro's
+    placeholder, each heading preceded by the anchor its entry links to."""
+    entries, count = [], 0
+
+    def anchor(match):
+        nonlocal count
+        count += 1
+        entries.append((int(match.group(1)), f"s{count}", re.sub(r"<[^>]+>", "", match.group(2))))
+        return f'<a id="s{count}"></a>{match.group(0)}'
+
+    html = _HEADING.sub(anchor, html)
+    items, level = [], 2
+    for depth, ident, text in entries:
+        if depth > level:
+            items.append("<ul>")
+        elif depth < level:
+            items.append("</ul>")
+        level = depth
+        items.append(f'<li><a href="#{ident}">{text.strip()}</a></li>')
+    items += ["</ul>"] * (level - 2)
+    nav = '<nav class="toc"><strong>Contents</strong><ul>' + "".join(items) + "</ul></nav>"
+    return html.replace("<!--toc-->", nav, 1)
+
+
 def render_html(context: dict, template_dir=TEMPLATES) -> tuple[str, list[dict]]:
     """The HTML page and every Number it prints (numbers.json's entries, with sections)."""
     recorder = Recorder()
     html_env, _ = environments(template_dir, recorder)
     html = html_env.get_template("report.html.j2").render(**context)
-    return html, recorder.record(html)
+    numbers = recorder.record(html)
+    return with_toc(html), numbers
 
 
 def render(
