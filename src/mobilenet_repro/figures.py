@@ -22,3 +22,43 @@ def save_figure(fig, png_path, svg_path=None, dpi=150, tight=True) -> None:
         if svg_path:
             with atomic_path(svg_path) as tmp:
                 fig.savefig(tmp, format="svg", metadata={"Date": None}, **bbox)
+
+
+def text_overlaps(fig, pad: float = 0.5) -> list[tuple[str, str]]:
+    """Pairs of visible texts of `fig` whose drawn boxes overlap (each shrunk by `pad`
+    pixels, so that touching boxes do not count): labels a reader cannot read."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = []
+    for text in fig.findobj(Text):
+        if not text.get_visible() or not text.get_text().strip():
+            continue
+        box = text.get_window_extent(renderer)
+        if box.width <= 0 or box.height <= 0:
+            continue
+        boxes.append((text.get_text(), box.expanded(1, 1).padded(-pad)))
+    found = []
+    for i, (a, box_a) in enumerate(boxes):
+        for b, box_b in boxes[i + 1 :]:
+            if box_a.overlaps(box_b):
+                found.append((a, b))
+    return found
+
+
+def declutter(fig, annotations, step: float = 7.0, tries: int = 12) -> None:
+    """Move each annotation (offset in points) down, then up, until its label overlaps no
+    earlier one: point labels of neighbouring models stay readable."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    placed = []
+    for note in annotations:
+        x0, y0 = note.xyann
+        for k in range(tries + 1):
+            shift = step * ((k + 1) // 2) * (-1 if k % 2 else 1) if k else 0.0
+            note.xyann = (x0, y0 + shift)
+            box = note.get_window_extent(renderer).padded(-0.5)
+            if not any(box.overlaps(other) for other in placed):
+                break
+        placed.append(note.get_window_extent(renderer))

@@ -73,3 +73,13 @@ def test_wilson_interval_of_a_test_accuracy():
     assert low == pytest.approx(0.8450, abs=5e-4) and high == pytest.approx(0.8588, abs=5e-4)
     low, high = wilson(0, 10)
     assert low == pytest.approx(0.0, abs=1e-12) and 0.27 < high < 0.29
+
+
+def test_the_documents_names_are_the_ones_the_docs_define():
+    """The report names the source documents as docs/source-documents.md does (one name
+    each, never a file number that reads like a random seed)."""
+    from conftest import ROOT
+
+    table = (ROOT / "docs/source-documents.md").read_text()
+    for doc in load_claims()["documents"].values():
+        assert f"| {doc['title']} | `{doc['file']}` |" in table, doc["title"]

@@ -260,3 +260,76 @@ def test_every_claim_appears_with_its_verdict_in_html_and_pdf(workflow_run):
         "claims of the documents": int((~consistency).sum()),
         "consistency checks": int(consistency.sum()),
     }
+
+
+def render_every_figure(workdir: Path, config: dict) -> dict:
+    """Every figure the report of a run embeds, drawn again from the run's output files by
+    the functions the rules and notebooks call (the figures themselves, not their PNGs)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from mobilenet_repro import figures as figures_module
+    from mobilenet_repro.analysis import accuracy, results, seed002
+    from mobilenet_repro.counting.figure import plot_madds_vs_params
+
+    drawn = {}
+    saving = figures_module.save_figure
+
+    def keep(name):
+        def save(fig, png, svg=None, **kwargs):
+            drawn[name] = fig
+
+        return save
+
+    r = workdir / "results"
+    figures_module.save_figure = keep("architectures/madds_vs_params")
+    try:
+        arch = r / "architectures"
+        plot_madds_vs_params(
+            pd.read_csv(arch / "stats.csv"), pd.read_csv(arch / "verdicts.csv"), "x.png", "x.svg"
+        )
+        figures_module.save_figure = keep("accuracy/curves")
+        published = yaml.safe_load(Path(accuracy.PUBLISHED).read_text())
+        accuracy.plot_curves(
+            pd.read_csv(r / "accuracy/verdicts.csv"), published,
+            sorted((r / "runs").rglob("history.csv")), "x.png", "x.svg",
+        )  # fmt: skip
+    finally:
+        figures_module.save_figure = saving
+    labels = {k: v.get("label") or k for k, v in config["models"].items()}
+    for exp_id, exp in config["experiments"].items():
+        runs = r / "runs" / exp_id
+        table = pd.read_csv(r / "analysis" / exp_id / "results_table.csv")
+        drawn[f"{exp_id}/accuracy_vs_params"] = results.plot_accuracy_vs(table, "params", "p")
+        drawn[f"{exp_id}/accuracy_vs_mult_adds"] = results.plot_accuracy_vs(table, "mult_adds", "m")
+        histories = results.history_frame(sorted(runs.rglob("history.csv")))
+        drawn[f"{exp_id}/learning_curves"] = results.plot_learning_curves(histories)
+        drawn[f"{exp_id}/lr_schedule"] = results.plot_lr_schedule(
+            sorted(runs.rglob("lr_schedule.csv"))
+        )
+        if exp.get("analyses"):
+            tables = {n: pd.read_csv(r / "analysis" / exp_id / f"{n}.csv") for n in seed002.TABLES}
+            largest = histories[
+                histories["dataset"] == tables["steps_to_accuracy"]["dataset"].iloc[0]
+            ]
+            drawn[f"{exp_id}/steps_to_accuracy"] = seed002.plot_steps_to_accuracy(
+                tables["steps_to_accuracy"], largest, labels
+            )
+            drawn[f"{exp_id}/fully_trained"] = seed002.plot_fully_trained(
+                tables["fully_trained"], labels
+            )
+            drawn[f"{exp_id}/training_set_size"] = seed002.plot_training_set_size(
+                tables["training_set_size"], labels
+            )
+    return drawn
+
+
+def test_no_figure_has_overlapping_text(workflow_run):
+    """Every figure of the run is drawn and no two of its texts (titles, labels, tick labels,
+    legends, annotations) overlap."""
+    from mobilenet_repro.figures import text_overlaps
+
+    drawn = render_every_figure(workflow_run, TINY_CONFIG)
+    assert len(drawn) >= 6
+    overlapping = {name: text_overlaps(fig) for name, fig in drawn.items()}
+    assert not {k: v for k, v in overlapping.items() if v}

@@ -519,7 +519,8 @@ def scorecard(arch_verdicts: pd.DataFrame | None, accuracy: pd.DataFrame) -> dic
 
 # ------------------------------------------------------------------ figure
 def plot_curves(verdicts, published, history_files, png, svg, published_dir=PUBLISHED_DIR):
-    """Our per-epoch validation top-1 over each published per-epoch curve it is compared with.
+    """Our per-epoch top-1 (test or validation split, as the run evaluated) over each
+    published per-epoch curve it is compared with.
 
     The x axis is logarithmic so that a 15-epoch run and a 200-epoch schedule both read.
     """
@@ -535,7 +536,14 @@ def plot_curves(verdicts, published, history_files, png, svg, published_dir=PUBL
     for path in history_files:
         run = Run.from_path(path)
         key = f"{run.experiment}/{run.dataset}/{run.model}"  # the verdicts' `run` column
-        histories.setdefault(key, []).append((f"seed{run.seed}", pd.read_csv(path)))
+        metrics = Path(path).with_name("metrics.json")
+        on = (
+            (read_json(metrics).get("recipe") or {}).get("validate_on")
+            if metrics.exists()
+            else None
+        )
+        split = "test split" if on == "test" else "validation split"
+        histories.setdefault(key, []).append((f"seed{run.seed}", split, pd.read_csv(path)))
     rows = verdicts[verdicts["status"] == "compared"]
     with_curve = [
         refs[f"{r}/{lab}"]["curve"] is not None
@@ -552,17 +560,20 @@ def plot_curves(verdicts, published, history_files, png, svg, published_dir=PUBL
             list(curve), list(curve.values()), lw=1.2, label=f"published: {refs[ref_key]['label']}"
         )
     for run in dict.fromkeys(rows["run"]):
-        for seed, frame in histories.get(run, []):
+        for seed, split, frame in histories.get(run, []):
             ax.plot(
                 frame["epoch"],
                 frame["val_accuracy"] * 100,
                 "o-",
                 ms=3,
                 lw=1.5,
-                label=f"ours: {run} {seed} (validation)",
+                label=f"ours: {run} {seed} ({split})",
             )
     if not rows.empty:
+        from matplotlib.ticker import FuncFormatter
+
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 10, not 10^1
         ax.set_xlabel("epoch (log scale)")
         ax.set_ylabel("top-1 accuracy (%)")
         ax.set_ylim(bottom=max(0, ax.get_ylim()[0]))

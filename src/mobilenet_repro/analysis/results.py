@@ -98,13 +98,20 @@ def plot_accuracy_vs(table: pd.DataFrame, x: str, xlabel: str):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD
+    from mobilenet_repro.figures import declutter
 
     fig, ax = plt.subplots(figsize=(6, 4))
+    notes = []
     for dataset, part in table.groupby("dataset", sort=False):
+        # A std of one or two seeds says little: error bars from three seeds only.
+        spread = part["test_top1_std"].where(part["seeds"] >= MIN_SEEDS_FOR_STD) * 100
         ax.errorbar(
             part[x] / 1e6,
             part["test_top1_mean"] * 100,
-            yerr=part["test_top1_std"] * 100,
+            yerr=spread.fillna(0.0),
             fmt="o",
             capsize=3,
             label=dataset,
@@ -119,19 +126,26 @@ def plot_accuracy_vs(table: pd.DataFrame, x: str, xlabel: str):
             label="did not learn" if len(missed) else None,
         )
         for _, row in part.iterrows():
-            ax.annotate(
-                curve_label(row["model"], row["backend"], table["backend"]),
-                (row[x] / 1e6, row["test_top1_mean"] * 100),
-                fontsize=7,
-                xytext=(4, 2),
-                textcoords="offset points",
+            notes.append(
+                ax.annotate(
+                    curve_label(row["model"], row["backend"], table["backend"]),
+                    (row[x] / 1e6, row["test_top1_mean"] * 100),
+                    fontsize=7,
+                    xytext=(4, 2),
+                    textcoords="offset points",
+                )
             )
-    ax.set_xscale("log")
+    values = table[x][table[x] > 0]
+    if len(values) and values.max() > 10 * values.min():  # a log axis only for a wide range
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
     ax.set_xlabel(xlabel)
     ax.set_ylabel("test top-1 accuracy (%)")
     ax.grid(True, alpha=0.3)
     ax.legend(title="data set", fontsize=8)
     fig.tight_layout()
+    declutter(fig, notes)
     return fig
 
 
@@ -152,11 +166,13 @@ def plot_learning_curves(history: pd.DataFrame):
         axes[0].plot(epochs, part["val_accuracy"] * 100, "-", color=line.get_color(), label=label)
         axes[1].plot(epochs, part["loss"], "--", color=line.get_color(), alpha=0.7)
         axes[1].plot(epochs, part["val_loss"], "-", color=line.get_color())
+    from matplotlib.ticker import MaxNLocator
+
     axes[0].set_ylabel("accuracy (%) (dashed: train, solid: validation)")
     axes[1].set_ylabel("loss (dashed: train, solid: validation)")
-    axes[1].set_yscale("log")
     for ax in axes:
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 1.5
         ax.grid(True, alpha=0.3)
     axes[0].legend(fontsize=7)
     fig.tight_layout()

@@ -30,7 +30,11 @@ MOBILENETS = ("mobilenet_v1", "mobilenet_v2", "cifar_mobilenet_v2")
 
 def _published_pairs(verdicts: pd.DataFrame) -> list[tuple[str, float, float, float, float]]:
     """(arch, published params, published mult-adds, ours, ours) of rows giving both."""
-    pub = verdicts[verdicts["quantity"].isin([*PARAM_QUANTITIES, "mult_adds"])]
+    # Only tables of ImageNet models: the chart is of the grid at 1,000 classes.
+    pub = verdicts[
+        verdicts["quantity"].isin([*PARAM_QUANTITIES, "mult_adds"])
+        & (verdicts["classes"] == IMAGENET_CLASSES)
+    ]
     out = []
     for _, sel in pub.groupby(["table", "row"], sort=False):
         p = sel[sel["quantity"].isin(PARAM_QUANTITIES)]
