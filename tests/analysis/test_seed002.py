@@ -102,10 +102,9 @@ def test_findings_name_the_ranking_and_never_rank_a_model_at_chance(tmp_path):
     assert ctx["steps_to_accuracy"]["finding"].startswith(
         "Fast net reached 80.0% validation top-1 first, after 20 ± 0 optimizer steps"
     )
-    assert (
-        "Fast net was the most accurate with 89.0 ± 1.4% test top-1"
-        in (ctx["fully_trained"]["finding"])
-    )
+    # Without a test-set size the finding lists the accuracies and ranks nothing.
+    b = ctx["fully_trained"]["finding"]
+    assert "Fast net 89.0 ± 1.4%" in b and "most accurate" not in b
     c = ctx["training_set_size"]["finding"]
     assert "With 10 training images per class, Fast net generalised best: 56.0 ± 1.4%" in c
     assert c.endswith(

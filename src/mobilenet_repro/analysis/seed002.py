@@ -36,6 +36,7 @@ def load_runs(metrics_files) -> pd.DataFrame:
                 **{k: m[k] for k in ("tested_step", "stopped_early", "train_seconds")},
                 "max_steps": m["max_steps"],
                 "epochs": m["epochs"],
+                "test_images": m.get("test_images"),
                 "history": str(Path(path).with_name("history.csv")),
             }
         )
@@ -120,6 +121,7 @@ def fully_trained(runs: pd.DataFrame) -> pd.DataFrame:
                 **_mean_std(part, "train_seconds"),
                 "stopped_early": int(part["stopped_early"].sum()),
                 "max_steps": int(part["max_steps"].iloc[0]),
+                "test_images": part["test_images"].iloc[0],
                 "learned": learned(part["test_top1"].mean(), int(part["classes"].iloc[0])),
             }
         )

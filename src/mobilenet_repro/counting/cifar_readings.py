@@ -45,7 +45,9 @@ class CifarReading:
         for field, text in DEVIATION_TEXT.items():
             if getattr(self, field) != getattr(base, field):
                 if field == "repeats_delta":
-                    text = text.format(f"{self.repeats_delta:+d}")
+                    n = abs(self.repeats_delta)
+                    more = "more" if self.repeats_delta > 0 else "fewer"
+                    text = text.format(f"{n} {more} {'block' if n == 1 else 'blocks'}")
                 out.append(text)
         return out
 
@@ -54,7 +56,7 @@ DEVIATION_TEXT = {
     "batch_norm": "no batch norm",
     "conv_bias": "biases in every convolution",
     "in_channels": "one input channel (MNIST)",
-    "repeats_delta": "{} block(s) per stage",
+    "repeats_delta": "{} per stage",
     "first_expansion": "no expansion in the first bottleneck (t = 1)",
     "expand_from": "expansion from the output channels",
     "last_conv": "a final 1x1 conv to 1280 channels",

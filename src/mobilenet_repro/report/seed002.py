@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from mobilenet_repro.analysis.noise import difference_interval
 from mobilenet_repro.analysis.seed002 import TABLES
 from mobilenet_repro.formatting import as_bool, fmt_int, mean_std, missing
 from mobilenet_repro.report.numbers import Number, sourced
@@ -27,6 +28,14 @@ def _num(mean, std, digits=0) -> str:
 
 def _join(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _predictions(r) -> int | None:
+    """Test predictions behind a mean over seeds (test images times seeds); None if unknown."""
+    n = getattr(r, "test_images", None)
+    if n is None or n != n:
+        return None
+    return int(n) * int(r.seeds)
 
 
 def steps_context(table: pd.DataFrame, labels: dict) -> dict:
@@ -90,20 +99,36 @@ def fully_trained_context(table: pd.DataFrame, labels: dict) -> dict:
                 "epochs": _num(r.epochs_mean, r.epochs_std, 1),
                 "stopped": f"{r.stopped_early} of {r.seeds}",
                 "top1_mean": r.test_top1_mean,
+                "predictions": _predictions(r),
             }
         )
     ranked = sorted((r for r in rows if r["learned"]), key=lambda r: -r["top1_mean"])
     not_learned = [r["label"] for r in rows if not r["learned"]]
     parts = []
-    if ranked:
-        best = ranked[0]
+    if len(ranked) == 1:
         parts.append(
-            f"Fully trained, {best['label']} was the most accurate with {best['top1']}% test "
-            f"top-1 (best weights from step {best['tested_step']})"
+            f"Fully trained, {ranked[0]['label']} reached {ranked[0]['top1']}% test top-1."
         )
-        if len(ranked) > 1:
-            parts[-1] += "; " + _join([f"{r['label']} {r['top1']}%" for r in ranked[1:]])
-        parts[-1] += "."
+    elif ranked:
+        best, second = ranked[0], ranked[1]
+        others = "; ".join(f"{r['label']} {r['top1']}%" for r in ranked)
+        if best["predictions"] and second["predictions"]:
+            low, high = difference_interval(
+                best["top1_mean"], best["predictions"], second["top1_mean"], second["predictions"]
+            )
+            spread = f"95% interval of the difference {low * 100:+.1f} to {high * 100:+.1f}"
+            if low > 0:
+                parts.append(
+                    f"Fully trained, {best['label']} was the most accurate ({others}; ahead of "
+                    f"the next by {spread})."
+                )
+            else:
+                parts.append(
+                    f"Fully trained, no model was more accurate than the next beyond the "
+                    f"test-set noise ({others}; first against second: {spread})."
+                )
+        else:
+            parts.append(f"Fully trained: {others} (no test-set size recorded, so no ranking).")
     if not_learned:
         parts.append(f"Did not learn (within the chance margin): {_join(not_learned)}.")
     stopped, runs = int(table["stopped_early"].sum()), int(table["seeds"].sum())
@@ -166,12 +191,14 @@ def training_set_size_context(table: pd.DataFrame, labels: dict) -> dict:
             continue
         lo, hi = mine[smallest], mine[largest]
         drops.append(
-            f"{lo['label']} {(hi['top1_mean'] - lo['top1_mean']) * 100:.1f} points "
+            f"{(lo['top1_mean'] - hi['top1_mean']) * 100:+.1f} points for {lo['label']} "
             f"({hi['top1']}% to {lo['top1']}%)"
         )
-    parts.append(
-        f"From {largest:.0f} to {smallest:.0f} images per class test top-1 fell by {_join(drops)}."
-    )
+    if drops:
+        parts.append(
+            f"From {largest:.0f} to {smallest:.0f} images per class, test top-1 changed by "
+            f"{_join(drops)}."
+        )
     not_learned = [f"{r['label']} at {r['per_class']} per class" for r in rows if not r["learned"]]
     if not_learned:
         parts.append(f"Did not learn (within the chance margin): {_join(not_learned)}.")
