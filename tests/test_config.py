@@ -237,3 +237,21 @@ def test_long_and_periodic_ids_are_refused_before_any_job(tiny_config, model_id,
     ]
     with pytest.raises(ConfigError, match=says):
         check_config(tiny_config)
+
+
+def test_missing_pretrained_weights_stop_the_run_naming_the_file(tiny_config, tmp_path):
+    """With pretrained_weights_dir set, an ImageNet file it lacks is named with its URL before
+    any job; a `weights:` file that is not there is named too; present files pass."""
+    from mobilenet_repro.config import check_local_files
+
+    tiny_config["models"]["v1_025_32"] |= {"alpha": 0.25, "resolution": 128, "weights": "imagenet"}
+    tiny_config["pretrained_weights_dir"] = "weights"
+    config = check_config(tiny_config)
+    with pytest.raises(ConfigError, match=r"mobilenet_2_5_128_tf_no_top\.h5.*storage\.googleapis"):
+        check_local_files(config, tmp_path)
+    (tmp_path / "weights/models").mkdir(parents=True)
+    (tmp_path / "weights/models/mobilenet_2_5_128_tf_no_top.h5").write_bytes(b"x")
+    check_local_files(config, tmp_path)
+    tiny_config["models"]["v1_025_32"]["weights"] = "mine/v1.h5"
+    with pytest.raises(ConfigError, match=r"models\.v1_025_32\.weights: received 'mine/v1\.h5'"):
+        check_local_files(check_config(tiny_config), tmp_path)

@@ -361,10 +361,45 @@ def check_local_files(config: dict, workdir: Path | str = ".") -> None:
                 f"datasets.{name}: an image_folder data set needs `path` (a directory or "
                 "archive with train/<class>/ and test/<class>/) or `url` (such an archive)"
             )
+    problems += _missing_weights(config, workdir, {run.model for run in expand_runs(config)})
     if problems:
         raise ConfigError(
             "invalid configuration:\n  - " + "\n  - ".join(problems) + "\nNo job was started."
         )
+
+
+def _missing_weights(config: dict, workdir: Path, used: set[str]) -> list[str]:
+    """Pretrained-weights files the used models need and that are not there: a named file
+    always; an ImageNet file only when `pretrained_weights_dir` says where it must be."""
+    from mobilenet_repro.models.weights import imagenet_file, weights_path
+
+    folder = config.get("pretrained_weights_dir")
+    home = (workdir / folder).resolve() if folder else None
+    problems = []
+    for name in sorted(used):
+        model = config["models"][name]
+        weights = model.get("weights")
+        if weights is None or (weights == "imagenet" and home is None):
+            continue
+        path = weights_path(model, home)
+        if weights != "imagenet":
+            path = workdir / path
+        if path is None or path.exists():
+            continue
+        if weights == "imagenet":
+            file, url = imagenet_file(model["arch"], model.get("alpha", 1.0), model["resolution"])
+            problems.append(
+                f"models.{name}: weights: imagenet needs {path} (pretrained_weights_dir: "
+                f"{folder!r}); nothing is there. Download {url} on a machine with a network "
+                f"and put it there unchanged, or set pretrained_weights_dir: null to let Keras "
+                "download it"
+            )
+        else:
+            problems.append(
+                f"models.{name}.weights: received {weights!r}; allowed: an existing .h5 file "
+                f"(relative to the working directory {workdir}); nothing is there"
+            )
+    return problems
 
 
 def check_backends(config: dict, workdir: Path | str = ".") -> None:

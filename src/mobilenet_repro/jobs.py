@@ -22,6 +22,11 @@ def start_job(snakemake, log: str | None = None, append: bool = False) -> None:
     wildcards = ", ".join(f"{k}={v}" for k, v in snakemake.wildcards.items())
     job = f"rule {snakemake.rule}" + (f" ({wildcards})" if wildcards else "")
     log_to(log or snakemake.log[0], append, job)
+    # Pretrained weights from the configured Keras cache folder (models.weights), before any
+    # import of Keras, which reads KERAS_HOME once.
+    folder = (getattr(snakemake, "config", None) or {}).get("pretrained_weights_dir")
+    if folder:
+        os.environ["KERAS_HOME"] = os.path.abspath(folder)
 
 
 def log_to(path: str, append: bool = False, job: str = "") -> None:

@@ -21,6 +21,7 @@ from mobilenet_repro.data import load_dataset
 from mobilenet_repro.data.numpy_batches import Batches, epoch_permutations, preprocessing_fn
 from mobilenet_repro.files import write_csv
 from mobilenet_repro.models.catalog import ARCHITECTURES, build_classifier
+from mobilenet_repro.models.weights import weights_record
 from mobilenet_repro.runs import Run
 from mobilenet_repro.training.backends import JIT_COMPILE
 from mobilenet_repro.training.callbacks import HISTORY_COLUMNS
@@ -217,6 +218,8 @@ def run_metrics(
         "recipe_name": spec["recipe_name"],
         "recipe": run.recipe,
         "model_config": model_cfg,
+        # Which pretrained file the run started from (path and sha256), when it had one.
+        **({"weights_file": weights_record(model_cfg)} if model_cfg.get("weights") else {}),
         "fingerprint": fingerprint(spec),
     }
 
