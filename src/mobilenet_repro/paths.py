@@ -34,6 +34,8 @@ RUNS_TABLE = "results/summary/runs.csv"  # one row per run, from every metrics.j
 # ------------------------------------------------------------------------------ data sets
 RESOURCES_DIR = "resources"  # downloads (resources/downloads/) and prepared data sets
 DATASET = "resources/datasets/{dataset}.npz"
+# A frozen base's pooled features of a data set, computed once for all epochs and seeds.
+FEATURES = "resources/features/{dataset}/{model}.npz"
 MANIFEST = "results/data/{dataset}/manifest.json"
 
 # ------------------------------------------------------------------------------ analyses

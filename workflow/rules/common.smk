@@ -55,6 +55,23 @@ def get_run_spec(wildcards):
     )
 
 
+def get_train_features(wildcards):
+    """The cached base features a run trains its head on, when it can (training.features)."""
+    from mobilenet_repro.training.features import cacheable
+
+    if not cacheable(get_run_spec(wildcards)):
+        return []
+    return paths.FEATURES.format(dataset=wildcards.dataset, model=wildcards.model)
+
+
+def get_feature_model(wildcards):
+    """What decides a model's base features: its configuration without display keys."""
+    from mobilenet_repro.config import DISPLAY_ONLY
+
+    model = config["models"][wildcards.model]
+    return {k: v for k, v in model.items() if k not in DISPLAY_ONLY}
+
+
 def get_dataset_spec(wildcards):
     # compare_as only steers the accuracy comparison: editing it must not rebuild the data.
     spec = dict(config["datasets"][wildcards.dataset])

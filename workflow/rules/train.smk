@@ -6,6 +6,8 @@
 rule train:
     input:
         data=paths.DATASET,
+        # A frozen, unaugmented transfer run trains its head on cached features.
+        features=get_train_features,
     output:
         **get_run_outputs(),
     log:
@@ -22,6 +24,29 @@ rule train:
         checkpoint_dir=paths.RUN_CHECKPOINT_DIR,
     script:
         "../scripts/train.py"
+
+
+# The frozen base's output for every image of a data set, once: with the base frozen and the
+# images not augmented it is the same in every epoch and seed (training/features.py).
+rule extract_features:
+    input:
+        data=paths.DATASET,
+    output:
+        features=paths.FEATURES,
+    log:
+        "logs/features/{dataset}/{model}.log",
+    benchmark:
+        "benchmarks/features/{dataset}/{model}.tsv"
+    conda:
+        "../../envs/tensorflow.yaml"
+    threads: get_train_threads
+    resources:
+        mem_mb=8000,
+    params:
+        # The base's configuration: a new width, resolution or weights file recomputes it.
+        model=get_feature_model,
+    script:
+        "../scripts/extract_features.py"
 
 
 rule summarize_runs:

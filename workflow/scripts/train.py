@@ -24,6 +24,8 @@ train_run(
     threads=snakemake.threads,
     # From the config, not params: the cadence changes no result, so it must not rerun jobs.
     checkpoint_every_s=snakemake.config["checkpoint_every_seconds"],
+    # Cached base features where the run can use them (empty, or absent for the audit: None).
+    features_path=getattr(snakemake.input, "features", None) or None,
 )
 # The process ends here: spare it the interpreter's final garbage collection over every
 # TensorFlow and Keras object (about 1.8 s per job on a 2-core CPU; bench/workflow.py).

@@ -129,9 +129,15 @@ def make_dataset(
         )
     index = index.skip(skip_batches)
     train = order is not None
-    load = (_ragged_loader if isinstance(images, RaggedImages) else _dense_loader)(
-        images, labels, resolution, augment if train else "none", seed, channels
-    )
+    if isinstance(images, np.ndarray) and images.ndim == 2:  # cached features (data.features)
+        if augment != "none" and train:
+            raise ValueError(f"cached features cannot be augmented; received augment={augment!r}")
+        load = _feature_loader(images, labels)
+        preprocess = tf.identity  # the base saw preprocessed images when extracting
+    else:
+        load = (_ragged_loader if isinstance(images, RaggedImages) else _dense_loader)(
+            images, labels, resolution, augment if train else "none", seed, channels
+        )
     return index.map(
         lambda idx: (lambda x, y: (preprocess(x), y))(*load(idx)),
         num_parallel_calls=tf.data.AUTOTUNE,
@@ -150,6 +156,22 @@ def _batch_seed(seed: int, idx):
     pos = tf.range(1, tf.size(idx, out_type=tf.int64) + 1, dtype=tf.int64)
     digest = tf.reduce_sum((idx + 1) * (pos * 2654435761 + 40503))  # wraps around: fine
     return tf.stack([tf.constant(seed, tf.int64), digest])
+
+
+def _feature_loader(features, labels):
+    """Rows of a float32 N x D array of a frozen base's features (no resizing, no
+    preprocessing: the base saw the images already preprocessed)."""
+    features = np.ascontiguousarray(features, dtype=np.float32)
+    d = features.shape[1]
+
+    def gather(idx):
+        return features[idx], labels[idx]
+
+    def load(idx):
+        x, y = tf.numpy_function(gather, [idx], (tf.float32, tf.int32), stateful=False)
+        return tf.ensure_shape(x, [None, d]), tf.ensure_shape(y, [None])
+
+    return load
 
 
 def _dense_loader(images, labels, resolution, augment, seed, channels):

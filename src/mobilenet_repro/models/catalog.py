@@ -78,6 +78,7 @@ def build_classifier(
     freeze_base: bool = False,
     dropout: float = 0.0,
     channels: int = 3,
+    head_seed: int | None = None,
 ) -> keras.Model:
     """A ready-to-train classifier.
 
@@ -99,10 +100,26 @@ def build_classifier(
                 f"{arch}: freeze_base=True needs pretrained weights; received weights=None"
             )
         return spec.builder(input_shape=shape, weights=None, classes=classes, **kwargs)
-    base = spec.builder(input_shape=shape, weights=weights, include_top=False, **kwargs)
+    base = build_base(arch, resolution, alpha, weights, channels)
     base.trainable = not freeze_base
     inputs = keras.Input(shape=shape)
     # training=False keeps a frozen base's batch-norm statistics fixed while fine-tuning.
     x = base(inputs, training=False) if freeze_base else base(inputs)
-    outputs = classifier_top(x, classes, "softmax", dropout)
+    outputs = classifier_top(x, classes, "softmax", dropout, seed=head_seed)
     return keras.Model(inputs, outputs, name=f"{base.name}_classifier")
+
+
+def build_base(arch: str, resolution: int, alpha: float, weights, channels: int = 3):
+    """The convolutional base of a transfer classifier (no top), with its weights."""
+    spec = ARCHITECTURES[arch]
+    kwargs = {"alpha": alpha} if spec.has_alpha else {}
+    shape = (resolution, resolution, channels)
+    return spec.builder(input_shape=shape, weights=weights, include_top=False, **kwargs)
+
+
+def build_head(features: int, classes: int, dropout: float = 0.0, head_seed: int | None = None):
+    """The head of a transfer classifier alone, on a frozen base's pooled features: the same
+    layers as build_classifier's top, so its weights can be copied into the full model."""
+    inputs = keras.Input(shape=(features,))
+    outputs = classifier_top(inputs, classes, "softmax", dropout, seed=head_seed, pool=False)
+    return keras.Model(inputs, outputs, name="head")

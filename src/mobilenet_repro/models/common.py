@@ -62,11 +62,18 @@ def _check_alpha(name, alpha, weights, allowed):
         )
 
 
-def classifier_top(x, classes, classifier_activation, dropout=None):
-    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+def classifier_top(x, classes, classifier_activation, dropout=None, seed=None, pool=True):
+    """Global average pooling, dropout and a dense classifier. A `seed` fixes the head's
+    initial weights and dropout masks whatever was built before it, so that a head trained
+    on a frozen base's cached features starts as the one trained through the base."""
+    if pool:
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     if dropout:
-        x = layers.Dropout(dropout, name="top_dropout")(x)
-    return layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+        x = layers.Dropout(dropout, name="top_dropout", seed=seed)(x)
+    init = "glorot_uniform" if seed is None else keras.initializers.GlorotUniform(seed=seed)
+    return layers.Dense(
+        classes, activation=classifier_activation, name="predictions", kernel_initializer=init
+    )(x)
 
 
 def _pool(x, pooling):

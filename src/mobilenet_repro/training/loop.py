@@ -38,6 +38,7 @@ from mobilenet_repro.training.backends import configure
 from mobilenet_repro.training.callbacks import EarlyStopping, TrainingDiverged, period_callbacks
 from mobilenet_repro.training.checkpoint import Checkpoint
 from mobilenet_repro.training.evaluation import RawWeights, test_variants, tested_variant
+from mobilenet_repro.training.features import FeatureSet, cacheable
 from mobilenet_repro.training.lock import trainer_lock
 from mobilenet_repro.training.plan import RunPlan
 from mobilenet_repro.training.records import (
@@ -53,6 +54,7 @@ from mobilenet_repro.training.steps import (
     make_streams,
     restore_or_build,
     run_metrics,
+    with_base,
     write_outputs,
 )
 
@@ -65,6 +67,7 @@ def train_run(
     threads: int = 1,
     callbacks: list | None = None,
     checkpoint_every_s: float = 0.0,
+    features_path: str | Path | None = None,
 ) -> dict:
     """Train one run described by `spec` (see config.run_spec) and write its outputs.
 
@@ -72,14 +75,19 @@ def train_run(
     Keras callbacks for `fit` (the benchmarks time steps with one). A checkpoint is written
     at a validation once `checkpoint_every_s` seconds have passed since the last one (0:
     at every validation); the cadence never changes the numbers, only what a kill loses.
+    `features_path`: the frozen base's cached features of this run's data and model
+    (training.features); the head trains on them and the saved model is the full classifier.
     """
     with trainer_lock(checkpoint_dir, Run.from_spec(spec).id):
         return _train_locked(
-            spec, data_path, out, checkpoint_dir, threads, callbacks, checkpoint_every_s
-        )
+            spec, data_path, out, checkpoint_dir, threads, callbacks, checkpoint_every_s,
+            features_path,
+        )  # fmt: skip
 
 
-def _train_locked(spec, data_path, out, checkpoint_dir, threads, callbacks, checkpoint_every_s):
+def _train_locked(
+    spec, data_path, out, checkpoint_dir, threads, callbacks, checkpoint_every_s, features_path
+):
     """train_run's steps, with the run's trainer lock held."""
     timings = Timings()
     backend = spec.get("backend", DEFAULT_BACKEND)
@@ -87,12 +95,16 @@ def _train_locked(spec, data_path, out, checkpoint_dir, threads, callbacks, chec
     keras.utils.set_random_seed(spec["seed"])
     timings.lap("imports")
     ds, classes = load_data(spec, data_path)
+    if features_path is not None:
+        if not cacheable(spec):
+            raise ValueError(f"run {Run.from_spec(spec).id} cannot train on cached features")
+        ds = FeatureSet.load(features_path)
     run = RunPlan(spec, classes, train_images=len(ds.splits["train"][1]))
     timings.lap("data_load")
 
     # 1. restore, 2. build
     checkpoint = Checkpoint(Path(checkpoint_dir), fingerprint(spec), run.id)
-    state, model = restore_or_build(run, checkpoint)
+    state, model = restore_or_build(run, checkpoint, ds.dim if features_path else None)
     start = state["epoch"]  # validation periods completed
     # 3. data
     streams = make_streams(ds, run, start * run.period_steps)
@@ -138,7 +150,11 @@ def _train_locked(spec, data_path, out, checkpoint_dir, threads, callbacks, chec
         raise TrainingDiverged(f"run {run.id}: test loss is {test[0]}")
 
     # 6. write: model, per-epoch history and per-step schedule first; metrics.json last.
+    if features_path is not None:  # the head alone trained: save and count the whole model
+        model = with_base(model, run)
     metrics = run_metrics(run, ds, model, state, test, train_eval, trained_now)
+    if features_path is not None:
+        metrics["features"] = {"path": str(features_path), "extract_seconds": ds.meta["seconds"]}
     if variants:
         metrics.update(test_top1_variants=variants, tested_variant=tested_variant(run.recipe))
     metrics.update(versions=package_versions(backend), hardware=hardware_info(threads, backend))

@@ -20,12 +20,13 @@ from mobilenet_repro.counting.counters import count_mult_adds, count_params
 from mobilenet_repro.data import load_dataset
 from mobilenet_repro.data.numpy_batches import Batches, epoch_permutations, preprocessing_fn
 from mobilenet_repro.files import write_csv
-from mobilenet_repro.models.catalog import ARCHITECTURES, build_classifier
+from mobilenet_repro.models.catalog import ARCHITECTURES, build_classifier, build_head
 from mobilenet_repro.models.weights import weights_record
 from mobilenet_repro.runs import Run
 from mobilenet_repro.training.backends import JIT_COMPILE
 from mobilenet_repro.training.callbacks import HISTORY_COLUMNS
 from mobilenet_repro.training.checkpoint import Checkpoint, save_model
+from mobilenet_repro.training.features import FeatureSet
 from mobilenet_repro.training.fused_bn import use_fused_batch_norm
 from mobilenet_repro.training.optimizers import from_recipe
 from mobilenet_repro.training.plan import RunPlan
@@ -60,7 +61,15 @@ def set_bn_momentum(model, momentum: float) -> None:
             layer.momentum = momentum
 
 
-def build_model(model_cfg: dict, recipe: dict, classes: int, schedule, jit_compile=None):
+def build_model(
+    model_cfg: dict,
+    recipe: dict,
+    classes: int,
+    schedule,
+    jit_compile=None,
+    seed: int | None = None,
+    features: int | None = None,
+):
     """A compiled classifier for one model configuration and recipe (step 2 of a run).
 
     jit_compile (None: backends.JIT_COMPILE for the backend Keras runs on) stays off on
@@ -69,15 +78,14 @@ def build_model(model_cfg: dict, recipe: dict, classes: int, schedule, jit_compi
     """
     if jit_compile is None:
         jit_compile = JIT_COMPILE[keras.backend.backend()]
-    model = build_classifier(
-        model_cfg["arch"],
-        classes=classes,
-        resolution=model_cfg["resolution"],
-        alpha=model_cfg["alpha"],
-        weights=model_cfg["weights"],
-        freeze_base=recipe["freeze_base"],
-        dropout=model_cfg["dropout"],
-    )
+    # A transfer head starts from weights fixed by the run's seed, so that it is the same
+    # whether it trains through the frozen base or on the base's cached features (`features`:
+    # their dimension; the model is then the head alone, training.features).
+    head_seed = seed if model_cfg["weights"] else None
+    if features:
+        model = build_head(features, classes, model_cfg["dropout"], head_seed)
+    else:
+        model = build_full_classifier(model_cfg, recipe, classes, head_seed)
     if recipe["bn_momentum"] is not None:
         set_bn_momentum(model, recipe["bn_momentum"])
     model.compile(
@@ -89,7 +97,30 @@ def build_model(model_cfg: dict, recipe: dict, classes: int, schedule, jit_compi
     return model
 
 
-def restore_or_build(run: RunPlan, checkpoint: Checkpoint) -> tuple[dict, keras.Model]:
+def build_full_classifier(model_cfg: dict, recipe: dict, classes: int, head_seed=None):
+    return build_classifier(
+        model_cfg["arch"],
+        classes=classes,
+        resolution=model_cfg["resolution"],
+        alpha=model_cfg["alpha"],
+        weights=model_cfg["weights"],
+        freeze_base=recipe["freeze_base"],
+        dropout=model_cfg["dropout"],
+        head_seed=head_seed,
+    )
+
+
+def with_base(head, run: RunPlan) -> keras.Model:
+    """The full classifier of a run trained on cached features: base and trained head."""
+    model_cfg = run.spec["model"]
+    full = build_full_classifier(model_cfg, run.recipe, run.classes, run.spec["seed"])
+    full.get_layer("predictions").set_weights(head.get_layer("predictions").get_weights())
+    return full
+
+
+def restore_or_build(
+    run: RunPlan, checkpoint: Checkpoint, features: int | None = None
+) -> tuple[dict, keras.Model]:
     """Steps 1 and 2: the interrupted run's state and model, or a fresh state and a new one."""
     state, model = checkpoint.restore()
     start = state["epoch"]  # validation periods completed
@@ -101,7 +132,14 @@ def restore_or_build(run: RunPlan, checkpoint: Checkpoint) -> tuple[dict, keras.
         )
         state["resumed_from"].append(start)
     else:
-        model = build_model(run.spec["model"], run.recipe, run.classes, run.schedule)
+        model = build_model(
+            run.spec["model"],
+            run.recipe,
+            run.classes,
+            run.schedule,
+            seed=run.spec["seed"],
+            features=features,
+        )
     # The same computation up to float rounding, in fewer kernels
     # (tests/training/test_fused_bn.py; speed: bench/throughput.py variant keras_stock_bn).
     use_fused_batch_norm(model)
@@ -135,6 +173,8 @@ def make_streams(ds, run: RunPlan, start_step: int) -> dict:
         "resolution": model_cfg["resolution"],
         "preprocess": preprocessing_fn(arch.imagenet_preprocess if model_cfg["weights"] else None),
     }
+    if isinstance(ds, FeatureSet):  # the base saw the preprocessed images when extracting
+        common["preprocess"] = None
     if run.backend == "tensorflow":
         # Imported here: a JAX or PyTorch run works where TensorFlow is not installed.
         import tensorflow as tf
