@@ -11,6 +11,8 @@ rule check_claims:
             for key in ("stats", "layers", "ratios", "verdicts", "structures", "graph")
         ],
         runs=paths.RUNS_TABLE,
+        # Learning-curve claims read the runs' histories.
+        histories=get_run_files(paths.RUN_FILES["history"]),
         # The slides' plan is answered from its experiment's tables.
         analysis=get_report_tables(),
         code=get_package_files("analysis/claims.py", "analysis/claim_checks.py"),

@@ -889,3 +889,154 @@ def low_compute_high_accuracy(evidence: Evidence, claim: dict):
         + ("; ".join(texts) + ". " if texts else "")
         + "'Low' and 'high' are not quantified, and no ablation of the four parts is run."
     )
+
+
+# ------------------------------------------- the Stanford Dogs transfer protocol, as run
+def _transfer(evidence: Evidence, claim: dict) -> list[tuple[str, dict, list[dict]]]:
+    """(experiment, recipe, its models' configurations) of the runs testing the claim."""
+    from mobilenet_repro.analysis.claims import running_experiments
+
+    out = []
+    for exp in running_experiments(claim, evidence):
+        spec = evidence.experiments()[exp]
+        models = [evidence.config["models"][m] for m in spec["models"]]
+        out.append((exp, evidence.config["recipes"][spec["recipe"]], models))
+    return out
+
+
+def _on(evidence: Evidence, claim: dict) -> str:
+    """Where the protocol ran: Stanford Dogs itself, or an analogue."""
+    data = {
+        d
+        for exp, _, _ in _transfer(evidence, claim)
+        for d in evidence.experiments()[exp]["datasets"]
+    }
+    sources = {evidence.config["datasets"][d]["source"] for d in data}
+    return (
+        ""
+        if "stanford_dogs" in sources
+        else f" (run on {', '.join(sorted(data))}, not Stanford Dogs)"
+    )
+
+
+def _recipe_claim(test, holds: str, fails: str):
+    def recipe_as_written(evidence: Evidence, claim: dict):
+        runs = _transfer(evidence, claim)
+        ok = all(test(recipe, models) for _, recipe, models in runs)
+        return ("supported" if ok else "not_supported"), (holds if ok else fails) + _on(
+            evidence, claim
+        ) + "."
+
+    return recipe_as_written
+
+
+check("dogs.preprocessing")(
+    _recipe_claim(
+        lambda r, m: r["augment"] == "none",
+        "Our runs only resize the images and apply keras.applications' preprocess_input: "
+        "no augmentation",
+        "Our runs augment the training images, which the report does not",
+    )
+)
+check("dogs.imagenet_weights")(
+    _recipe_claim(
+        lambda r, m: all(x.get("weights") == "imagenet" for x in m),
+        "Every base starts from keras.applications' ImageNet weights (each run's metrics.json "
+        "records the file and its sha256)",
+        "Some base does not start from ImageNet weights",
+    )
+)
+check("dogs.frozen_base")(
+    _recipe_claim(
+        lambda r, m: bool(r["freeze_base"]),
+        "The base is frozen (batch norm in inference mode) and only the new head trains",
+        "The base is not frozen",
+    )
+)
+check("dogs.thirty_epochs")(
+    _recipe_claim(
+        lambda r, m: r["epochs"] == 30,
+        "Every run trains 30 epochs",
+        "Our runs do not train 30 epochs",
+    )
+)
+check("dogs.optimizer_hyperparameters")(
+    _recipe_claim(
+        lambda r, m: r["optimizer"] == "adam",
+        "Adam, whose settings are the named learning rate, beta_1 and beta_2; the values are "
+        "Keras's defaults, chosen here since none is stated",
+        "Our runs do not use Adam",
+    )
+)
+check("dogs.dynamic_learning_rate")(
+    _recipe_claim(
+        lambda r, m: r["schedule"] != "constant",
+        "The learning rate changes during training (one warm-up epoch then cosine decay, our "
+        "choice: the schedule is not stated)",
+        "Our runs keep the learning rate constant",
+    )
+)
+
+
+@check("dogs.top_five_dense_layers")
+def five_dense_layers(evidence: Evidence, claim: dict):
+    return "not_supported", (
+        "Our head is global average pooling and one dense layer: the five layers' widths are "
+        f"not stated, so they are not built{_on(evidence, claim)}."
+    )
+
+
+def _curves(evidence: Evidence, claim: dict) -> pd.DataFrame | None:
+    frames = [evidence.histories(exp) for exp, _, _ in _transfer(evidence, claim)]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return None
+    return pd.concat(frames).groupby("epoch")[["accuracy", "val_accuracy"]].mean()
+
+
+@check("dogs.curve_fast_first_7_epochs")
+def fast_first_seven_epochs(evidence: Evidence, claim: dict):
+    curve = _curves(evidence, claim)
+    if curve is None or len(curve) < 8:
+        return "not_testable", "No run of the protocol has 8 epochs or more."
+    first, seventh, last = (curve["accuracy"].iloc[i] * 100 for i in (0, 6, -1))
+    early, late = (seventh - first) / 6, (last - seventh) / max(1, len(curve) - 7)
+    holds = early > 2 * late
+    return ("partly" if holds else "not_supported"), (
+        f"Training accuracy (mean over seeds) rises {early:.2f} points an epoch over epochs "
+        f"1-7 and {late:.2f} after{_on(evidence, claim)}; "
+        + (
+            "fast then slow, as claimed, though not on its data set"
+            if holds
+            else "not faster at first"
+        )
+        + "."
+    )
+
+
+@check("dogs.train_accuracy_near_100")
+def train_accuracy_near_100(evidence: Evidence, claim: dict):
+    curve = _curves(evidence, claim)
+    if curve is None or len(curve) < 10:
+        return "not_testable", "No run of the protocol has 10 epochs or more."
+    low = curve["accuracy"].iloc[9:].min() * 100
+    verdict = "partly" if low >= 95 else "not_supported"
+    return verdict, (
+        f"From epoch 10 on, training accuracy (mean over seeds) is at least {low:.1f}%"
+        f"{_on(evidence, claim)}: {'near' if low >= 95 else 'not near'} 100%; a frozen base "
+        "with one dense layer has far fewer weights to fit with than their five."
+    )
+
+
+@check("dogs.validation_plateau")
+def validation_plateau(evidence: Evidence, claim: dict):
+    curve = _curves(evidence, claim)
+    if curve is None or len(curve) < 8:
+        return "not_testable", "No run of the protocol has 8 epochs or more."
+    rise = (curve["val_accuracy"].iloc[-1] - curve["val_accuracy"].iloc[6]) * 100
+    gap = (curve["accuracy"].iloc[-1] - curve["val_accuracy"].iloc[-1]) * 100
+    holds = rise < 3 and gap > 0
+    return ("partly" if holds else "not_supported"), (
+        f"After epoch 7 validation accuracy rises {rise:+.1f} points to the last epoch, where it "
+        f"is {gap:.1f} points below training accuracy{_on(evidence, claim)}."
+    )

@@ -43,6 +43,7 @@ COLUMNS = [
 ]
 
 Check = Callable[["Evidence", dict], tuple[str, str]]
+NO_CHECK = "no check yet"  # `checked_by` of a claim this configuration could test, unchecked
 CHECKS: dict[str, Check] = {}
 
 
@@ -99,6 +100,15 @@ class Evidence:
     def analysis(self, experiment: str, table: str) -> pd.DataFrame | None:
         path = Path(self.analysis_dir or "results/analysis") / experiment / f"{table}.csv"
         return pd.read_csv(path) if path.exists() else None
+
+    def histories(self, experiment: str) -> pd.DataFrame:
+        """Every history.csv of an experiment's runs, with the run's folder as `run`."""
+        root = Path(self.analysis_dir or "results/analysis").parent / "runs" / experiment
+        frames = [
+            pd.read_csv(p).assign(run=str(p.parent.relative_to(root)))
+            for p in sorted(root.rglob("history.csv"))
+        ]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def experiments(self) -> dict:
         return self.config.get("experiments", {})
@@ -230,9 +240,16 @@ def judge(claim: dict, evidence: Evidence) -> tuple[str, str, str]:
     published = _published(claim, evidence)
     if published:
         return (*published, "published tables")
-    raise LookupError(
-        f"claim {claim['id']} is testable in this configuration but has no check: add one "
-        "to analysis/claim_checks.py, or give it testable_in: [] and `needs` in claims.yaml"
+    outputs = ", ".join(
+        t if isinstance(t, str) else f"published table {t['published']}"
+        for t in (claim.get("tested_by") or [])
+    )
+    return (
+        "not_testable",
+        "This configuration runs what would test it, but no automated check reads it yet"
+        + (f" (its outputs: {outputs})" if outputs else "")
+        + ".",
+        NO_CHECK,
     )
 
 
