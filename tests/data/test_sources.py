@@ -419,10 +419,12 @@ def test_image_folder_archive_with_top_directory(tmp_path, kind):
     )
     assert ds.class_names == ["cat", "dog"] and len(ds.splits["test"][1]) == 4
     assert ds.meta["files"][arc.name]["sha256"] == sha256(arc)
-    with pytest.raises(DataError, match="fails its checksum"):
+    with pytest.raises(DataError, match="fails its checksum") as err:
         prepare_dataset(
             "m", {"source": "image_folder", "path": str(arc), "sha256": "b" * 64}, tmp_path / "res"
         )
+    # One's own image folder has no official file: the fix says what to do instead.
+    assert "official" not in str(err.value) and "set datasets.m.sha256" in str(err.value)
 
 
 def test_image_folder_unreadable_files_reported_by_path(tmp_path):
