@@ -203,8 +203,8 @@ def _use_local(remote: RemoteFile, path: Path, dataset: str, sha256: str | None)
             f"deliberately another file, set datasets.{dataset}.sha256 to its sha256."
         )
         if remote.url
+        # An image folder of one's own has no official file to fetch again.
         else (
-            # An image folder of one's own has no official file to fetch again.
             f"If the file changed on purpose, set datasets.{dataset}.sha256 to its new "
             f"sha256 (the one above); if not, restore the copy whose checksum the "
             f"configuration pins."
