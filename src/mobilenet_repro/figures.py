@@ -27,13 +27,25 @@ def save_figure(fig, png_path, svg_path=None, dpi=150, tight=True) -> None:
 def text_overlaps(fig, pad: float = 0.5) -> list[tuple[str, str]]:
     """Pairs of visible texts of `fig` whose drawn boxes overlap (each shrunk by `pad`
     pixels, so that touching boxes do not count): labels a reader cannot read."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.text import Text
 
+    if not hasattr(fig.canvas, "get_renderer"):  # a figure closed after saving
+        FigureCanvasAgg(fig)
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
+    # Tick labels of ticks outside an axis's view are kept by matplotlib but never drawn.
+    hidden = set()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            lo, hi = sorted(axis.get_view_interval())
+            span = (hi - lo) * 1e-9
+            for tick in [*axis.get_major_ticks(), *axis.get_minor_ticks()]:
+                if not lo - span <= tick.get_loc() <= hi + span:
+                    hidden.update((id(tick.label1), id(tick.label2)))
     boxes = []
     for text in fig.findobj(Text):
-        if not text.get_visible() or not text.get_text().strip():
+        if id(text) in hidden or not text.get_visible() or not text.get_text().strip():
             continue
         box = text.get_window_extent(renderer)
         if box.width <= 0 or box.height <= 0:
