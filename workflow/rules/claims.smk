@@ -15,7 +15,13 @@ rule check_claims:
         histories=get_run_files(paths.RUN_FILES["history"]),
         # The slides' plan is answered from its experiment's tables.
         analysis=get_report_tables(),
-        code=get_package_files("analysis/claims.py", "analysis/claim_checks.py"),
+        code=get_package_files(
+            "analysis/claims.py",
+            "analysis/claim_checks/__init__.py",
+            "analysis/claim_checks/structure.py",
+            "analysis/claim_checks/costs.py",
+            "analysis/claim_checks/trained.py",
+        ),
     output:
         verdicts=report(
             paths.CLAIMS_VERDICTS,

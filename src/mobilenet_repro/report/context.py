@@ -17,17 +17,25 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD, difference_interval, wilson
+from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD
 from mobilenet_repro.analysis.results import CHANCE_MARGIN
 from mobilenet_repro.config import experiment_backends
 from mobilenet_repro.files import read_json
-from mobilenet_repro.formatting import as_bool, fmt_int, fmt_millions, mean_std
+from mobilenet_repro.formatting import fmt_int
 from mobilenet_repro.paths import ARCHITECTURE_FILES, ARCHITECTURES_DIR, RUNS_DIR
 from mobilenet_repro.report.accuracy import accuracy_context
 from mobilenet_repro.report.agreement import backends_context
 from mobilenet_repro.report.counting import report_context
 from mobilenet_repro.report.datasheets import datasheet
 from mobilenet_repro.report.numbers import Number, sourced
+from mobilenet_repro.report.results import (
+    compute_used,
+    final_sides,
+    rank_models,
+    result_row,
+    settings_rows,
+    surprises,
+)
 from mobilenet_repro.report.seed002 import seed002_context
 from mobilenet_repro.runs import Run
 from mobilenet_repro.training.backends import DEFAULT as DEFAULT_BACKEND
@@ -83,162 +91,6 @@ def read_benchmarks(paths) -> list[dict]:
     return rows
 
 
-def _seed_values(runs: pd.DataFrame, exp_id, row) -> tuple[list[float], int | None]:
-    """Each seed's test top-1 (fractions) of one results-table row, and its test-set size."""
-    sel = runs[
-        (runs["experiment"] == exp_id)
-        & (runs["dataset"] == row["dataset"])
-        & (runs["model"] == row["model"])
-    ]
-    if "backend" in sel:
-        sel = sel[sel["backend"].fillna(DEFAULT_BACKEND) == row.get("backend", DEFAULT_BACKEND)]
-    n = pd.to_numeric(sel.get("test_images", pd.Series(dtype=float)), errors="coerce").dropna()
-    return [float(v) for v in sel["test_top1"]], (int(n.iloc[0]) if len(n) else None)
-
-
-def _top1_text(values: list[float], mean: float, std: float) -> str:
-    """Test top-1 in points: each value for one or two seeds, mean ± std from three."""
-    if 0 < len(values) < MIN_SEEDS_FOR_STD:
-        return " and ".join(f"{v * 100:.1f}" for v in values)
-    return mean_std(mean, std)
-
-
-def _ranking(rows: list[dict]) -> list[dict]:
-    """Per data set: the most accurate model only when it is ahead of the next beyond the
-    test-set noise (the 95% interval of the difference excludes zero); else a tie."""
-    out = []
-    for dataset in dict.fromkeys(r["dataset"] for r in rows):
-        learned = sorted(
-            (r for r in rows if r["dataset"] == dataset and r["learned"]),
-            key=lambda r: r["top1_mean"],
-            reverse=True,
-        )
-        if not learned:
-            continue
-        first = learned[0]
-        entry = {"dataset": dataset, "first": first, "kind": "one", "second": None}
-        if len(learned) > 1:
-            second = learned[1]
-            entry["second"] = second
-            n1, n2 = first["n_predictions"], second["n_predictions"]
-            if n1 and n2:
-                low, high = difference_interval(first["top1_mean"], n1, second["top1_mean"], n2)
-                entry["interval"] = f"{low * 100:+.1f} to {high * 100:+.1f}"
-                entry["kind"] = "ahead" if low > 0 else "tied"
-            else:
-                entry["interval"] = "unknown (no test-set size recorded)"
-                entry["kind"] = "tied"
-            entry["diff"] = f"{(first['top1_mean'] - second['top1_mean']) * 100:+.1f}"
-            entry["tied_with"] = [
-                r["label"]
-                for r in learned[1:]
-                if r["n_predictions"]
-                and n1
-                and difference_interval(first["top1_mean"], n1, r["top1_mean"], r["n_predictions"])[
-                    0
-                ]
-                <= 0
-            ]
-        out.append(entry)
-    return out
-
-
-# Settings every recipe table shows, whatever their value; the optimizer's own beside them.
-SETTINGS_SHOWN = (
-    "optimizer", "learning_rate", "schedule", "warmup_epochs", "epochs", "batch_size",
-    "weight_decay", "bn_momentum", "label_smoothing", "augment",
-)  # fmt: skip
-OPTIMIZER_SETTINGS = {
-    "adam": ("beta_1", "beta_2"),
-    "rmsprop": ("rho",),
-    "sgd": ("momentum", "nesterov"),
-}
-ORIGIN_WORDS = {
-    "source": "the source document",
-    "published": "a published run",
-    "chosen": "chosen here",
-}
-
-
-def _settings(recipe: dict) -> list[dict]:
-    """Every setting of a recipe that matters, with where it came from (recipe `origins`):
-    the ones always shown, the optimizer's own, any set away from the schema's default and
-    any with a recorded origin. A setting without one is "chosen here", reason not recorded."""
-    from mobilenet_repro.config import load_schema
-
-    schema = load_schema()["properties"]["recipes"]["additionalProperties"]["properties"]
-    origins = recipe.get("origins") or {}
-    keys = [*SETTINGS_SHOWN, *OPTIMIZER_SETTINGS.get(recipe.get("optimizer"), ())]
-    keys += [
-        k
-        for k in recipe
-        if k not in keys
-        and k != "origins"
-        and (k in origins or recipe[k] != schema.get(k, {}).get("default"))
-    ]
-    rows = []
-    for key in keys:
-        if key not in recipe:
-            continue
-        origin = origins.get(key, {"from": "chosen", "note": "reason not recorded"})
-        rows.append(
-            {
-                "setting": key,
-                "value": "none"
-                if recipe[key] is None
-                else str(recipe[key]).lower()
-                if isinstance(recipe[key], bool)
-                else str(recipe[key]),
-                "origin": ORIGIN_WORDS[origin["from"]],
-                "note": origin.get("note", ""),
-            }
-        )
-    return rows
-
-
-def _downsampling(arch_dir: Path | None) -> dict[str, int]:
-    """Architecture -> how many times its stride-2 layers shrink the input's side, read off
-    its layer graph (graph.csv, at the architecture's own resolution)."""
-    path = Path(arch_dir or "", ARCHITECTURE_FILES["graph"])
-    if arch_dir is None or not path.exists():
-        return {}
-    graph = pd.read_csv(path)
-    out = {}
-    for arch, part in graph[graph["head"] == "own"].groupby("model", sort=False):
-        maps = [s for s in part["output_shape"].astype(str) if s.count("x") == 2]
-        if maps:
-            side = int(maps[-1].split("x")[0])
-            out[arch] = round(int(part["resolution"].iloc[0]) / side) if side else 0
-    return out
-
-
-def _surprises(rows: list[dict], downsampling: dict[str, int]) -> list[str]:
-    """Explanations the pipeline can give of its own surprises: a network with more
-    parameters but fewer multiply-adds than another shrinks its input more."""
-    out = []
-    for a in rows:
-        for b in rows:
-            if a["dataset"] != b["dataset"] or a is b:
-                continue
-            if a["params_raw"] > b["params_raw"] and a["mult_adds_raw"] < b["mult_adds_raw"]:
-                fa, fb = downsampling.get(a["arch"]), downsampling.get(b["arch"])
-                ratio = a["params_raw"] / b["params_raw"]
-                text = (
-                    f"{a['label']} has {ratio:.1f} times the parameters of {b['label']} but "
-                    f"{a['mult_adds_m']}M multiply-adds per image against {b['mult_adds_m']}M"
-                )
-                if fa and fb and fa != fb:
-                    side = max(1, a["resolution"] // fa)
-                    text += (
-                        f": its stride-2 layers shrink each side of its {a['resolution']}-pixel "
-                        f"input {fa} times (to {side} pixels) where {b['label']}'s shrink it "
-                        f"{fb} times, so most of its layers run on tiny feature maps, which also "
-                        "limits what it can learn at this resolution"
-                    )
-                out.append(text + ".")
-    return out
-
-
 def _experiment_context(
     exp_id, exp, config, analysis_dir: Path, index: dict, root, runs, arch_dir=None
 ):
@@ -247,49 +99,13 @@ def _experiment_context(
     backends = experiment_backends(config, exp_id)
     # The backend is named beside each model where it is not only the default.
     named = backends != [DEFAULT_BACKEND]
-    rows = []
-    for _, r in table.iterrows():
-        top1 = mean_std(r["test_top1_mean"], r["test_top1_std"])
-        backend = r.get("backend", DEFAULT_BACKEND)  # tables from before backends existed
-        label = models[r["model"]].get("label") or r["model"]
-        values, test_images = _seed_values(runs, exp_id, {**r, "backend": backend})
-        top1 = _top1_text(values, r["test_top1_mean"], r["test_top1_std"])
-        n_predictions = test_images * len(values) if test_images else None
-        interval = "-"
-        if n_predictions:
-            low, high = wilson(r["test_top1_mean"] * n_predictions, n_predictions)
-            interval = f"{low * 100:.1f}-{high * 100:.1f}"
-        rows.append(
-            {
-                "interval": interval,
-                "test_images": fmt_int(test_images) if test_images else "-",
-                "n_predictions": n_predictions,
-                "learned": as_bool(r["learned"]),
-                "dataset": r["dataset"],
-                "model": r["model"],
-                "backend": backend,
-                "label": f"{label} ({backend})" if named else label,
-                "arch": r["arch"],
-                "alpha": f"{r['alpha']:.2f}",
-                "resolution": int(r["resolution"]),
-                "params": fmt_int(r["params"]),
-                "params_raw": float(r["params"]),
-                "mult_adds_raw": float(r["mult_adds"]),
-                "params_m": fmt_millions(r["params"]),
-                "mult_adds_m": fmt_millions(r["mult_adds"], 1),
-                "top1": top1 if as_bool(r["learned"]) else f"{top1} (did not learn)",
-                "top1_mean": float(r["test_top1_mean"]),
-                "seeds": int(r["seeds"]),
-                "train_seconds": f"{r['train_seconds_mean']:.1f}",
-                "images_per_second": f"{r['images_per_second_mean']:.0f}",
-            }
-        )
+    rows = [result_row(r, runs, exp_id, models, backend_named=named) for _, r in table.iterrows()]
     fig = lambda name: figure(  # noqa: E731
         analysis_dir / exp_id / f"{name}.png", analysis_dir / exp_id / f"{name}.svg", root
     )
     # A model at chance is never "the most accurate" (analysis.CHANCE_MARGIN).
     best = max((r for r in rows if r["learned"]), key=lambda r: r["top1_mean"], default=None)
-    ranking = _ranking(rows)
+    ranking = rank_models(rows)
     labels = {k: v.get("label") or k for k, v in models.items()}
     runs_of = lambda row: index.get(  # noqa: E731
         (exp_id, row["dataset"], row["model"], row["backend"]), []
@@ -302,7 +118,7 @@ def _experiment_context(
         "target_accuracy": exp.get("target_accuracy"),
         "recipe_name": exp["recipe"],
         "recipe": config["recipes"][exp["recipe"]],
-        "settings": _settings(config["recipes"][exp["recipe"]]),
+        "settings": settings_rows(config["recipes"][exp["recipe"]]),
         "seeds": exp["seeds"],
         "backends": backends,
         "backend_comparison": backends_context(
@@ -311,7 +127,7 @@ def _experiment_context(
         "rows": rows,
         "best": best,
         "ranking": ranking,
-        "surprises": _surprises(rows, _downsampling(arch_dir)),
+        "surprises": surprises(rows, final_sides(arch_dir)),
         "underpowered": len(exp["seeds"]) < MIN_SEEDS_FOR_STD,
         "not_learned": [f"{r['label']} ({r['dataset']})" for r in rows if not r["learned"]],
         "seed002": seed002_context(analysis_dir / exp_id, exp.get("analyses", []), labels, fig),
@@ -351,21 +167,7 @@ def build_context(
     ]
     manifests = [read_json(p) for p in manifest_files]
     first = metrics[0] if metrics else {}
-    # Device-hours, one definition everywhere: each training job's wall time (train_seconds)
-    # times the devices it held (its GPUs, else its CPU threads).
-    device_hours = (
-        sum(
-            m.get("train_seconds", 0.0)
-            * (
-                len((m.get("hardware") or {}).get("gpus") or [])
-                or (m.get("hardware") or {}).get("threads")
-                or 1
-            )
-            for m in metrics
-        )
-        / 3600
-    )
-    on_gpu = any((m.get("hardware") or {}).get("gpus") for m in metrics)
+    device_hours, on_gpu = compute_used(metrics)
     context = {
         "title": config["report"]["title"],
         "authors": config["report"]["authors"],

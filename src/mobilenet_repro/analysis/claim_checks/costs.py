@@ -1,0 +1,382 @@
+"""Checks of cost claims: the formulas, width and resolution multipliers, counts."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from mobilenet_repro.analysis.claim_checks.structure import LABELS
+from mobilenet_repro.analysis.claims import Evidence, check
+
+
+# ------------------------------------------------------------------------- cost formulas
+def _channels(shape: str) -> int:
+    return int(str(shape).split("x")[-1])
+
+
+def _side(shape: str) -> tuple[int, int]:
+    h, w, _ = (int(d) for d in str(shape).split("x"))
+    return h, w
+
+
+def _formula_rows(evidence: Evidence, kind: str) -> pd.DataFrame:
+    layers = evidence.arch("layers")
+    rows = layers[layers["kind"] == kind].copy()
+    k = rows["kernel"].str.split("x", expand=True).astype(int)
+    hw = rows["output_shape"].map(_side)
+    rows["kk"] = k[0] * k[1]
+    rows["ff"] = [h * w for h, w in hw]
+    rows["m"] = rows["input_shape"].map(_channels)
+    rows["n"] = rows["output_shape"].map(_channels)
+    return rows
+
+
+def _anchor(evidence: Evidence) -> str:
+    verdicts = evidence.arch("verdicts")
+    row = verdicts[
+        (verdicts["table"] == "seed001_table10")
+        & (verdicts["row"] == "1.0 MobileNet-224")
+        & (verdicts["quantity"] == "mult_adds")
+    ]
+    if row.empty:
+        return ""
+    r = row.iloc[0]
+    return (
+        f" Summed over 1.0 MobileNet-224 the counts give {r.ours_text}M mult-adds against the "
+        f"MobileNets paper's {r.published_text}M (verdicts.csv), an independent check of the "
+        "formulas."
+    )
+
+
+def _cost_formula(kind: str, formula, words: str):
+    def cost_formula(evidence: Evidence, claim: dict):
+        rows = _formula_rows(evidence, kind)
+        expected = formula(rows)
+        off = int((rows["mult_adds"] != expected).sum())
+        if off:
+            return "not_supported", f"{off} of {len(rows)} {words} differ from the formula."
+        return "supported", (
+            f"Our counter gives each of the {len(rows)} {words} of the built networks exactly "
+            f"this count (layers.csv; stride 2: D_F is the output side).{_anchor(evidence)}"
+        )
+
+    return cost_formula
+
+
+check("dogs.standard_conv_cost", "mnv1_notes.standard_conv_cost")(
+    _cost_formula("conv", lambda r: r["kk"] * r["m"] * r["n"] * r["ff"], "standard convolutions")
+)
+check("dogs.depthwise_cost", "mnv1_notes.depthwise_cost")(
+    _cost_formula("depthwise", lambda r: r["kk"] * r["m"] * r["ff"], "depthwise convolutions")
+)
+check("dogs.pointwise_cost", "mnv1_notes.pointwise_cost")(
+    _cost_formula("pointwise", lambda r: r["m"] * r["n"] * r["ff"], "pointwise convolutions")
+)
+
+
+@check("cifar_mnv2.separable_cost_ratio", "dogs.separable_ratio", "mnv1_notes.separable_ratio")
+def separable_ratio(evidence: Evidence, claim: dict):
+    ratios = evidence.arch("separable_ratios")
+    ok = ratios["matches"].astype(str).str.lower() == "true"
+    worst = float(ratios["abs_error"].max())
+    models = ratios["model"].nunique()
+    verdict = "supported" if ok.all() else "not_supported"
+    return verdict, (
+        f"In {int(ok.sum())} of {len(ratios)} depthwise-pointwise pairs of {models} built "
+        f"networks the mult-adds ratio to a standard convolution of the same shape is "
+        f"1/N + 1/D_K^2 (largest difference {worst:.1g}; separable_ratios.csv); the formula "
+        "is analytic."
+    )
+
+
+@check("mnv1_notes.ratio_any_stride")
+def separable_ratio_strided(evidence: Evidence, claim: dict):
+    ratios = evidence.arch("separable_ratios")
+    layers = evidence.arch("layers")
+    strided = set(
+        zip(
+            layers.loc[layers["strides"] == "2x2", "model"],
+            layers.loc[layers["strides"] == "2x2", "layer"],
+            strict=True,
+        )
+    )
+    part = ratios[
+        [(m, d) in strided for m, d in zip(ratios["model"], ratios["depthwise"], strict=True)]
+    ]
+    ok = part["matches"].astype(str).str.lower() == "true"
+    if part.empty:
+        return "not_testable", "No stride-2 depthwise-pointwise pair was built."
+    verdict = "supported" if ok.all() else "not_supported"
+    return verdict, (
+        f"All {int(ok.sum())} of {len(part)} stride-2 depthwise-pointwise pairs of the built "
+        "networks have the ratio 1/N + 1/D_K^2 (separable_ratios.csv, layers.csv)."
+    )
+
+
+@check("cifar_mnv2.separable_fewer_params")
+def separable_fewer_params(evidence: Evidence, claim: dict):
+    ratios = evidence.arch("separable_ratios")
+    cifar = ratios[ratios["model"] == "cifar_mobilenet_v2"]
+    saving = 1 / cifar["measured_ratio"]
+    verdict = "supported" if (saving > 1).all() else "not_supported"
+    return verdict, (
+        f"Each of the {len(cifar)} depthwise-pointwise pairs of the CIFAR-10 MobileNetV2 has "
+        f"{saving.min():.1f} to {saving.max():.1f} times fewer weights than a standard 3x3 "
+        "convolution of the same shape (the parameter ratio equals the cost ratio; "
+        "separable_ratios.csv)."
+    )
+
+
+@check("dogs.eight_to_nine_times")
+def eight_to_nine_times(evidence: Evidence, claim: dict):
+    ratios = evidence.arch("separable_ratios")
+    k3 = ratios[ratios["kernel"] == 3]
+    saving = 1 / k3["measured_ratio"]
+    inside = int(((saving >= 8) & (saving <= 9)).sum())
+    text = (
+        f"{inside} of {len(k3)} 3x3 depthwise-pointwise pairs of the built networks cost 8 to "
+        f"9 times less than a standard convolution; the saving runs from {saving.min():.1f} "
+        f"to {saving.max():.2f} (below 8 where N < 72; separable_ratios.csv)"
+    )
+    if inside == len(k3):
+        return "supported", text + "."
+    return "partly", text + "."
+
+
+# ------------------------------------------------------------------ width and resolution
+def _v1(evidence: Evidence, alpha=1.0, resolution=224) -> pd.Series:
+    return evidence.stat("mobilenet_v1", alpha, resolution)
+
+
+def _v1_layers(evidence: Evidence, alpha: float, resolution: int) -> pd.DataFrame:
+    layers = evidence.arch("layers")
+    return layers[
+        (layers["model"] == "mobilenet_v1") & (layers["alpha"] == alpha)
+        & (layers["resolution"] == resolution) & (layers["classes"] == 1000)
+        & (layers["kind"] != "dense")
+    ].reset_index(drop=True)  # fmt: skip
+
+
+@check("dogs.width_multiplier_channels")
+def width_multiplier_channels(evidence: Evidence, claim: dict):
+    full = _v1_layers(evidence, 1.0, 224)
+    checked, off = 0, 0
+    for alpha in (0.75, 0.5, 0.25):
+        thin = _v1_layers(evidence, alpha, 224)
+        if len(thin) != len(full):
+            continue
+        for a, b in zip(full["output_shape"], thin["output_shape"], strict=True):
+            checked += 1
+            off += _channels(b) != int(_channels(a) * alpha)
+    if not checked:
+        return "not_testable", "No thinner MobileNet V1 was built."
+    verdict = "supported" if off == 0 else "not_supported"
+    return verdict, (
+        f"In MobileNet V1 at widths 0.75, 0.5 and 0.25, {checked - off} of {checked} layers have "
+        "alpha times the channels of width 1.0, rounded down (layers.csv)."
+    )
+
+
+@check("dogs.resolution_multiplier_feature_maps", "dogs.resolution_shrinks_representation")
+def resolution_multiplier_feature_maps(evidence: Evidence, claim: dict):
+    full = _v1_layers(evidence, 1.0, 224)
+    checked, off = 0, 0
+    for side in (192, 160, 128):
+        small = _v1_layers(evidence, 1.0, side)
+        if len(small) != len(full):
+            continue
+        for a, b in zip(full["output_shape"], small["output_shape"], strict=True):
+            checked += 1
+            off += _side(b)[0] != _side(a)[0] * side // 224
+    if not checked:
+        return "not_testable", "No lower-resolution MobileNet V1 was built."
+    verdict = "supported" if off == 0 else "not_supported"
+    return verdict, (
+        f"In MobileNet V1 at 192, 160 and 128 px, {checked - off} of {checked} feature maps "
+        "have side rho times that at 224 px, rho = side / 224 (layers.csv)."
+    )
+
+
+def _series(evidence: Evidence, key: str, values, by: str) -> list[tuple[float, float]]:
+    out = []
+    for v in values:
+        try:
+            s = _v1(evidence, alpha=v) if by == "alpha" else _v1(evidence, resolution=v)
+        except LookupError:
+            continue
+        out.append((v, float(s[key])))
+    return out
+
+
+def _millions(pairs, digits=2) -> str:
+    return ", ".join(f"{v:g}: {x / 1e6:.{digits}f}M" for v, x in pairs)
+
+
+@check("dogs.width_reduces_weights")
+def width_reduces_weights(evidence: Evidence, claim: dict):
+    params = _series(evidence, "trainable_params", (1.0, 0.75, 0.5, 0.25), "alpha")
+    falling = all(a[1] > b[1] for a, b in zip(params, params[1:], strict=False))
+    return ("supported" if falling else "not_supported"), (
+        f"MobileNet V1-224's parameters by width ({_millions(params)}) fall with it (stats.csv)."
+    )
+
+
+@check("dogs.width_reduces_cost")
+def width_reduces_cost(evidence: Evidence, claim: dict):
+    params = _series(evidence, "trainable_params", (1.0, 0.75, 0.5, 0.25), "alpha")
+    madds = _series(evidence, "mult_adds", (1.0, 0.75, 0.5, 0.25), "alpha")
+    falling = all(a[1] > b[1] for s in (params, madds) for a, b in zip(s, s[1:], strict=False))
+    return ("supported" if falling else "not_supported"), (
+        f"MobileNet V1-224 by width: parameters {_millions(params)}; mult-adds "
+        f"{_millions(madds, 0)} (stats.csv)."
+    )
+
+
+@check("dogs.resolution_reduces_madds")
+def resolution_reduces_madds(evidence: Evidence, claim: dict):
+    madds = _series(evidence, "mult_adds", (224, 192, 160, 128), "resolution")
+    params = {
+        x for _, x in _series(evidence, "trainable_params", (224, 192, 160, 128), "resolution")
+    }
+    falling = all(a[1] > b[1] for a, b in zip(madds, madds[1:], strict=False))
+    verdict = "supported" if falling and len(params) == 1 else "not_supported"
+    return verdict, (
+        f"1.0 MobileNet V1 by resolution: mult-adds {_millions(madds, 0)}; parameters "
+        f"{', '.join(f'{p:,.0f}' for p in sorted(params))} at every resolution (stats.csv)."
+    )
+
+
+@check("mnv1_notes.width_alpha_squared")
+def width_alpha_squared(evidence: Evidence, claim: dict):
+    full = float(_v1(evidence)["mult_adds"])
+    rows = [(a, m / full) for a, m in _series(evidence, "mult_adds", (0.75, 0.5, 0.25), "alpha")]
+    text = "; ".join(f"alpha {a:g}: {r:.3f} against alpha^2 = {a * a:.3f}" for a, r in rows)
+    close = all(abs(r / (a * a) - 1) <= 0.15 for a, r in rows)
+    return ("supported" if close else "partly"), (
+        f"MobileNet V1-224's mult-adds relative to width 1.0: {text} (stats.csv); about "
+        "alpha^2, as claimed (the first layer, the depthwise terms and the classifier scale "
+        "as alpha)."
+    )
+
+
+@check("mnv1_notes.resolution_rho_squared")
+def resolution_rho_squared(evidence: Evidence, claim: dict):
+    full = float(_v1(evidence)["mult_adds"])
+    rows = [(s, m / full) for s, m in _series(evidence, "mult_adds", (192, 160, 128), "resolution")]
+    text = "; ".join(f"{s} px: {r:.3f} against rho^2 = {(s / 224) ** 2:.3f}" for s, r in rows)
+    params = {
+        x for _, x in _series(evidence, "trainable_params", (224, 192, 160, 128), "resolution")
+    }
+    close = all(abs(r / (s / 224) ** 2 - 1) <= 0.02 for s, r in rows) and len(params) == 1
+    return ("supported" if close else "partly"), (
+        f"1.0 MobileNet V1's mult-adds relative to 224 px: {text}; its parameters do not change "
+        "(stats.csv)."
+    )
+
+
+@check("mnv1_notes.half_width_factors")
+def half_width_factors(evidence: Evidence, claim: dict):
+    full, half = _v1(evidence), _v1(evidence, alpha=0.5)
+    m = float(half["mult_adds"]) / float(full["mult_adds"])
+    p = float(half["trainable_params"]) / float(full["trainable_params"])
+    holds = round(1 / m) == 4 and round(1 / p) == 3
+    return ("supported" if holds else "not_supported"), (
+        f"0.5 MobileNet V1-224 has {m:.3f} of width 1.0's mult-adds (1/{1 / m:.1f}) and "
+        f"{p:.3f} of its parameters (1/{1 / p:.1f}); parameters do not scale as alpha^2 = 0.25 "
+        "(stats.csv)."
+    )
+
+
+@check("mnv1_notes.output_7x7x1024")
+def output_7x7x1024(evidence: Evidence, claim: dict):
+    last = _v1_layers(evidence, 1.0, 224)["output_shape"].iloc[-1]
+    return ("supported" if last == "7x7x1024" else "not_supported"), (
+        f"1.0 MobileNet V1-224's last convolution outputs {last.replace('x', ' x ')} (layers.csv)."
+    )
+
+
+@check("mnv1_notes.channels_32_to_1024")
+def channels_32_to_1024(evidence: Evidence, claim: dict):
+    layers = _v1_layers(evidence, 1.0, 224)
+    first, last = (
+        _channels(layers["output_shape"].iloc[0]),
+        _channels(layers["output_shape"].iloc[-1]),
+    )
+    return ("supported" if (first, last) == (32, 1024) else "not_supported"), (
+        f"1.0 MobileNet V1's first layer has {first} channels and its last {last} (layers.csv)."
+    )
+
+
+@check("mnv1_notes.vgg_over_130m")
+def vgg_over_130m(evidence: Evidence, claim: dict):
+    vgg = float(evidence.stat("vgg16", 1.0, 224)["trainable_params"])
+    v1 = float(_v1(evidence)["trainable_params"])
+    return ("supported" if vgg > 130e6 else "not_supported"), (
+        f"VGG16 has {vgg / 1e6:.1f}M parameters, {vgg / v1:.0f} times MobileNet V1's "
+        f"{v1 / 1e6:.2f}M (stats.csv)."
+    )
+
+
+@check("explainer.inception_cheaper_than_vgg")
+def inception_cheaper_than_vgg(evidence: Evidence, claim: dict):
+    inc = evidence.stat("inception_v3", 1.0, 299)
+    vgg = evidence.stat("vgg16", 1.0, 224)
+    fewer = (
+        inc["trainable_params"] < vgg["trainable_params"] and inc["mult_adds"] < vgg["mult_adds"]
+    )
+    return ("supported" if fewer else "not_supported"), (
+        f"Inception V3 (299 px): {inc['trainable_params'] / 1e6:.1f}M parameters, "
+        f"{inc['mult_adds'] / 1e9:.2f}G mult-adds; VGG16 (224 px): "
+        f"{vgg['trainable_params'] / 1e6:.1f}M, {vgg['mult_adds'] / 1e9:.2f}G (stats.csv)."
+    )
+
+
+@check("slides.problems_computationally_limited")
+def computationally_limited(evidence: Evidence, claim: dict):
+    v1 = _v1(evidence)
+    heavy = [
+        (LABELS[a], evidence.stat(a, 1.0, r)) for a, r in (("vgg16", 224), ("inception_v3", 299))
+    ]
+    text = "; ".join(
+        f"{name} {s['mult_adds'] / v1['mult_adds']:.0f} times MobileNet V1's mult-adds and "
+        f"{s['trainable_params'] / v1['trainable_params']:.1f} times its parameters"
+        for name, s in heavy
+    )
+    return "partly", (
+        f"{text} (stats.csv); what a limited platform can afford is not stated, so the claim "
+        "holds only as a relative one."
+    )
+
+
+@check("dogs.tensorflow_implementation")
+def keras_implementation(evidence: Evidence, claim: dict):
+    stats = evidence.arch("stats")
+    v1 = stats[stats["model"] == "mobilenet_v1"]
+    equal = int((v1["keras_check"] == "equal").sum())
+    verdict = "supported" if equal == len(v1) else "not_supported"
+    return verdict, (
+        f"Our MobileNet V1 builder has keras.applications' parameter count in {equal} of "
+        f"{len(v1)} configurations (stats.csv): a check of Keras against itself, not of the "
+        "document's runs."
+    )
+
+
+@check("mnv1_notes.count_gap_batch_norm")
+def count_gap_batch_norm(evidence: Evidence, claim: dict):
+    parts = []
+    supported = True
+    for arch, printed in (("mobilenet_v1", 4.24e6), ("mobilenet_v2", 3.47e6)):
+        s = evidence.stat(arch, 1.0, 224, 1001)
+        readings = {
+            "all": s["params"],
+            "trainable": s["trainable_params"],
+            "batch norm folded": s["params_bn_folded"],
+            "no batch norm": s["kernel_params"],
+        }
+        hits = [k for k, v in readings.items() if round(v / 1e4) == round(printed / 1e4)]
+        supported &= bool(hits) and "all" not in hits
+        shown = ", ".join(f"{k} {v:,.0f}" for k, v in readings.items())
+        parts.append(
+            f"{LABELS[arch]} (1,001 classes): {shown}; {printed / 1e6:.2f}M is "
+            + (f"the count {' or '.join(hits)}" if hits else "none of them")
+        )
+    return ("supported" if supported else "partly"), "; ".join(parts) + " (stats.csv)."

@@ -1,0 +1,253 @@
+"""Checks of structural claims: the layer graph (graph.csv) and the layer table."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from mobilenet_repro.analysis.claims import Evidence, check
+
+LABELS = {
+    "cifar_mobilenet_v2": "CIFAR-10 MobileNetV2",
+    "mobilenet_v1": "MobileNet V1",
+    "mobilenet_v2": "MobileNetV2",
+    "inception_v3": "Inception V3",
+    "vgg16": "VGG16",
+}
+HEADS = ("Dense", "Activation")  # the classifier's softmax: not a hidden nonlinearity
+
+
+def _hidden_activations(graph: pd.DataFrame) -> pd.Series:
+    acts = graph["activation"].fillna("")
+    return acts[(acts != "") & (acts != "softmax")]
+
+
+def _relu6_only(arch: str):
+    def relu6_everywhere(evidence: Evidence, claim: dict):
+        acts = _hidden_activations(evidence.graph(arch)).value_counts()
+        text = ", ".join(f"{n} {kind}" for kind, n in acts.items())
+        if set(acts.index) == {"relu6"}:
+            return "supported", (
+                f"Every nonlinearity of the built {LABELS[arch]} before its softmax "
+                f"classifier is ReLU6 ({text}; graph.csv)."
+            )
+        return "not_supported", f"The built {LABELS[arch]} uses {text} (graph.csv)."
+
+    return relu6_everywhere
+
+
+check("cifar_mnv2.relu6")(_relu6_only("cifar_mobilenet_v2"))
+check("explainer.relu6")(_relu6_only("mobilenet_v2"))
+check("mnv1_notes.relu6")(_relu6_only("mobilenet_v1"))
+
+
+@check("dogs.relu_except_final")
+def rectifier_except_classifier(evidence: Evidence, claim: dict):
+    acts = _hidden_activations(evidence.graph("mobilenet_v1")).value_counts()
+    text = ", ".join(f"{n} {kind}" for kind, n in acts.items())
+    if set(acts.index) == {"relu"}:
+        return "supported", f"Every layer before the softmax uses ReLU ({text}; graph.csv)."
+    return "partly", (
+        f"Every layer before the softmax classifier has a rectifier, but ReLU6, as Keras's "
+        f"MobileNet that the document used has, not ReLU ({text}; graph.csv)."
+    )
+
+
+# ------------------------------------------------------------------ MobileNetV2 blocks
+def _blocks(graph: pd.DataFrame) -> list[dict]:
+    """Per bottleneck block: input and output shapes, stride and whether it adds its input."""
+    shapes = dict(zip(graph["layer"], graph["output_shape"], strict=True))
+    inbound = dict(zip(graph["layer"], graph["inbound"].fillna(""), strict=True))
+    prefixes = []
+    for name in graph["layer"]:
+        if name.endswith("_project"):
+            prefixes.append(name[: -len("project")])
+    blocks = []
+    for prefix in prefixes:
+        first = f"{prefix}expand" if f"{prefix}expand" in shapes else f"{prefix}depthwise"
+        source = inbound[first].split(";")[0]
+        if source.endswith("_pad"):
+            source = inbound[source]
+        block_in = shapes[source]
+        block_out = shapes[f"{prefix}project_BN"]
+        h_in = int(block_in.split("x")[0])
+        h_out = int(block_out.split("x")[0])
+        blocks.append(
+            {
+                "block": prefix.rstrip("_"),
+                "stride": 2 if h_out < h_in else 1,
+                "same_shape": block_in == block_out,
+                "adds": f"{prefix}add" in shapes,
+                "expands": f"{prefix}expand" in shapes,
+            }
+        )
+    return blocks
+
+
+def _residual_rule(arch: str):
+    def residual_where_shapes_agree(evidence: Evidence, claim: dict):
+        blocks = _blocks(evidence.graph(arch))
+        adds = sum(b["adds"] for b in blocks)
+        wrong = [b["block"] for b in blocks if b["adds"] != b["same_shape"]]
+        stride2 = [b for b in blocks if b["stride"] == 2]
+        text = (
+            f"{adds} of the {len(blocks)} bottleneck blocks of the built {LABELS[arch]} add "
+            f"their input to their output, exactly those whose input and output shapes agree; "
+            f"none of its {len(stride2)} stride-2 blocks does (graph.csv)"
+        )
+        if wrong or any(b["adds"] for b in stride2):
+            return "not_supported", f"Blocks {', '.join(wrong)} break the rule (graph.csv)."
+        return "supported", text + "."
+
+    return residual_where_shapes_agree
+
+
+check("cifar_mnv2.residual_connection")(_residual_rule("cifar_mobilenet_v2"))
+check("explainer.stride2_no_residual", "mnv1_notes.v2_residual_rule")(
+    _residual_rule("mobilenet_v2")
+)
+
+
+def _linear_projections(graph: pd.DataFrame) -> tuple[int, list[str]]:
+    """(projections, those followed by a nonlinearity)."""
+    consumers: dict[str, list[str]] = {}
+    classes = dict(zip(graph["layer"], graph["class"], strict=True))
+    for layer, inbound in zip(graph["layer"], graph["inbound"].fillna(""), strict=True):
+        for source in inbound.split(";"):
+            consumers.setdefault(source, []).append(layer)
+    projections = [n for n in graph["layer"] if n.endswith("_project_BN")]
+    activated = [
+        p
+        for p in projections
+        if any(classes[c] in ("ReLU", "Activation") for c in consumers.get(p, []))
+    ]
+    return len(projections), activated
+
+
+@check("mnv1_notes.v2_linear_projection", "explainer.linear_projection")
+def linear_projection(evidence: Evidence, claim: dict):
+    graph = evidence.graph("mobilenet_v2")
+    n, activated = _linear_projections(graph)
+    if activated:
+        return (
+            "not_supported",
+            f"{len(activated)} of {n} projections are followed by a nonlinearity.",
+        )
+    return "supported", (
+        f"None of the {n} projection convolutions of the built MobileNetV2 is followed by a "
+        "nonlinearity (batch norm only); its expansion and depthwise convolutions are followed "
+        "by batch norm and ReLU6 (graph.csv)."
+    )
+
+
+@check("explainer.v2_two_features")
+def linear_bottlenecks_and_shortcuts(evidence: Evidence, claim: dict):
+    graph = evidence.graph("mobilenet_v2")
+    n, activated = _linear_projections(graph)
+    adds = sum(b["adds"] for b in _blocks(graph))
+    verdict = "supported" if not activated and adds else "not_supported"
+    return verdict, (
+        f"The built MobileNetV2 has {n - len(activated)} linear projections of {n} and "
+        f"{adds} shortcut additions between bottlenecks (graph.csv)."
+    )
+
+
+def _three_convolutions(arch: str):
+    def expansion_depthwise_projection(evidence: Evidence, claim: dict):
+        blocks = _blocks(evidence.graph(arch))
+        three = [b for b in blocks if b["expands"]]
+        if len(three) == len(blocks):
+            return "supported", (
+                f"All {len(blocks)} bottleneck blocks of the built {LABELS[arch]} have a 1x1 "
+                "expansion, a 3x3 depthwise and a 1x1 projection convolution (graph.csv)."
+            )
+        others = ", ".join(b["block"] for b in blocks if not b["expands"])
+        return "partly", (
+            f"{len(three)} of the {len(blocks)} bottleneck blocks of the built {LABELS[arch]} "
+            f"have the three convolutions; {others} (expansion factor 1) has no expansion "
+            "convolution (graph.csv)."
+        )
+
+    return expansion_depthwise_projection
+
+
+check("cifar_mnv2.three_layers_per_block")(_three_convolutions("cifar_mobilenet_v2"))
+check("mnv1_notes.v2_three_layer_block")(_three_convolutions("mobilenet_v2"))
+
+
+@check("cifar_mnv2.batch_norm_after_every_conv")
+def batch_norm_after_every_convolution(evidence: Evidence, claim: dict):
+    graph = evidence.graph("cifar_mobilenet_v2")
+    classes = dict(zip(graph["layer"], graph["class"], strict=True))
+    convs = [n for n, c in classes.items() if c in ("Conv2D", "DepthwiseConv2D")]
+    followed = set()
+    for layer, inbound in zip(graph["layer"], graph["inbound"].fillna(""), strict=True):
+        if classes[layer] == "BatchNormalization":
+            followed.update(inbound.split(";"))
+    missing = [c for c in convs if c not in followed]
+    if missing:
+        return "not_supported", f"{', '.join(missing)} have no batch norm after them (graph.csv)."
+    return "supported", (
+        f"Each of the {len(convs)} convolutions of the built CIFAR-10 MobileNetV2 feeds a "
+        "batch-normalization layer (graph.csv)."
+    )
+
+
+@check("cifar_mnv2.no_dropout")
+def no_dropout(evidence: Evidence, claim: dict):
+    # The graph is what the builder makes of any configuration (its builder has no dropout
+    # argument, so a model's `dropout` setting does not reach it).
+    n = int((evidence.graph("cifar_mobilenet_v2")["class"] == "Dropout").sum())
+    if n:
+        return (
+            "not_supported",
+            f"The built CIFAR-10 MobileNetV2 has {n} dropout layers (graph.csv).",
+        )
+    return "supported", "The built CIFAR-10 MobileNetV2 has no dropout layer (graph.csv)."
+
+
+@check("dogs.dropout_and_batch_norm")
+def dropout_and_batch_norm(evidence: Evidence, claim: dict):
+    classes = evidence.graph("mobilenet_v1")["class"].value_counts()
+    drop, bn = int(classes.get("Dropout", 0)), int(classes.get("BatchNormalization", 0))
+    verdict = "supported" if drop and bn else "not_supported"
+    return verdict, (
+        f"Keras's MobileNet V1 as built here has {drop} dropout layer before its classifier "
+        f"and {bn} batch-normalization layers (graph.csv): a check of Keras against itself."
+    )
+
+
+@check("explainer.inception_layers")
+def inception_layer_types(evidence: Evidence, claim: dict):
+    classes = set(evidence.graph("inception_v3")["class"])
+    wanted = [
+        "Conv2D",
+        "AveragePooling2D",
+        "MaxPooling2D",
+        "Dropout",
+        "Dense",
+        "BatchNormalization",
+    ]
+    have = [c for c in wanted if c in classes]
+    lacking = [c for c in wanted if c not in classes]
+    if not lacking:
+        return "supported", f"The built Inception V3 has {', '.join(have)} layers (graph.csv)."
+    return "partly", (
+        f"The built Inception V3 (keras.applications') has {', '.join(have)} layers but no "
+        f"{', '.join(lacking)} (graph.csv); the Inception V3 paper's network has dropout."
+    )
+
+
+@check("slides.depthwise_factorization")
+def depthwise_factorization(evidence: Evidence, claim: dict):
+    layers = evidence.arch("layers")
+    v1 = layers[
+        (layers["model"] == "mobilenet_v1") & (layers["alpha"] == 1.0)
+        & (layers["resolution"] == 224) & (layers["classes"] == 1000)
+    ]  # fmt: skip
+    kinds = v1["kind"].value_counts()
+    conv, dw, pw = (int(kinds.get(k, 0)) for k in ("conv", "depthwise", "pointwise"))
+    verdict = "supported" if conv == 1 and dw == pw > 0 else "not_supported"
+    return verdict, (
+        f"1.0 MobileNet-224 has {conv} standard convolution (the first layer) and {dw} "
+        f"depthwise convolutions, each followed by a 1x1 pointwise one ({pw}) (layers.csv)."
+    )

@@ -1,0 +1,218 @@
+"""The report's results rows: each seed's value or mean +- std, test-set intervals, a ranking
+only beyond noise, where each setting came from, and the surprises the pipeline can explain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD, difference_interval, wilson
+from mobilenet_repro.formatting import as_bool, fmt_int, fmt_millions, mean_std
+from mobilenet_repro.paths import ARCHITECTURE_FILES
+from mobilenet_repro.training.backends import DEFAULT as DEFAULT_BACKEND
+
+
+def compute_used(metrics: list[dict]) -> tuple[float, bool]:
+    """Device-hours, one definition everywhere: each training job's wall time
+    (train_seconds) times the devices it held (its GPUs, else its CPU threads); and whether
+    any ran on a GPU."""
+    hours = 0.0
+    for m in metrics:
+        hardware = m.get("hardware") or {}
+        devices = len(hardware.get("gpus") or []) or hardware.get("threads") or 1
+        hours += m.get("train_seconds", 0.0) * devices / 3600
+    return hours, any((m.get("hardware") or {}).get("gpus") for m in metrics)
+
+
+def result_row(r, runs: pd.DataFrame, exp_id: str, models: dict, backend_named: bool) -> dict:
+    """One row of an experiment's results table (results_table.csv's `r`)."""
+    backend = r.get("backend", DEFAULT_BACKEND)  # tables from before backends existed
+    label = models[r["model"]].get("label") or r["model"]
+    values, test_images = _seed_values(runs, exp_id, {**r, "backend": backend})
+    top1 = _top1_text(values, r["test_top1_mean"], r["test_top1_std"])
+    n_predictions = test_images * len(values) if test_images else None
+    interval = "-"
+    if n_predictions:
+        low, high = wilson(r["test_top1_mean"] * n_predictions, n_predictions)
+        interval = f"{low * 100:.1f}-{high * 100:.1f}"
+    return {
+        "interval": interval,
+        "test_images": fmt_int(test_images) if test_images else "-",
+        "n_predictions": n_predictions,
+        "learned": as_bool(r["learned"]),
+        "dataset": r["dataset"],
+        "model": r["model"],
+        "backend": backend,
+        "label": f"{label} ({backend})" if backend_named else label,
+        "arch": r["arch"],
+        "alpha": f"{r['alpha']:.2f}",
+        "resolution": int(r["resolution"]),
+        "params": fmt_int(r["params"]),
+        "params_raw": float(r["params"]),
+        "mult_adds_raw": float(r["mult_adds"]),
+        "params_m": fmt_millions(r["params"]),
+        "mult_adds_m": fmt_millions(r["mult_adds"], 1),
+        "top1": top1 if as_bool(r["learned"]) else f"{top1} (did not learn)",
+        "top1_mean": float(r["test_top1_mean"]),
+        "seeds": int(r["seeds"]),
+        "train_seconds": f"{r['train_seconds_mean']:.1f}",
+        "images_per_second": f"{r['images_per_second_mean']:.0f}",
+    }
+
+
+def _seed_values(runs: pd.DataFrame, exp_id, row) -> tuple[list[float], int | None]:
+    """Each seed's test top-1 (fractions) of one results-table row, and its test-set size."""
+    sel = runs[
+        (runs["experiment"] == exp_id)
+        & (runs["dataset"] == row["dataset"])
+        & (runs["model"] == row["model"])
+    ]
+    if "backend" in sel:
+        sel = sel[sel["backend"].fillna(DEFAULT_BACKEND) == row.get("backend", DEFAULT_BACKEND)]
+    n = pd.to_numeric(sel.get("test_images", pd.Series(dtype=float)), errors="coerce").dropna()
+    return [float(v) for v in sel["test_top1"]], (int(n.iloc[0]) if len(n) else None)
+
+
+def _top1_text(values: list[float], mean: float, std: float) -> str:
+    """Test top-1 in points: each value for one or two seeds, mean ± std from three."""
+    if 0 < len(values) < MIN_SEEDS_FOR_STD:
+        return " and ".join(f"{v * 100:.1f}" for v in values)
+    return mean_std(mean, std)
+
+
+def rank_models(rows: list[dict]) -> list[dict]:
+    """Per data set: the most accurate model only when it is ahead of the next beyond the
+    test-set noise (the 95% interval of the difference excludes zero); else a tie."""
+    out = []
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        learned = sorted(
+            (r for r in rows if r["dataset"] == dataset and r["learned"]),
+            key=lambda r: r["top1_mean"],
+            reverse=True,
+        )
+        if not learned:
+            continue
+        first = learned[0]
+        entry = {"dataset": dataset, "first": first, "kind": "one", "second": None}
+        if len(learned) > 1:
+            second = learned[1]
+            entry["second"] = second
+            n1, n2 = first["n_predictions"], second["n_predictions"]
+            if n1 and n2:
+                low, high = difference_interval(first["top1_mean"], n1, second["top1_mean"], n2)
+                entry["interval"] = f"{low * 100:+.1f} to {high * 100:+.1f}"
+                entry["kind"] = "ahead" if low > 0 else "tied"
+            else:
+                entry["interval"] = "unknown (no test-set size recorded)"
+                entry["kind"] = "tied"
+            entry["diff"] = f"{(first['top1_mean'] - second['top1_mean']) * 100:+.1f}"
+            entry["tied_with"] = [
+                r["label"]
+                for r in learned[1:]
+                if r["n_predictions"]
+                and n1
+                and difference_interval(first["top1_mean"], n1, r["top1_mean"], r["n_predictions"])[
+                    0
+                ]
+                <= 0
+            ]
+        out.append(entry)
+    return out
+
+
+# Settings every recipe table shows, whatever their value; the optimizer's own beside them.
+SETTINGS_SHOWN = (
+    "optimizer", "learning_rate", "schedule", "warmup_epochs", "epochs", "batch_size",
+    "weight_decay", "bn_momentum", "label_smoothing", "augment",
+)  # fmt: skip
+OPTIMIZER_SETTINGS = {
+    "adam": ("beta_1", "beta_2"),
+    "rmsprop": ("rho",),
+    "sgd": ("momentum", "nesterov"),
+}
+ORIGIN_WORDS = {
+    "source": "the source document",
+    "published": "a published run",
+    "chosen": "chosen here",
+}
+
+
+def settings_rows(recipe: dict) -> list[dict]:
+    """Every setting of a recipe that matters, with where it came from (recipe `origins`):
+    the ones always shown, the optimizer's own, any set away from the schema's default and
+    any with a recorded origin. A setting without one is "chosen here", reason not recorded."""
+    from mobilenet_repro.config import load_schema
+
+    schema = load_schema()["properties"]["recipes"]["additionalProperties"]["properties"]
+    origins = recipe.get("origins") or {}
+    keys = [*SETTINGS_SHOWN, *OPTIMIZER_SETTINGS.get(recipe.get("optimizer"), ())]
+    keys += [
+        k
+        for k in recipe
+        if k not in keys
+        and k != "origins"
+        and (k in origins or recipe[k] != schema.get(k, {}).get("default"))
+    ]
+    rows = []
+    for key in keys:
+        if key not in recipe:
+            continue
+        origin = origins.get(key, {"from": "chosen", "note": "reason not recorded"})
+        rows.append(
+            {
+                "setting": key,
+                "value": "none"
+                if recipe[key] is None
+                else str(recipe[key]).lower()
+                if isinstance(recipe[key], bool)
+                else str(recipe[key]),
+                "origin": ORIGIN_WORDS[origin["from"]],
+                "note": origin.get("note", ""),
+            }
+        )
+    return rows
+
+
+def final_sides(arch_dir: Path | None) -> dict[tuple, int]:
+    """(architecture, alpha, resolution) -> the side of its last convolution's feature map,
+    read off the architecture stage's per-layer shapes (layers.csv) of each built model."""
+    path = Path(arch_dir or "", ARCHITECTURE_FILES["layers"])
+    if arch_dir is None or not path.exists():
+        return {}
+    layers = pd.read_csv(path)
+    layers = layers[layers["kind"] != "dense"]
+    out = {}
+    for (arch, alpha, resolution), part in layers.groupby(["model", "alpha", "resolution"]):
+        shape = str(part.sort_values("index")["output_shape"].iloc[-1])
+        if shape.count("x") == 2:
+            out[(arch, round(float(alpha), 4), int(resolution))] = int(shape.split("x")[0])
+    return out
+
+
+def surprises(rows: list[dict], sides: dict[tuple, int]) -> list[str]:
+    """Explanations the pipeline can give of its own surprises: a network with more
+    parameters but fewer multiply-adds than another shrinks its input more."""
+    out, seen = [], set()
+    for a in rows:
+        for b in rows:
+            if a is b or (a["model"], b["model"]) in seen:
+                continue
+            if a["params_raw"] > b["params_raw"] and a["mult_adds_raw"] < b["mult_adds_raw"]:
+                seen.add((a["model"], b["model"]))
+                text = (
+                    f"{a['label']} has {a['params_raw'] / b['params_raw']:.1f} times the "
+                    f"parameters of {b['label']} but {a['mult_adds_m']}M multiply-adds per image "
+                    f"against {b['mult_adds_m']}M"
+                )
+                key = lambda r: (r["arch"], round(float(r["alpha"]), 4), int(r["resolution"]))  # noqa: E731
+                sa, sb = sides.get(key(a)), sides.get(key(b))
+                if sa and sb and sa < sb:
+                    text += (
+                        f": its stride-2 layers shrink its {a['resolution']}-pixel input to a "
+                        f"{sa}x{sa} map, where {b['label']}'s last map is {sb}x{sb}, so most of "
+                        "its layers run on tiny feature maps (which also limits what it can "
+                        "learn at this resolution)"
+                    )
+                out.append(text + ".")
+    return out
