@@ -93,7 +93,7 @@ def _ours_text(values: np.ndarray, test_images: int | None) -> str:
     else:
         text = f"{mean:.2f} ± {values.std(ddof=1):.2f}% ({n} seeds"
     if test_images:
-        text += "; " + interval_text(mean / 100, int(test_images) * n)
+        text += "; " + interval_text(mean / 100, int(test_images), n)
     return text + ")"
 
 

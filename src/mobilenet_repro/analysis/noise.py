@@ -32,7 +32,14 @@ def difference_interval(p1: float, n1: int, p2: float, n2: int, z: float = Z95):
     return d - z * se, d + z * se
 
 
-def interval_text(p: float, n: int) -> str:
-    """ "95% interval 84.49-85.89% over 10,000 test images" for an accuracy (fraction)."""
+def interval_text(p: float, images: int, seeds: int = 1) -> str:
+    """ "95% interval 84.49-85.89% over 10,000 test images" for an accuracy (fraction), over
+    every seed's predictions of the test images when pooled."""
+    n = images * seeds
     low, high = wilson(p * n, n)
-    return f"95% interval {low * 100:.2f}-{high * 100:.2f}% over {n:,} test images"
+    over = (
+        f"{n:,} test images"
+        if seeds == 1
+        else f"{n:,} test predictions ({images:,} images x {seeds} seeds)"
+    )
+    return f"95% interval {low * 100:.2f}-{high * 100:.2f}% over {over}"
