@@ -95,7 +95,7 @@ def test_report_numbers_are_those_of_the_run_files(workflow_run):
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
     assert "<img" in html and "data:image/png;base64," in html  # self-contained
     for part in ("(a): iterations to the same accuracy", "(b): accuracy when fully trained"):
-        assert f"The slides' plan {part}" in html  # the analyses the tiny experiment lists
+        assert f"The slides&#39; plan {part}" in html  # the analyses the tiny experiment lists
     assert 'src="http' not in html
     typst_source = (workflow_run / "results/report/default/.build/report.typ").read_text()
     assert_same_report(html, typst_source)  # same headings in the same order, same numbers
