@@ -187,6 +187,14 @@ def build_context(
             {**v, "id": k, "label": v.get("label") or k} for k, v in config["models"].items()
         ],
         "versions": first.get("versions", {}),
+        # Pretrained weights the runs started from: each file once, with its sha256.
+        "weights_files": sorted(
+            {
+                (Path(m["weights_file"]["path"]).name, m["weights_file"]["sha256"] or "missing")
+                for m in metrics
+                if m.get("weights_file")
+            }
+        ),
         "hardware": first.get("hardware", {}),
         "git": git_state(Path(repo)),
         "config_yaml": yaml.safe_dump(config, sort_keys=False),
