@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from mobilenet_repro.formatting import as_bool
 from mobilenet_repro.paths import CLAIMS
 
 VERDICTS = ("supported", "partly", "not_supported", "not_testable")
@@ -193,7 +194,7 @@ def _published(claim: dict, evidence: Evidence) -> tuple[str, str] | None:
                 part = part[part["row"].isin(table["rows"])]
             if table.get("column"):
                 part = part[part["quantity"].astype(str).str.contains(table["column"])]
-            flags = part["matches"].astype(str).str.lower() == "true"
+            flags = part["matches"].map(as_bool)
             matched += int(flags.sum())
             total += len(part)
             if key == "verdicts":

@@ -220,7 +220,7 @@ def seed002_context(folder: Path, analyses: list[str], labels: dict, figure) -> 
     return out
 
 
-# Each table's cells: context key -> the table's column(s) it is read from.
+# Each table's cells: context key -> the table's columns it is read from.
 SOURCE_FIELDS = {
     "steps_to_accuracy": {
         "reached": "reached, seeds",

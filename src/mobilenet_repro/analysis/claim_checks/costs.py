@@ -6,6 +6,7 @@ import pandas as pd
 
 from mobilenet_repro.analysis.claim_checks.structure import LABELS
 from mobilenet_repro.analysis.claims import Evidence, check
+from mobilenet_repro.formatting import as_bool
 
 
 # ------------------------------------------------------------------------- cost formulas
@@ -76,7 +77,7 @@ check("dogs.pointwise_cost", "mnv1_notes.pointwise_cost")(
 @check("cifar_mnv2.separable_cost_ratio", "dogs.separable_ratio", "mnv1_notes.separable_ratio")
 def separable_ratio(evidence: Evidence, claim: dict):
     ratios = evidence.arch("separable_ratios")
-    ok = ratios["matches"].astype(str).str.lower() == "true"
+    ok = ratios["matches"].map(as_bool)
     worst = float(ratios["abs_error"].max())
     models = ratios["model"].nunique()
     verdict = "supported" if ok.all() else "not_supported"
@@ -102,7 +103,7 @@ def separable_ratio_strided(evidence: Evidence, claim: dict):
     part = ratios[
         [(m, d) in strided for m, d in zip(ratios["model"], ratios["depthwise"], strict=True)]
     ]
-    ok = part["matches"].astype(str).str.lower() == "true"
+    ok = part["matches"].map(as_bool)
     if part.empty:
         return "not_testable", "No stride-2 depthwise-pointwise pair was built."
     verdict = "supported" if ok.all() else "not_supported"

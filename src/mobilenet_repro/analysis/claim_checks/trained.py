@@ -7,14 +7,12 @@ import math
 
 import pandas as pd
 
-from mobilenet_repro.analysis.claims import Evidence, check
+from mobilenet_repro.analysis.claims import Evidence, check, running_experiments
 from mobilenet_repro.analysis.noise import difference_interval
 
 
 # ----------------------------------------------------------------------------- recipes
 def _recipes(evidence: Evidence, claim: dict) -> list[tuple[str, dict]]:
-    from mobilenet_repro.analysis.claims import running_experiments
-
     out = []
     for exp in running_experiments(claim, evidence):
         name = evidence.experiments()[exp]["recipe"]
@@ -103,8 +101,6 @@ def _relation(big: pd.Series, small: pd.Series) -> tuple[str, str]:
 
 
 def _size_relation(evidence: Evidence, claim: dict, vary: str, analogue: bool):
-    from mobilenet_repro.analysis.claims import running_experiments
-
     texts, outcomes = [], []
     for exp in running_experiments(claim, evidence):
         table = _model_accuracies(evidence, exp)
@@ -154,8 +150,6 @@ def accuracy_falls_with_resolution(evidence: Evidence, claim: dict):
 
 # -------------------------------------------------- the slides' plan (seed002 analyses)
 def _seed002(evidence: Evidence, claim: dict, table: str) -> tuple[str, pd.DataFrame | None]:
-    from mobilenet_repro.analysis.claims import running_experiments
-
     for exp in running_experiments(claim, evidence):
         frame = evidence.analysis(exp, table)
         if frame is not None:
@@ -250,8 +244,6 @@ def larger_networks_need_more_data(evidence: Evidence, claim: dict):
 
 @check("cifar_mnv2.low_compute_high_accuracy")
 def low_compute_high_accuracy(evidence: Evidence, claim: dict):
-    from mobilenet_repro.analysis.claims import running_experiments
-
     texts = []
     for exp in running_experiments(claim, evidence):
         for r in _model_accuracies(evidence, exp).itertuples():
@@ -267,8 +259,6 @@ def low_compute_high_accuracy(evidence: Evidence, claim: dict):
 # ------------------------------------------- the Stanford Dogs transfer protocol, as run
 def _transfer(evidence: Evidence, claim: dict) -> list[tuple[str, dict, list[dict]]]:
     """(experiment, recipe, its models' configurations) of the runs testing the claim."""
-    from mobilenet_repro.analysis.claims import running_experiments
-
     out = []
     for exp in running_experiments(claim, evidence):
         spec = evidence.experiments()[exp]
