@@ -337,6 +337,14 @@ def _check_run_folders(config: dict) -> list[str]:
     return problems
 
 
+def dataset_spec(config: dict, name: str) -> dict:
+    """What data set `name` is prepared from: its configuration without `compare_as`, which
+    only steers the accuracy comparison (editing it must not rebuild the data)."""
+    spec = dict(config["datasets"][name])
+    spec.pop("compare_as", None)
+    return spec
+
+
 def check_local_files(config: dict, workdir: Path | str = ".") -> None:
     """Local copies the used data sets name must exist: checked before the first job runs.
 

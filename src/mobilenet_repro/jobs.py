@@ -15,6 +15,10 @@ import traceback
 
 TAIL_LINES = 8  # lines of a failing job's message shown in the terminal
 
+# Where `warn` also writes once `log_to` has pointed standard error at a log: the terminal
+# Snakemake runs in, its job's name and the log's path.
+_terminal: dict = {}
+
 
 def start_job(snakemake, log: str | None = None, append: bool = False) -> None:
     """Send this job's standard error (Python and C++) to its log (`log`, else the rule's
@@ -48,3 +52,16 @@ def log_to(path: str, append: bool = False, job: str = "") -> None:
         print(f"{job or 'job'} failed:\n    {lines}\n  (full log: {path})", file=terminal)
 
     sys.excepthook = report
+    _terminal.update(handle=terminal, job=job or "job", log=path)
+
+
+def warn(msg: str) -> None:
+    """A warning the user must see: in the job's log and, inside a job, in the terminal too
+    (a discarded checkpoint or a repaired cache changes what the job does)."""
+    print(f"WARNING: {msg}", file=sys.stderr, flush=True)
+    if _terminal:
+        print(
+            f"{_terminal['job']} warning:\n    {msg}\n  (full log: {_terminal['log']})",
+            file=_terminal["handle"],
+            flush=True,
+        )

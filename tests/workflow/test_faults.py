@@ -139,7 +139,7 @@ def test_diverging_run_fails_without_metrics_or_report(tmp_path):
 @pytest.mark.slow
 def test_overlapping_invocation_is_refused_disjoint_one_runs(tmp_path):
     one_run_config(tmp_path, epochs=20)  # long enough to overlap
-    assert run(tmp_path, "resources/datasets/digits.npz").returncode == 0
+    assert run(tmp_path, "results/data/digits/manifest.json").returncode == 0
     first_target = f"{RUN}/metrics.json"
     other_target = first_target.replace("seed0", "seed1")
     first = subprocess.Popen(
@@ -224,23 +224,56 @@ def test_missing_local_data_path_fails_before_any_job(tmp_path):
 
 
 def test_a_failing_jobs_message_reaches_the_terminal_without_tensorflow_noise(tmp_path):
-    """A corrupt prepared data set: the train job's error, naming the file and what to do,
-    is printed by Snakemake's terminal, not only in the log; TensorFlow's C++ start-up lines
-    stay in the log."""
+    """A damaged cache whose source now gives other arrays than the manifest's: the train
+    job's warning and then its error, naming both and what to do, are printed in Snakemake's
+    terminal, not only in the log; TensorFlow's C++ start-up lines stay in the log."""
     one_run_config(tmp_path)
     npz = tmp_path / "resources/datasets/digits.npz"
     npz.parent.mkdir(parents=True)
     npz.write_bytes(b"PK\x03\x04 not a zip any more")
+    manifest = tmp_path / "results/data/digits/manifest.json"
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text(json.dumps({"name": "digits", "arrays_sha256": "0" * 64}))
     result = run(tmp_path, f"{RUN}/metrics.json", timeout=300)
     assert result.returncode != 0
     terminal = result.stdout + result.stderr
     job = "rule train (experiment=tiny, dataset=digits, model=v1_025_32, replicate=seed0)"
-    assert f"{job} failed" in terminal
-    assert f"prepared data set {Path('resources/datasets/digits.npz')} is unreadable" in terminal
-    assert "delete it and rerun" in terminal and f"full log: {RUN_LOG}" in terminal
+    assert f"{job} warning" in terminal
+    assert f"prepared data set {Path('resources/datasets/digits.npz')} cannot be read" in terminal
+    assert f"{job} failed" in terminal and "its source now gives other arrays" in terminal
+    assert f"--forcerun {Path('results/data/digits/manifest.json')}" in terminal
+    assert f"full log: {RUN_LOG}" in terminal
     for noise in ("oneDNN", "cpu_feature_guard", "absl::InitializeLog"):
         assert noise not in terminal
     assert "Traceback" in (tmp_path / RUN_LOG).read_text()
+
+
+@pytest.mark.slow
+def test_a_damaged_prepared_data_set_keeps_every_finished_run(tmp_path):
+    """Issue 26, case 2: truncating or deleting the cached arrays replans nothing (no finished
+    run is deleted); the next job that needs them rebuilds them; new content still retrains."""
+    config = one_run_config(tmp_path, epochs=1, warmup_epochs=0)
+    target = f"{RUN}/metrics.json"
+    first = run(tmp_path, target)
+    assert first.returncode == 0, first.stderr[-3000:]
+    finished = {p: p.read_bytes() for p in (tmp_path / RUN).iterdir()}
+    npz = tmp_path / "resources/datasets/digits.npz"
+    for damage in (lambda: os.truncate(npz, 100), npz.unlink):
+        damage()
+        again = run(tmp_path, target, timeout=120)
+        assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+        assert {p: p.read_bytes() for p in (tmp_path / RUN).iterdir()} == finished
+    other = run(tmp_path, target.replace("seed0", "seed1"))
+    assert other.returncode == 0, other.stderr[-3000:]
+    terminal = other.stdout + other.stderr
+    assert "prepared data set" in terminal and "is missing; preparing it again" in terminal
+    assert npz.exists()
+    assert {p: p.read_bytes() for p in (tmp_path / RUN).iterdir()} == finished
+    data = yaml.safe_load(config.read_text())
+    data["datasets"]["digits"]["max_per_class"] = 20  # other content: the runs retrain
+    config.write_text(yaml.safe_dump(data))
+    changed = run(tmp_path, target, "--dry-run", timeout=120)
+    assert "prepare_dataset" in changed.stdout and "rule train" in changed.stdout
 
 
 @pytest.mark.slow
@@ -261,19 +294,27 @@ def test_changing_only_a_models_label_retrains_nothing(tmp_path):
     assert "Nothing to be done" not in changed.stdout + changed.stderr
 
 
+def run_as_job(log: Path, *statements: str) -> subprocess.CompletedProcess:
+    """Python `statements` in a process whose standard error `jobs.log_to` sent to `log`."""
+    code = ";".join(
+        ("import os, sys", "sys.path.insert(0, sys.argv[1])",
+         "from mobilenet_repro.jobs import log_to, warn",
+         "log_to(sys.argv[2], job='rule x (a=1)')", *statements)
+    )  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", code, str(ROOT / "src"), str(log)], capture_output=True, text=True
+    )
+
+
 def test_job_start_sends_c_level_output_to_the_log_and_the_error_to_the_terminal(tmp_path):
     """What TensorFlow's C++ code writes to file descriptor 2 lands in the log; an uncaught
     error is in the log with its traceback and in the terminal as one short message."""
     log = tmp_path / "job.log"
-    code = (
-        "import os, sys; sys.path.insert(0, sys.argv[1]);"
-        "from mobilenet_repro.jobs import log_to; log_to(sys.argv[2], job='rule x (a=1)');"
-        "os.write(2, b'I0000 cpu_feature_guard: noise from C++\\n');"
-        "print('progress', file=sys.stderr);"
-        "raise ValueError('datasets.d.path: the clear message')"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code, str(ROOT / "src"), str(log)], capture_output=True, text=True
+    result = run_as_job(
+        log,
+        "os.write(2, b'I0000 cpu_feature_guard: noise from C++\\n')",
+        "print('progress', file=sys.stderr)",
+        "raise ValueError('datasets.d.path: the clear message')",
     )
     assert result.returncode == 1
     assert result.stderr == (
@@ -282,3 +323,15 @@ def test_job_start_sends_c_level_output_to_the_log_and_the_error_to_the_terminal
     )
     text = log.read_text()
     assert "cpu_feature_guard" in text and "progress" in text and "Traceback" in text
+
+
+def test_a_jobs_warning_reaches_its_log_and_the_terminal(tmp_path):
+    """Issue 26, case 5: a discarded checkpoint or a repaired cache is said in the terminal."""
+    log = tmp_path / "job.log"
+    result = run_as_job(log, "warn('checkpoint file c cannot be read; starting over')")
+    assert result.returncode == 0
+    assert result.stderr == (
+        "rule x (a=1) warning:\n    checkpoint file c cannot be read; starting over\n"
+        f"  (full log: {log})\n"
+    )
+    assert "WARNING: checkpoint file c cannot be read; starting over" in log.read_text()

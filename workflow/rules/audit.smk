@@ -9,7 +9,7 @@
 
 rule audit_train:
     input:
-        data=paths.DATASET,
+        manifest=paths.MANIFEST,
     output:
         **get_audit_run_outputs(),
     log:

@@ -4,7 +4,12 @@ from pathlib import Path
 
 from mobilenet_repro import paths, runs
 from mobilenet_repro.analysis.audit import audit_runs
-from mobilenet_repro.config import expand_runs, experiment_backends, run_spec
+from mobilenet_repro.config import (
+    dataset_spec,
+    expand_runs,
+    experiment_backends,
+    run_spec,
+)
 from mobilenet_repro.data.registry import source_classes
 
 RUNS = expand_runs(config)
@@ -73,10 +78,7 @@ def get_feature_model(wildcards):
 
 
 def get_dataset_spec(wildcards):
-    # compare_as only steers the accuracy comparison: editing it must not rebuild the data.
-    spec = dict(config["datasets"][wildcards.dataset])
-    spec.pop("compare_as", None)
-    return spec
+    return dataset_spec(config, wildcards.dataset)
 
 
 def get_dataset_classes(name):

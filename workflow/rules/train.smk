@@ -5,7 +5,7 @@
 
 rule train:
     input:
-        data=paths.DATASET,
+        manifest=paths.MANIFEST,
         # A frozen, unaugmented transfer run trains its head on cached features.
         features=get_train_features,
     output:
@@ -30,7 +30,7 @@ rule train:
 # images not augmented it is the same in every epoch and seed (training/features.py).
 rule extract_features:
     input:
-        data=paths.DATASET,
+        manifest=paths.MANIFEST,
     output:
         features=paths.FEATURES,
     log:

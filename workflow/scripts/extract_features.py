@@ -12,11 +12,12 @@ from mobilenet_repro.training import backends  # noqa: E402 (imports no framewor
 
 backends.select("tensorflow", snakemake.threads)  # the cache feeds the tf.data input path
 
+from mobilenet_repro.data.cache import job_data
 from mobilenet_repro.training.features import extract
 
 done = extract(
     snakemake.params.model,
-    snakemake.input.data,
+    job_data(snakemake.config, snakemake.wildcards.dataset, snakemake.input.manifest),
     snakemake.wildcards.dataset,
     snakemake.output.features,
 )

@@ -8,12 +8,14 @@ from mobilenet_repro.jobs import start_job  # noqa: E402
 
 start_job(snakemake)
 
-from mobilenet_repro.data import save_dataset
+from mobilenet_repro import paths
+from mobilenet_repro.data.cache import write_prepared
 from mobilenet_repro.data.manifest import write_manifest
 from mobilenet_repro.data.prepare import prepare_dataset
 
-ds = prepare_dataset(snakemake.wildcards.dataset, snakemake.params.spec, "resources")
-save_dataset(ds, snakemake.output.data)
+name = snakemake.wildcards.dataset
+ds = prepare_dataset(name, snakemake.params.spec, paths.RESOURCES_DIR)
+write_prepared(ds, paths.DATASET.format(dataset=name))  # a cache: no rule's declared input
 write_manifest(ds, snakemake.output.manifest)
 print(
     f"prepared {ds.name}: {ds.num_classes} classes, image shape {ds.image_shape()}", file=sys.stderr

@@ -14,11 +14,13 @@ from mobilenet_repro.training import backends  # noqa: E402 (imports no framewor
 # Keras reads its backend once, at its first import: before mobilenet_repro.training.loop.
 backends.select(snakemake.params.spec.get("backend", backends.DEFAULT), snakemake.threads)
 
+from mobilenet_repro.data.cache import job_data
 from mobilenet_repro.training.loop import train_run
 
 train_run(
     spec=snakemake.params.spec,
-    data_path=snakemake.input.data,
+    # Checked against the manifest; a damaged cache is rebuilt, finished runs are kept.
+    data=job_data(snakemake.config, snakemake.wildcards.dataset, snakemake.input.manifest),
     out=dict(snakemake.output.items()),
     checkpoint_dir=snakemake.params.checkpoint_dir,
     threads=snakemake.threads,

@@ -24,7 +24,6 @@ import hashlib
 import os
 import shutil
 import socket
-import sys
 import tempfile
 import urllib.parse
 import urllib.request
@@ -33,6 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mobilenet_repro.errors import DataError
+from mobilenet_repro.jobs import warn
 
 OFFLINE_ENV = "MOBILENET_REPRO_OFFLINE"
 TIMEOUT_ENV = "MOBILENET_REPRO_NET_TIMEOUT"
@@ -248,7 +248,7 @@ def _tofu_warning(target: Path, digest: str, url: str, dataset: str) -> str:
         f"datasets.{dataset}.sha256 to pin it in the configuration.\n{'!' * 78}"
     )
     warnings.warn(msg, TrustOnFirstUseWarning, stacklevel=3)
-    print(msg, file=sys.stderr, flush=True)
+    warn(msg)  # in the job's log and the terminal
     return f"trusted on first use ({_tofu_record(target)})"
 
 

@@ -45,7 +45,7 @@ def _size_stats(ds: ImageDataset) -> dict:
     }
 
 
-def _arrays_digest(ds: ImageDataset) -> str:
+def arrays_digest(ds: ImageDataset) -> str:
     digest = hashlib.sha256()
     for split in SPLITS:
         x, y = ds.splits[split]
@@ -76,7 +76,7 @@ def manifest(ds: ImageDataset) -> dict:
             }
             for s in SPLITS
         },
-        "arrays_sha256": _arrays_digest(ds),
+        "arrays_sha256": arrays_digest(ds),
         **ds.meta,
     }
 

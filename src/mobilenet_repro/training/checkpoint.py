@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from mobilenet_repro.files import atomic_path, read_json, write_json
+from mobilenet_repro.jobs import warn
 from mobilenet_repro.models.common import load_trusted_model
-from mobilenet_repro.training.records import progress
 
 
 def seed_generators(model) -> list:
@@ -126,7 +126,7 @@ class Checkpoint:
         try:
             saved = read_json(self.state_file)
             if saved.get("fingerprint") != self.fingerprint:
-                progress(
+                warn(
                     f"[{self.run_id}] checkpoint in {self.directory} is from other settings; "
                     "starting over"
                 )
@@ -139,8 +139,8 @@ class Checkpoint:
                 if len(best) != len(model.get_weights()):
                     raise ValueError(f"{len(best)} arrays for {len(model.get_weights())} weights")
         except Exception as exc:  # any unreadable part: the run can always start over
-            progress(
-                f"[{self.run_id}] WARNING: checkpoint file {reading} {_cannot_read(reading, exc)}; "
+            warn(
+                f"[{self.run_id}] checkpoint file {reading} {_cannot_read(reading, exc)}; "
                 f"deleting the checkpoint {self.directory} and starting over"
             )
             shutil.rmtree(self.directory, ignore_errors=True)

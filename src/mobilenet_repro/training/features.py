@@ -53,9 +53,9 @@ class FeatureSet:
         return cls(splits, meta["classes"], splits["train"][0].shape[1], meta)
 
 
-def extract(model_cfg: dict, data_path: Path | str, dataset: str, out: Path | str) -> dict:
+def extract(model_cfg: dict, data, dataset: str, out: Path | str) -> dict:
     """Write the pooled features of every split through the model's frozen base; returns
-    {"images", "seconds", "dim"}."""
+    {"images", "seconds", "dim"}. `data`: the prepared .npz or a function returning it."""
     import keras
 
     from mobilenet_repro.data import load_dataset
@@ -65,7 +65,7 @@ def extract(model_cfg: dict, data_path: Path | str, dataset: str, out: Path | st
     from mobilenet_repro.models.catalog import ARCHITECTURES, build_base
 
     start = time.perf_counter()
-    ds = load_dataset(data_path, dataset)
+    ds = data() if callable(data) else load_dataset(data, dataset)
     arch = model_cfg["arch"]
     base = build_base(arch, model_cfg["resolution"], model_cfg["alpha"], model_cfg["weights"])
     base.trainable = False

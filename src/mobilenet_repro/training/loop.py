@@ -61,7 +61,7 @@ from mobilenet_repro.training.steps import (
 
 def train_run(
     spec: dict,
-    data_path: str | Path,
+    data,
     out: dict,
     checkpoint_dir: str | Path,
     threads: int = 1,
@@ -71,6 +71,7 @@ def train_run(
 ) -> dict:
     """Train one run described by `spec` (see config.run_spec) and write its outputs.
 
+    `data`: the prepared .npz, or a function returning the data set (training.steps.load_data).
     `out` maps metrics, history, schedule and model to file paths. `callbacks` are extra
     Keras callbacks for `fit` (the benchmarks time steps with one). A checkpoint is written
     at a validation once `checkpoint_every_s` seconds have passed since the last one (0:
@@ -80,13 +81,13 @@ def train_run(
     """
     with trainer_lock(checkpoint_dir, Run.from_spec(spec).id):
         return _train_locked(
-            spec, data_path, out, checkpoint_dir, threads, callbacks, checkpoint_every_s,
+            spec, data, out, checkpoint_dir, threads, callbacks, checkpoint_every_s,
             features_path,
         )  # fmt: skip
 
 
 def _train_locked(
-    spec, data_path, out, checkpoint_dir, threads, callbacks, checkpoint_every_s, features_path
+    spec, data, out, checkpoint_dir, threads, callbacks, checkpoint_every_s, features_path
 ):
     """train_run's steps, with the run's trainer lock held."""
     timings = Timings()
@@ -94,7 +95,7 @@ def _train_locked(
     configure(backend, threads)  # Keras must already run on it (backends.select)
     keras.utils.set_random_seed(spec["seed"])
     timings.lap("imports")
-    ds, classes = load_data(spec, data_path)
+    ds, classes = load_data(spec, data)
     if features_path is not None:
         if not cacheable(spec):
             raise ValueError(f"run {Run.from_spec(spec).id} cannot train on cached features")

@@ -10,8 +10,6 @@ checkpoint and restored (`checkpoint`).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import keras
 import numpy as np
 import pandas as pd
@@ -37,9 +35,12 @@ EVAL_BATCH_SIZE = 256  # images per batch when validating and testing
 SCHEDULE_POINTS = 1000  # most rows (optimizer steps) written to lr_schedule.csv
 
 
-def load_data(spec: dict, data_path: str | Path):
-    """The prepared data set and the model's class count (checked against the data's)."""
-    ds = load_dataset(data_path, spec["dataset"])
+def load_data(spec: dict, data):
+    """The prepared data set and the model's class count (checked against the data's).
+
+    `data`: the prepared .npz, or a function that returns the data set (the workflow's, which
+    checks its cache against the manifest: data.cache.load_prepared)."""
+    ds = data() if callable(data) else load_dataset(data, spec["dataset"])
     classes = spec["model"].get("classes") or ds.num_classes
     if classes < ds.num_classes:
         raise ValueError(
