@@ -255,3 +255,18 @@ def test_missing_pretrained_weights_stop_the_run_naming_the_file(tiny_config, tm
     tiny_config["models"]["v1_025_32"]["weights"] = "mine/v1.h5"
     with pytest.raises(ConfigError, match=r"models\.v1_025_32\.weights: received 'mine/v1\.h5'"):
         check_local_files(check_config(tiny_config), tmp_path)
+
+
+def test_a_prepared_data_sets_source_is_not_needed_before_a_run(tiny_config, tmp_path):
+    """A missing local source stops the run before any job, unless the data set is prepared:
+    its manifest is enough (a deleted cache is rebuilt by the job that needs it)."""
+    from mobilenet_repro.config import check_local_files
+
+    tiny_config["datasets"]["digits"] = {"source": "image_folder", "path": "no/such/folder"}
+    config = check_config(tiny_config)
+    with pytest.raises(ConfigError, match=r"datasets\.digits\.path: received 'no/such/folder'"):
+        check_local_files(config, tmp_path)
+    manifest = tmp_path / "results/data/digits/manifest.json"
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text("{}")
+    check_local_files(config, tmp_path)

@@ -16,7 +16,7 @@ import yaml
 
 from mobilenet_repro.data.registry import source_classes
 from mobilenet_repro.models.specs import ARCH_SPECS
-from mobilenet_repro.paths import DATASET, RUNS_DIR, SCHEMA
+from mobilenet_repro.paths import DATASET, MANIFEST, RUNS_DIR, SCHEMA
 from mobilenet_repro.runs import Run
 from mobilenet_repro.training.backends import DEFAULT, BackendUnavailable, check_installed
 
@@ -348,15 +348,17 @@ def dataset_spec(config: dict, name: str) -> dict:
 def check_local_files(config: dict, workdir: Path | str = ".") -> None:
     """Local copies the used data sets name must exist: checked before the first job runs.
 
-    A data set already prepared (resources/datasets/<name>.npz) is not checked: its source is
-    no longer needed. Raises ConfigError naming the key, the path and the working directory.
+    A data set already prepared (its manifest or its cached arrays exist) is not checked: its
+    source is needed again only to rebuild a damaged cache (data.cache). Raises ConfigError
+    naming the key, the path and the working directory.
     """
     workdir = Path(workdir).resolve()
     used = {run.dataset for run in expand_runs(config)}
     problems = []
     for name in sorted(used):
         spec = config["datasets"][name]
-        if (workdir / DATASET.format(dataset=name)).exists():
+        prepared = (DATASET.format(dataset=name), MANIFEST.format(dataset=name))
+        if any((workdir / path).exists() for path in prepared):
             continue
         path = spec.get("path")
         if path is not None and not (workdir / path).exists():
