@@ -13,6 +13,11 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+from mobilenet_repro import paths
+from mobilenet_repro.config import dataset_spec
+from mobilenet_repro.data import ImageDataset, load_dataset, save_dataset
+from mobilenet_repro.data.manifest import arrays_digest
+from mobilenet_repro.data.prepare import prepare_dataset
 from mobilenet_repro.errors import DataError
 from mobilenet_repro.files import read_json
 from mobilenet_repro.jobs import warn
@@ -36,8 +41,6 @@ def _locked(cache_path: Path, exclusive: bool):
 
 def write_prepared(ds, cache_path: Path | str) -> None:
     """Save a freshly prepared data set to the cache, holding it against readers."""
-    from mobilenet_repro.data import save_dataset
-
     with _locked(Path(cache_path), exclusive=True):
         save_dataset(ds, cache_path)
 
@@ -45,9 +48,6 @@ def write_prepared(ds, cache_path: Path | str) -> None:
 def _read_checked(name: str, cache_path: Path, expected: str):
     """The cached data set if it is there, readable and has the manifest's arrays; else a
     reason it cannot be used."""
-    from mobilenet_repro.data import load_dataset
-    from mobilenet_repro.data.manifest import arrays_digest
-
     if not cache_path.exists():
         return None, "is missing"
     try:
@@ -69,9 +69,6 @@ def load_prepared(
     if the source now gives other arrays than the manifest's: then the finished runs were
     trained on data that can no longer be made, and only the user can choose to retrain.
     """
-    from mobilenet_repro.data.manifest import arrays_digest
-    from mobilenet_repro.data.prepare import prepare_dataset
-
     cache_path, manifest_path = Path(cache_path), Path(manifest_path)
     expected = read_json(manifest_path)["arrays_sha256"]
     with _locked(cache_path, exclusive=False):
@@ -95,17 +92,13 @@ def load_prepared(
                 "Restore the original source files, or retrain every run of this data set "
                 f"with: snakemake --cores all --forcerun {manifest_path}"
             )
-        from mobilenet_repro.data import save_dataset
-
-        save_dataset(ds, cache_path)
+        save_dataset(ds, cache_path)  # the exclusive lock is already held
         return ds
 
 
 def job_data(config: dict, name: str, manifest_path: Path | str):
     """A workflow job's loader of data set `name`: load_prepared with the configuration's
     spec and the paths module's cache (called inside the job, after its locks)."""
-    from mobilenet_repro import paths
-    from mobilenet_repro.config import dataset_spec
 
     def load():
         cache = paths.DATASET.format(dataset=name)
@@ -114,3 +107,8 @@ def job_data(config: dict, name: str, manifest_path: Path | str):
         )
 
     return load
+
+
+def read_dataset(data, name: str) -> ImageDataset:
+    """`data` as a data set: a prepared .npz to read, or a loader to call (`job_data`)."""
+    return data() if callable(data) else load_dataset(data, name)

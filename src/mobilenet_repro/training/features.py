@@ -58,14 +58,14 @@ def extract(model_cfg: dict, data, dataset: str, out: Path | str) -> dict:
     {"images", "seconds", "dim"}. `data`: the prepared .npz or a function returning it."""
     import keras
 
-    from mobilenet_repro.data import load_dataset
+    from mobilenet_repro.data.cache import read_dataset
     from mobilenet_repro.data.numpy_batches import preprocessing_fn
     from mobilenet_repro.data.tf_pipeline import make_dataset
     from mobilenet_repro.files import atomic_path
     from mobilenet_repro.models.catalog import ARCHITECTURES, build_base
 
     start = time.perf_counter()
-    ds = data() if callable(data) else load_dataset(data, dataset)
+    ds = read_dataset(data, dataset)
     arch = model_cfg["arch"]
     base = build_base(arch, model_cfg["resolution"], model_cfg["alpha"], model_cfg["weights"])
     base.trainable = False

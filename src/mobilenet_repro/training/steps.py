@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from mobilenet_repro.counting.counters import count_mult_adds, count_params
-from mobilenet_repro.data import load_dataset
+from mobilenet_repro.data.cache import read_dataset
 from mobilenet_repro.data.numpy_batches import Batches, epoch_permutations, preprocessing_fn
 from mobilenet_repro.files import write_csv
 from mobilenet_repro.models.catalog import ARCHITECTURES, build_classifier, build_head
@@ -40,7 +40,7 @@ def load_data(spec: dict, data):
 
     `data`: the prepared .npz, or a function that returns the data set (the workflow's, which
     checks its cache against the manifest: data.cache.load_prepared)."""
-    ds = data() if callable(data) else load_dataset(data, spec["dataset"])
+    ds = read_dataset(data, spec["dataset"])
     classes = spec["model"].get("classes") or ds.num_classes
     if classes < ds.num_classes:
         raise ValueError(
