@@ -1,5 +1,6 @@
-"""Claims registry and its verdict rules: every claim judged, the document's arithmetic
-evaluated safely, untestable claims saying what they need."""
+"""Claims registry and its verdict rules: every claim typed and judged by its type's rules,
+the document's arithmetic evaluated safely, errata read once, our deviations never charged
+to the documents, and relations between accuracies judged with the test set's noise."""
 
 from __future__ import annotations
 
@@ -7,21 +8,44 @@ import pandas as pd
 import pytest
 
 from mobilenet_repro.analysis import claim_checks  # noqa: F401 - registers the checks
+from mobilenet_repro.analysis.claim_checks.trained import _relation
 from mobilenet_repro.analysis.claims import (
     CHECKS,
+    FIDELITY_CHECKS,
+    OUTCOMES,
+    TYPES,
     Evidence,
     _arithmetic,
+    _errata,
     judge,
     load_claims,
 )
 from mobilenet_repro.analysis.noise import wilson
 
+DEFAULT = {"name": "default", "experiments": {}}
 
-def test_registry_ids_are_unique_and_every_check_names_a_claim():
-    claims = load_claims()["claims"]
+
+def test_registry_ids_are_unique_typed_and_every_check_names_a_claim():
+    registry = load_claims()
+    claims = registry["claims"]
     ids = [c["id"] for c in claims]
     assert len(ids) == len(set(ids))
-    assert set(CHECKS) <= set(ids)
+    assert set(CHECKS) <= set(ids) and set(FIDELITY_CHECKS) <= set(ids)
+    assert {c["type"] for c in claims} <= set(TYPES)
+    assert set(registry["types"]) == set(TYPES)
+    for c in claims:
+        if c["type"] == "design":
+            assert c.get("reference") in ("keras", "none"), c["id"]
+        if c["type"] == "erratum":
+            assert c.get("reading"), c["id"]
+        if c["type"] == "opinion":
+            assert c.get("why"), c["id"]
+        if c["type"] == "arithmetic":
+            assert c.get("arithmetic"), c["id"]
+    # A check of the reference and a fidelity check only where the type has them.
+    kinds = {c["id"]: c["type"] for c in claims}
+    assert {kinds[i] for i in FIDELITY_CHECKS} == {"design"}
+    assert {kinds[i] for i in CHECKS} <= {"result", "design"}
 
 
 @pytest.mark.parametrize(
@@ -32,40 +56,162 @@ def test_arithmetic_refuses_anything_but_numbers(expression):
         _arithmetic(expression)
 
 
-def test_arithmetic_of_the_documents():
-    assert _arithmetic("round(1/1024 + 1/9, 3) == 0.112")
-    assert not _arithmetic("round(3.47 / 4.24 * 100) == 80")  # 82: the tutorial's slip
+def test_arithmetic_is_listed_as_checked_never_as_a_reproduction(tmp_path):
+    evidence = Evidence(arch_dir=tmp_path, config=DEFAULT)
+    holds = judge({"id": "x.a", "type": "arithmetic", "arithmetic": "3*3 + 3*3 == 18"}, evidence)
+    slip = {"id": "x.b", "type": "arithmetic", "arithmetic": "round(3.47 / 4.24 * 100) == 80"}
+    fails = judge(slip, evidence)
+    assert holds["verdict"] == "holds" and "not as a reproduction" in holds["evidence"]
+    assert fails["verdict"] == "fails"
+    assert "==" not in holds["evidence"]  # no Python in prose
 
 
-def test_a_claim_nothing_here_runs_says_what_it_needs(tmp_path):
-    claim = {"id": "x.y", "testable_in": [], "needs": "ImageNet and GPU-weeks"}
-    evidence = Evidence(arch_dir=tmp_path, config={"name": "default", "experiments": {}})
-    verdict, text, _ = judge(claim, evidence)
-    assert verdict == "not_testable" and "ImageNet and GPU-weeks" in text
-    claim = {"id": "x.z", "testable_in": ["config/paper.yaml"], "needs": None,
+def test_opinions_and_errata_are_not_findings(tmp_path):
+    evidence = Evidence(arch_dir=tmp_path, config=DEFAULT)
+    opinion = judge({"id": "x.o", "type": "opinion", "why": "No number is given."}, evidence)
+    assert opinion["verdict"] == "not_checkable" and opinion["evidence"] == "No number is given."
+    erratum = judge({"id": "x.e", "type": "erratum", "reading": "Stride 1."}, evidence)
+    assert erratum["verdict"] == "erratum" and "Stride 1." in erratum["evidence"]
+
+
+def test_a_result_nothing_here_runs_says_what_it_needs(tmp_path):
+    evidence = Evidence(arch_dir=tmp_path, config=DEFAULT)
+    claim = {"id": "x.y", "type": "result", "testable_in": [], "needs": "ImageNet and GPU-weeks"}
+    out = judge(claim, evidence)
+    assert out["verdict"] == "not_run" and "ImageNet and GPU-weeks" in out["evidence"]
+    claim = {"id": "x.z", "type": "result", "testable_in": ["config/paper.yaml"], "needs": None,
              "experiments": {"config/paper.yaml": ["stanford_dogs"]}}  # fmt: skip
-    verdict, text, _ = judge(claim, evidence)
-    assert verdict == "not_testable" and "config/paper.yaml" in text
+    out = judge(claim, evidence)
+    assert out["verdict"] == "not_run" and "config/paper.yaml" in out["evidence"]
 
 
-def test_printed_numbers_are_summarised_from_the_architecture_verdicts(tmp_path):
-    pd.DataFrame(
+def test_a_type_cannot_get_another_types_verdict(tmp_path):
+    evidence = Evidence(arch_dir=tmp_path, config=DEFAULT)
+    with pytest.raises(ValueError, match="type 'finding'"):
+        judge({"id": "x.t", "type": "finding"}, evidence)
+    assert set(OUTCOMES["result"]).isdisjoint({"followed", "deviated", "erratum", "holds"})
+
+
+COUNT_COLUMNS = ["table", "row", "column", "quantity", "published_text", "ours_text", "matches"]
+
+
+def _tables(tmp_path, counts, structures=()):
+    pd.DataFrame(counts, columns=COUNT_COLUMNS).to_csv(tmp_path / "verdicts.csv", index=False)
+    pd.DataFrame(list(structures), columns=["table", "row", "column", "matches"]).to_csv(
+        tmp_path / "structures.csv", index=False
+    )
+
+
+def test_printed_numbers_match_or_not_at_the_printed_precision(tmp_path):
+    _tables(
+        tmp_path,
         [
             {"table": "t", "row": "A", "column": "Params", "quantity": "params",
              "published_text": "4.2M", "ours_text": "4.23", "matches": True},
             {"table": "t", "row": "B", "column": "Params", "quantity": "params",
              "published_text": "3.4M", "ours_text": "3.50", "matches": False},
-        ]
-    ).to_csv(tmp_path / "verdicts.csv", index=False)  # fmt: skip
-    pd.DataFrame(columns=["table", "row", "column", "matches"]).to_csv(
-        tmp_path / "structures.csv", index=False
-    )
-    claim = {"id": "x.p", "testable_in": ["config/config.yaml"],
+        ],
+    )  # fmt: skip
+    claim = {"id": "x.p", "type": "result", "testable_in": ["config/config.yaml"],
              "tested_by": [{"published": "t", "column": "params"}]}  # fmt: skip
-    evidence = Evidence(arch_dir=tmp_path, config={"name": "default", "experiments": {}})
-    verdict, text, _ = judge(claim, evidence)
-    assert verdict == "partly"
-    assert "1 of 2 printed values match" in text and "printed 3.4M, ours 3.50" in text
+    out = judge(claim, Evidence(arch_dir=tmp_path, config=DEFAULT))
+    assert out["verdict"] == "not_reproduced"
+    assert "1 of 2 printed values match" in out["evidence"]
+    assert "printed 3.4M, ours 3.50" in out["evidence"]
+
+
+def test_a_misprinted_cell_is_read_as_its_erratum_says_and_judged_once(tmp_path):
+    _tables(
+        tmp_path,
+        [],
+        [("body", 0, "Stride", True), ("body", 1, "Stride", True), ("body", 2, "Stride", False)],
+    )
+    erratum = {"id": "doc.last_stride", "type": "erratum", "reading": "stride 1",
+               "cells": [{"table": "body", "column": "Stride", "rows": [2]}]}  # fmt: skip
+    table_claim = {"id": "doc.body", "type": "design", "reference": "keras",
+                   "testable_in": ["config/config.yaml"],
+                   "tested_by": [{"published": "body"}]}  # fmt: skip
+    registry = {c["id"]: c for c in (erratum, table_claim)}
+    errata = _errata(table_claim, registry)
+    out = judge(table_claim, Evidence(arch_dir=tmp_path, config=DEFAULT), errata)
+    assert out["verdict"] == "reproduced"  # never downgraded by the misprint
+    assert "2 of 2" in out["evidence"] and out["errata"] == "doc.last_stride"
+    # Without the erratum the same cell would count against it.
+    alone = judge(table_claim, Evidence(arch_dir=tmp_path, config=DEFAULT))
+    assert alone["verdict"] == "not_reproduced"
+
+
+def test_a_design_of_the_documents_own_network_is_fidelity_not_support(tmp_path):
+    _tables(tmp_path, [], [("cifar", 0, "Repeats", True), ("cifar", 1, "Repeats", False)])
+    claim = {"id": "doc.tables", "type": "design", "reference": "none",
+             "testable_in": ["config/config.yaml"],
+             "tested_by": [{"published": "cifar"}]}  # fmt: skip
+    out = judge(claim, Evidence(arch_dir=tmp_path, config=DEFAULT))
+    assert out["verdict"] == "no_reference"
+    assert out["fidelity"] == "deviated" and "1 of 2" in out["fidelity_evidence"]
+
+
+def _recipe_config(**recipe):
+    """A user's configuration (a file the registry never names) with one experiment, named
+    as the default configuration's experiment of the CIFAR-10 MobileNetV2."""
+    return {
+        "name": "mine",
+        "datasets": {"d": {"source": "digits"}},
+        "models": {"m": {"arch": "cifar_mobilenet_v2"}},
+        "recipes": {
+            "r": {"optimizer": "rmsprop", "schedule": "cosine", "warmup_epochs": 1, **recipe}
+        },
+        "experiments": {"cifar_mobilenetv2": {"datasets": ["d"], "models": ["m"], "recipe": "r"}},
+    }  # fmt: skip
+
+
+def test_following_a_recipe_is_fidelity_and_departing_is_a_deviation(tmp_path):
+    claim = next(c for c in load_claims()["claims"] if c["id"] == "cifar_mnv2.rmsprop")
+    out = judge(claim, Evidence(arch_dir=tmp_path, config=_recipe_config()))
+    assert out["verdict"] == "no_reference" and out["fidelity"] == "followed"
+    out = judge(claim, Evidence(arch_dir=tmp_path, config=_recipe_config(optimizer="sgd")))
+    assert out["verdict"] == "no_reference" and out["fidelity"] == "deviated"
+    out = judge(claim, Evidence(arch_dir=tmp_path, config=DEFAULT | {"name": "mine"}))
+    assert out["fidelity"] == "not_run"
+
+
+def _runs(tmp_path, rows):
+    path = tmp_path / "runs.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def _run(model, seed, top1, params, alpha=1.0, resolution=224, n=1000):
+    return {"experiment": "cifar_mobilenetv2", "dataset": "d", "model": model,
+            "arch": "mobilenet_v1", "alpha": alpha, "resolution": resolution, "seed": seed, "params": params,
+            "test_top1": top1, "test_images": n, "classes": 10}  # fmt: skip
+
+
+def test_an_accuracy_relation_on_other_data_is_not_comparable_as_run(tmp_path):
+    runs = _runs(tmp_path, [_run("big", s, 0.9, 4e6) for s in range(3)]
+                 + [_run("small", s, 0.5, 1e6, alpha=0.25) for s in range(3)])  # fmt: skip
+    config = _recipe_config()
+    claim = {"id": "mnv1_notes.smaller_less_accurate", "type": "result",
+             "testable_in": ["config/config.yaml"],
+             "experiments": {"config/mine.yaml": ["cifar_mobilenetv2"]}}  # fmt: skip
+    out = judge(claim, Evidence(arch_dir=tmp_path, config=config, runs_csv=runs))
+    assert out["verdict"] == "not_comparable"
+    assert "ImageNet" in out["evidence"] and "digits" in out["evidence"]
+
+
+def _model(top1, seeds, n=1000, name="a"):
+    return pd.Series({"model": name, "top1": top1, "seeds": seeds, "n": n})
+
+
+def test_a_relation_uses_the_test_set_once_and_needs_three_seeds():
+    # 2 points apart on 1,000 images: inside the noise whatever the number of seeds (pooling
+    # 5 seeds as 5,000 independent predictions would have called it a finding).
+    outcome, text = _relation(_model(0.62, 5), _model(0.60, 5, name="b"))
+    assert outcome == "tied" and "1,000 test images" in text
+    # Far apart, but two seeds measure no seed-to-seed spread: not yet a finding.
+    assert _relation(_model(0.9, 2), _model(0.5, 2, name="b"))[0] == "few_seeds"
+    assert _relation(_model(0.9, 3), _model(0.5, 3, name="b"))[0] == "holds"
+    assert _relation(_model(0.5, 3), _model(0.9, 3, name="b"))[0] == "reversed"
 
 
 def test_wilson_interval_of_a_test_accuracy():
@@ -73,6 +219,20 @@ def test_wilson_interval_of_a_test_accuracy():
     assert low == pytest.approx(0.8450, abs=5e-4) and high == pytest.approx(0.8588, abs=5e-4)
     low, high = wilson(0, 10)
     assert low == pytest.approx(0.0, abs=1e-12) and 0.27 < high < 0.29
+
+
+def test_cheap_claims_are_run_here():
+    from mobilenet_repro.analysis.claim_checks.numerics import (
+        bn_folding,
+        group_conv_halves,
+        relu_collapse_errors,
+    )
+
+    errors = relu_collapse_errors()
+    assert errors[2] > errors[30] and errors[3] > errors[15]
+    assert bn_folding(None, {})[0] == "reproduced"
+    verdict, text = group_conv_halves(None, {})
+    assert verdict == "reproduced" and "exactly half" in text
 
 
 def test_the_documents_names_are_the_ones_the_docs_define():

@@ -1,12 +1,15 @@
 """Claim-by-claim verdicts: every claim of the registry (claims.yaml) judged on this run's outputs.
 
-A verdict is one of VERDICTS, with one sentence of evidence read from the pipeline's output
-files. Rules that need no knowledge of the claim come first (in `judge`): a claim nothing in
-this configuration runs is `not_testable` with what it would take; the document's own
-arithmetic is evaluated; a self-contradiction is recorded as found; printed numbers compared
-with a published table are summarised from the architecture stage's verdicts. Every other
-claim has a check of its own in `claim_checks` (registered with `check`; this module never
-imports its entries, the caller does).
+Every claim has a type, and the type decides what a verdict can be (claims.yaml `types` and
+`rules`, which the report prints): a *result* (a number or relation the document reports) is
+reproduced, not reproduced, inconclusive, not comparable as run or not run here; a *design*
+statement (what the network or protocol is) is checked against an independent reference
+where one exists, and our runs' fidelity to it is recorded apart, never as a verdict on the
+document; an *erratum* is listed with the reading the pipeline uses, and the cells it names
+are read that way wherever a published table is compared; the document's own *arithmetic*
+holds or fails; an *opinion* is not checkable as stated. Claim-specific checks live in
+`claim_checks` (registered with `check` and `fidelity`; this module never imports them, the
+caller does).
 """
 
 from __future__ import annotations
@@ -23,43 +26,76 @@ import yaml
 from mobilenet_repro.formatting import as_bool
 from mobilenet_repro.paths import CLAIMS
 
-VERDICTS = ("supported", "partly", "not_supported", "not_testable")
+# Every claim has one type, and each type its own outcomes (claims.yaml `types`): only a
+# result's verdict is a reproduction outcome; a design statement is checked against its
+# reference where one exists and, apart from that, our runs' fidelity to it is recorded.
+TYPES = ("result", "design", "erratum", "arithmetic", "opinion")
+RESULT = ("reproduced", "not_reproduced", "inconclusive", "not_comparable", "not_run")
+REFERENCE = ("reproduced", "not_reproduced", "not_run", "no_reference")
+FIDELITY = ("followed", "deviated", "not_run")
+OUTCOMES = {
+    "result": RESULT,
+    "design": REFERENCE,
+    "erratum": ("erratum",),
+    "arithmetic": ("holds", "fails"),
+    "opinion": ("not_checkable",),
+}
+VERDICTS = tuple(dict.fromkeys(v for outcomes in OUTCOMES.values() for v in outcomes))
 VERDICT_WORDS = {
-    "supported": "supported",
-    "partly": "partly supported",
-    "not_supported": "not supported",
-    "not_testable": "not testable here",
+    "reproduced": "reproduced",
+    "not_reproduced": "not reproduced",
+    "inconclusive": "inconclusive",
+    "not_comparable": "not comparable as run",
+    "not_run": "not run here",
+    "no_reference": "no reference to check",
+    "erratum": "erratum",
+    "holds": "arithmetic holds",
+    "fails": "arithmetic fails",
+    "not_checkable": "not checkable as stated",
+    "followed": "followed",
+    "deviated": "deviated",
 }
 COLUMNS = [
     "id",
     "document",
     "section",
+    "type",
     "kind",
     "quote",
     "statement",
     "verdict",
     "evidence",
+    "fidelity",
+    "fidelity_evidence",
+    "errata",
     "consistency_only",
     "checked_by",
 ]
 
 Check = Callable[["Evidence", dict], tuple[str, str]]
 NO_CHECK = "no check yet"  # `checked_by` of a claim this configuration could test, unchecked
-CHECKS: dict[str, Check] = {}
+CHECKS: dict[str, Check] = {}  # a result's verdict, or a design statement's reference check
+FIDELITY_CHECKS: dict[str, Check] = {}  # did our runs follow a design statement
 
 
-def check(*claim_ids: str) -> Callable[[Check], Check]:
-    """Register a function as the check of the given claims: f(evidence, claim) returns
-    (verdict, evidence sentence)."""
+def _registrar(table: dict[str, Check], what: str):
+    def decorator(*claim_ids: str) -> Callable[[Check], Check]:
+        def register(fn: Check) -> Check:
+            for claim_id in claim_ids:
+                if claim_id in table:
+                    raise ValueError(f"claim {claim_id} has two {what}: {table[claim_id]} and {fn}")
+                table[claim_id] = fn
+            return fn
 
-    def register(fn: Check) -> Check:
-        for claim_id in claim_ids:
-            if claim_id in CHECKS:
-                raise ValueError(f"claim {claim_id} has two checks: {CHECKS[claim_id]} and {fn}")
-            CHECKS[claim_id] = fn
-        return fn
+        return register
 
-    return register
+    return decorator
+
+
+# f(evidence, claim) -> (outcome, evidence sentence). `check` judges a result, or a design
+# statement against its reference; `fidelity` says whether our runs follow a design statement.
+check = _registrar(CHECKS, "checks")
+fidelity = _registrar(FIDELITY_CHECKS, "fidelity checks")
 
 
 def load_claims(path: Path | str = CLAIMS) -> dict:
@@ -177,14 +213,40 @@ def _arithmetic(expression: str) -> bool:
     return bool(eval(compile(tree, "<claim>", "eval"), {"__builtins__": {}, **names}))  # noqa: S307
 
 
-def _published(claim: dict, evidence: Evidence) -> tuple[str, str] | None:
-    """Summary of the architecture stage's comparisons with the claim's published tables."""
+def _errata(claim: dict, registry_claims: dict) -> list[dict]:
+    """The errata (misprints, contradictions) whose cells the claim's published tables hold."""
+    tables = {t["published"] for t in _tables(claim)}
+    return [
+        e
+        for e in registry_claims.values()
+        if e.get("type") == "erratum"
+        and any(cell["table"] in tables for cell in e.get("cells") or [])
+    ]
+
+
+def _tables(claim: dict) -> list[dict]:
     items = claim.get("tested_by") or []
-    tables = [t for t in (items if isinstance(items, list) else []) if isinstance(t, dict)]
-    if not tables:
-        return None
-    matched, total, off = 0, 0, []
-    for table in tables:
+    return [t for t in (items if isinstance(items, list) else []) if isinstance(t, dict)]
+
+
+def _in_erratum(errata: list[dict], table: str, row, column: str) -> dict | None:
+    for e in errata:
+        for cell in e.get("cells") or []:
+            rows = cell.get("rows")
+            if (
+                cell["table"] == table
+                and cell.get("column", column) == column
+                and (rows is None or str(row) in [str(r) for r in rows])
+            ):
+                return e
+    return None
+
+
+def _published_cells(claim: dict, evidence: Evidence, errata: list[dict]):
+    """(matched, compared, differing cells, cells read through an erratum) of the claim's
+    published tables, at the printed precision."""
+    matched, total, off, corrected = 0, 0, [], []
+    for table in _tables(claim):
         # A column names a quantity of the count comparisons (params matches every
         # parameter convention, trainable_params too); structures have none.
         for key in ("verdicts",) if table.get("column") else ("verdicts", "structures"):
@@ -194,51 +256,60 @@ def _published(claim: dict, evidence: Evidence) -> tuple[str, str] | None:
                 part = part[part["row"].isin(table["rows"])]
             if table.get("column"):
                 part = part[part["quantity"].astype(str).str.contains(table["column"])]
-            flags = part["matches"].map(as_bool)
-            matched += int(flags.sum())
-            total += len(part)
-            if key == "verdicts":
-                off += [
-                    f"{r.row}, {r.column}: printed {r.published_text}, ours {r.ours_text}"
-                    for r in part[~flags].itertuples()
-                ]
-            else:
-                off += [f"{r.row}, {r.column}" for r in part[~flags].itertuples()]
+            col = "quantity" if key == "verdicts" else "column"
+            for r in part.itertuples():
+                erratum = _in_erratum(errata, table["published"], r.row, getattr(r, col))
+                if erratum is not None:
+                    # A misprinted cell is read as the erratum says, never held against the
+                    # document a second time.
+                    corrected.append(erratum["id"])
+                    continue
+                total += 1
+                if as_bool(r.matches):
+                    matched += 1
+                elif key == "verdicts":
+                    off.append(
+                        f"{r.row} {r.quantity}: printed {r.published_text}, ours {r.ours_text}"
+                    )
+                else:
+                    off.append(f"{r.row}, {r.column}")
+    return matched, total, off, sorted(set(corrected))
+
+
+def _published(claim: dict, evidence: Evidence, errata: list[dict]) -> tuple[str, str] | None:
+    """A claim's published numbers against the built networks, at the printed precision."""
+    if not _tables(claim):
+        return None
+    matched, total, off, corrected = _published_cells(claim, evidence, errata)
     if total == 0:
         return None
-    where = " and ".join(sorted({t["published"] for t in tables}))
+    where = " and ".join(sorted({t["published"] for t in _tables(claim)}))
     text = f"{matched} of {total} printed values match at the printed precision ({where})"
     if off:
         shown = "; ".join(off[:3]) + ("; ..." if len(off) > 3 else "")
         text += f"; differing: {shown}"
-    if matched == total:
-        return "supported", text + "."
-    return ("not_supported" if matched == 0 else "partly"), text + "."
+    if corrected:
+        text += f"; misprinted cells read as the errata {', '.join(corrected)} say"
+    return ("reproduced" if matched == total else "not_reproduced"), text + "."
 
 
-def judge(claim: dict, evidence: Evidence) -> tuple[str, str, str]:
-    """(verdict, evidence sentence, what decided it) of one claim."""
+def _not_run(claim: dict, evidence: Evidence) -> tuple[str, str] | None:
+    """`not_run` with what it would take, when nothing in this configuration tests the claim."""
     has_experiments = bool(claim.get("experiments"))
     if has_experiments and not running_experiments(claim, evidence):
-        return "not_testable", "Not run in this configuration: " + _needs(claim), "rule"
+        return "not_run", "Not run in this configuration: " + _needs(claim)
     if not has_experiments and not claim.get("testable_in"):
-        return "not_testable", "Not testable with this pipeline: " + _needs(claim), "rule"
-    if claim.get("self_contradiction"):
-        note = " ".join((claim.get("note") or "").split())
-        return "supported", "Recorded as found in the document. " + note, "rule"
-    if claim.get("arithmetic"):
-        holds = _arithmetic(claim["arithmetic"])
-        sentence = (
-            f"The document's own arithmetic {'holds' if holds else 'does not hold'} at its "
-            f"printed precision: {claim['arithmetic']}."
-        )
-        return ("supported" if holds else "not_supported"), sentence, "arithmetic"
+        return "not_run", "Nothing in the pipeline produces it: " + _needs(claim)
+    return None
+
+
+def _judge_result(claim: dict, evidence: Evidence, errata: list[dict]) -> tuple[str, str, str]:
+    if skip := _not_run(claim, evidence):
+        return (*skip, "rule")
     if claim["id"] in CHECKS:
         verdict, sentence = CHECKS[claim["id"]](evidence, claim)
-        if verdict not in VERDICTS:
-            raise ValueError(f"check of {claim['id']} returned {verdict!r}, not one of {VERDICTS}")
         return verdict, sentence, CHECKS[claim["id"]].__name__
-    published = _published(claim, evidence)
+    published = _published(claim, evidence, errata)
     if published:
         return (*published, "published tables")
     outputs = ", ".join(
@@ -246,12 +317,88 @@ def judge(claim: dict, evidence: Evidence) -> tuple[str, str, str]:
         for t in (claim.get("tested_by") or [])
     )
     return (
-        "not_testable",
+        "not_run",
         "This configuration runs what would test it, but no automated check reads it yet"
         + (f" (its outputs: {outputs})" if outputs else "")
         + ".",
         NO_CHECK,
     )
+
+
+def _judge_design(claim: dict, evidence: Evidence, errata: list[dict]) -> tuple[str, str, str]:
+    """A design statement against its independent reference (Keras's build), if it has one."""
+    if claim.get("reference") != "keras":
+        why = claim.get("why") or (
+            "No independent reference states it: it is what a reproduction must follow."
+        )
+        return "no_reference", why, "rule"
+    if claim["id"] in CHECKS:
+        verdict, sentence = CHECKS[claim["id"]](evidence, claim)
+        return verdict, sentence, CHECKS[claim["id"]].__name__
+    if published := _published(claim, evidence, errata):
+        return (*published, "published tables")
+    return "not_run", "No automated check reads the reference yet.", NO_CHECK
+
+
+def _judge_fidelity(claim: dict, evidence: Evidence, errata: list[dict]) -> tuple[str, str]:
+    """Did our runs (or our builder) follow a design statement: never a verdict on the
+    document. A statement about the document's own network is followed when our builder's
+    network satisfies it (the same check that would test a reference)."""
+    if claim["id"] in FIDELITY_CHECKS:
+        if claim.get("experiments") and not running_experiments(claim, evidence):
+            return "not_run", "No run of this configuration uses it."
+        return FIDELITY_CHECKS[claim["id"]](evidence, claim)
+    if claim.get("reference") == "keras":
+        return "", ""
+    if claim["id"] in CHECKS:
+        verdict, sentence = CHECKS[claim["id"]](evidence, claim)
+    elif published := _published(claim, evidence, errata):
+        verdict, sentence = published
+    else:
+        return "", ""
+    return {"reproduced": "followed", "not_reproduced": "deviated"}.get(
+        verdict, "not_run"
+    ), sentence
+
+
+def judge(claim: dict, evidence: Evidence, errata: list[dict] = ()) -> dict:
+    """One claim's verdict under its type's rules (claims.yaml `types`), with its evidence."""
+    kind = claim.get("type")
+    if kind not in TYPES:
+        raise ValueError(f"claim {claim['id']} has type {kind!r}; allowed: {', '.join(TYPES)}")
+    out = {"fidelity": "", "fidelity_evidence": "", "errata": ""}
+    if kind == "opinion":
+        why = claim.get("why") or claim.get("needs") or "it names no number or relation"
+        out.update(verdict="not_checkable", evidence=why, checked_by="rule")
+    elif kind == "erratum":
+        reading = " ".join((claim.get("reading") or claim.get("note") or "").split())
+        out.update(verdict="erratum", evidence="Reading used: " + reading, checked_by="rule")
+    elif kind == "arithmetic":
+        holds = _arithmetic(claim["arithmetic"])
+        sentence = (
+            f"The document's own arithmetic {'holds' if holds else 'does not hold'} at its "
+            "printed precision; it is listed as checked arithmetic, not as a reproduction."
+        )
+        out.update(
+            verdict="holds" if holds else "fails", evidence=sentence, checked_by="arithmetic"
+        )
+    elif kind == "result":
+        verdict, sentence, by = _judge_result(claim, evidence, errata)
+        out.update(verdict=verdict, evidence=sentence, checked_by=by)
+    else:  # design
+        verdict, sentence, by = _judge_design(claim, evidence, errata)
+        out.update(verdict=verdict, evidence=sentence, checked_by=by)
+        out["fidelity"], out["fidelity_evidence"] = _judge_fidelity(claim, evidence, errata)
+    allowed = OUTCOMES[kind]
+    if out["verdict"] not in allowed:
+        raise ValueError(
+            f"claim {claim['id']} ({kind}) got verdict {out['verdict']!r}; allowed: {allowed}"
+        )
+    if out["fidelity"] and out["fidelity"] not in FIDELITY:
+        raise ValueError(f"claim {claim['id']}: fidelity {out['fidelity']!r} not in {FIDELITY}")
+    cited = [e["id"] for e in errata if e["id"] in out["evidence"]]
+    out["errata"] = ";".join(cited)
+    return out
 
 
 def judge_all(registry: dict, evidence: Evidence) -> pd.DataFrame:
@@ -261,21 +408,26 @@ def judge_all(registry: dict, evidence: Evidence) -> pd.DataFrame:
         for claim in registry["claims"]
         for f in [*(claim.get("testable_in") or []), *(claim.get("experiments") or {})]
     )
+    by_id = {c["id"]: c for c in registry["claims"]}
     rows = []
     for claim in registry["claims"]:
-        verdict, sentence, by = judge(claim, evidence)
+        result = judge(claim, evidence, _errata(claim, by_id))
         rows.append(
             {
                 "id": claim["id"],
                 "document": claim["document"],
                 "section": claim["section"],
+                "type": claim["type"],
                 "kind": claim["kind"],
                 "quote": " ".join(claim["quote"].split()),
                 "statement": claim["statement"],
-                "verdict": verdict,
-                "evidence": " ".join(sentence.split()),
+                "verdict": result["verdict"],
+                "evidence": " ".join(str(result["evidence"]).split()),
+                "fidelity": result["fidelity"],
+                "fidelity_evidence": " ".join(str(result["fidelity_evidence"]).split()),
+                "errata": result["errata"],
                 "consistency_only": bool(claim.get("consistency_only")),
-                "checked_by": by,
+                "checked_by": result["checked_by"],
             }
         )
     return pd.DataFrame(rows, columns=COLUMNS)

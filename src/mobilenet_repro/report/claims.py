@@ -1,9 +1,12 @@
 """The report's claims: every claim of the registry with its verdict (results/claims/verdicts.csv).
 
-Judging is the check_claims rule's (analysis.claims); this only arranges its table for the
-templates: claims by document, the count of each verdict (consistency checks, which compare
-a library with itself, on a line of their own), and each verdict as a Number of kind
-"verdict" naming the file and the claim, so a change of verdict between builds is reported.
+Judging is the check_claims rule's (analysis.claims); this arranges its table for the
+templates: the rules and the types' verdicts as the registry defines them, the scorecard
+(only results count as reproduction outcomes; design statements against their reference,
+our fidelity, errata, arithmetic and opinions each on a line of their own, and consistency
+checks of Keras against itself apart from the documents' results), the claims by document,
+the fidelity table and the errata. Every count and verdict is a Number naming the file and
+the claim, so a change of verdict between builds is reported.
 """
 
 from __future__ import annotations
@@ -12,95 +15,166 @@ from pathlib import Path
 
 import pandas as pd
 
-from mobilenet_repro.analysis.claims import VERDICT_WORDS, VERDICTS, load_claims
+from mobilenet_repro.analysis.claims import FIDELITY, OUTCOMES, VERDICT_WORDS, load_claims
 from mobilenet_repro.formatting import as_bool
 from mobilenet_repro.paths import CLAIMS, CLAIMS_VERDICTS
 from mobilenet_repro.report.numbers import Number
 
-KIND_WORDS = {
-    "architecture_count": "architecture counts and structure",
-    "cost_formula": "cost formulas",
-    "comparison": "comparisons between networks",
-    "trained_accuracy": "trained accuracies and learning curves",
-    "recipe": "training recipes",
-    "qualitative": "qualitative statements",
+TYPE_WORDS = {
+    "result": "results",
+    "design": "design statements",
+    "erratum": "errata",
+    "arithmetic": "the documents' own arithmetic",
+    "opinion": "opinions",
 }
-GOOD = {"supported": True, "partly": None, "not_supported": False, "not_testable": None}
+# True: the document's claim stands; False: it does not; None: neither (not judged, or a
+# statement about our runs rather than the document).
+GOOD = {"reproduced": True, "not_reproduced": False, "holds": True, "fails": False}
 
 
 def _count(n: int, source: str, label: str) -> Number:
     return Number(str(n), label, source, "verdict", kind="count")
 
 
+def _text(value) -> str:
+    return " ".join(str(value or "").split())
+
+
+def _line(what: str, part: pd.DataFrame, column: str, outcomes, source: str) -> dict:
+    return {
+        "what": what,
+        "all": _count(len(part), source, f"{what}: all"),
+        "counts": [
+            (VERDICT_WORDS[v], _count(int((part[column] == v).sum()), source, f"{what}: {v}"))
+            for v in outcomes
+        ],
+    }
+
+
 def claims_context(path: Path | str | None, registry_path: Path | str = CLAIMS) -> dict:
-    """Documents with their claims, and the scorecard of claims by verdict."""
+    """The claims section's values: rules, scorecard, claims by document, fidelity, errata."""
     if path is None or not Path(path).is_file():
         return {}
     source = Path(CLAIMS_VERDICTS).as_posix()
     registry = load_claims(registry_path)
     table = pd.read_csv(path, keep_default_na=False)
     table["consistency_only"] = table["consistency_only"].map(as_bool)
+    by_id = {c["id"]: c for c in registry["claims"]}
+
+    def verdict(r, column="verdict") -> Number:
+        return Number(VERDICT_WORDS[r[column]], r["id"], source, column, kind="verdict")
+
     documents = []
     for key, doc in registry["documents"].items():
         part = table[table["document"] == key]
-        claims = []
-        for r in part.itertuples():
-            word = Number(VERDICT_WORDS[r.verdict], r.id, source, "verdict", kind="verdict")
-            claims.append(
-                {
-                    "id": r.id,
-                    "section": r.section,
-                    "quote": r.quote,
-                    "statement": r.statement,
-                    "verdict": r.verdict,
-                    "verdict_word": word,
-                    "good": GOOD[r.verdict],
-                    "evidence": r.evidence,
-                    "consistency_only": r.consistency_only,
-                }
-            )
+        claims = [
+            {
+                "id": r["id"],
+                "section": r["section"],
+                "quote": r["quote"],
+                "statement": r["statement"],
+                "type": r["type"],
+                "verdict_word": verdict(r),
+                "good": GOOD.get(r["verdict"]),
+                "evidence": r["evidence"],
+                "fidelity": verdict(r, "fidelity") if r["fidelity"] else "",
+                "fidelity_evidence": r["fidelity_evidence"],
+                "consistency_only": r["consistency_only"],
+            }
+            for _, r in part.iterrows()
+        ]
         documents.append(
             {
                 "key": key,
                 "title": doc["title"],
                 "title_cap": doc["title"][0].upper() + doc["title"][1:],
-                "description": " ".join(doc["description"].split()),
+                "description": _text(doc["description"]),
                 "claims": claims,
-                "counts": {
-                    v: _count(int((part["verdict"] == v).sum()), source, f"{key}: {v}")
-                    for v in VERDICTS
-                },
+                "by_type": [
+                    _count(int((part["type"] == t).sum()), source, f"{key}: {t}")
+                    for t in TYPE_WORDS
+                ],
             }
         )
-    checked = table[~table["consistency_only"]]
-    consistency = table[table["consistency_only"]]
-    scorecard = []
-    for what, part in (("claims of the documents", checked), ("consistency checks", consistency)):
-        row = {"what": what, "all": _count(len(part), source, f"{what}: all")}
-        for v in VERDICTS:
-            row[v] = _count(int((part["verdict"] == v).sum()), source, f"{what}: {v}")
-        scorecard.append(row)
-    by_kind = []
-    for kind, words in KIND_WORDS.items():
-        part = checked[checked["kind"] == kind]
-        if len(part):
-            by_kind.append(
-                {
-                    "kind": words,
-                    "all": _count(len(part), source, f"{kind}: all"),
-                    **{
-                        v: _count(int((part["verdict"] == v).sum()), source, f"{kind}: {v}")
-                        for v in VERDICTS
-                    },
-                }
-            )
+    own = table[~table["consistency_only"]]
+    results = own[own["type"] == "result"]
+    design = own[own["type"] == "design"]
+    scorecard = [
+        _line("results of the documents", results, "verdict", OUTCOMES["result"], source),
+        _line(
+            "design statements, against Keras's build",
+            design[design["verdict"] != "no_reference"],
+            "verdict",
+            ("reproduced", "not_reproduced", "not_run"),
+            source,
+        ),
+        _line(
+            "our fidelity to design statements",
+            design[design["fidelity"] != ""],
+            "fidelity",
+            FIDELITY,
+            source,
+        ),
+        _line(
+            "arithmetic of the documents",
+            own[own["type"] == "arithmetic"],
+            "verdict",
+            OUTCOMES["arithmetic"],
+            source,
+        ),  # fmt: skip
+        _line("errata", own[own["type"] == "erratum"], "verdict", OUTCOMES["erratum"], source),
+        _line("opinions", own[own["type"] == "opinion"], "verdict", OUTCOMES["opinion"], source),
+        _line(
+            "consistency checks: Keras against itself",
+            table[table["consistency_only"]],
+            "verdict",
+            ("reproduced", "not_reproduced"),
+            source,
+        ),
+    ]
+    fidelity_rows = [
+        {
+            "statement": r["statement"],
+            "document": registry["documents"][r["document"]]["title"],
+            "fidelity": verdict(r, "fidelity"),
+            "evidence": r["fidelity_evidence"],
+        }
+        for _, r in table[table["fidelity"] != ""].iterrows()
+    ]
+    errata = []
+    for _, r in table[table["type"] == "erratum"].iterrows():
+        readers = table[table["errata"].str.split(";").map(lambda ids, i=r["id"]: i in ids)]
+        errata.append(
+            {
+                "id": r["id"],
+                "document": registry["documents"][r["document"]]["title"],
+                "section": r["section"],
+                "statement": r["statement"],
+                "reading": _text(by_id[r["id"]].get("reading")),
+                "readers": list(readers["id"]),
+            }
+        )
+    types = [
+        {
+            "type": t,
+            "words": TYPE_WORDS[t],
+            "what": _text(spec["what"]),
+            "verdicts": [(VERDICT_WORDS[v], _text(m)) for v, m in spec["verdicts"].items()],
+            "fidelity": [(VERDICT_WORDS[v], _text(m)) for v, m in spec.get("fidelity", {}).items()],
+        }
+        for t, spec in registry["types"].items()
+    ]
     return {
-        "by_kind": by_kind,
-        "n": len(table),
+        "n": _count(len(table), source, "claims: all"),
+        "n_own": _count(len(own), source, "claims of the documents: all"),
         "documents": documents,
+        "type_words": list(TYPE_WORDS.values()),
         "scorecard": scorecard,
-        "words": VERDICT_WORDS,
-        "meanings": {v: " ".join(registry["verdicts"][v].split()) for v in VERDICTS},
-        "precision_rule": " ".join(registry["precision_rule"].split()),
+        "results": scorecard[0],
+        "types": types,
+        "rules": [_text(r) for r in registry["rules"]],
+        "precision_rule": _text(registry["precision_rule"]),
+        "fidelity": fidelity_rows,
+        "errata": errata,
         "source": source,
     }

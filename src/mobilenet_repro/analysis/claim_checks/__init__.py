@@ -8,4 +8,9 @@ that holds only inside the test-set noise is `partly`, and so is anything shown 
 analogue (another data set, a miniature).
 """
 
-from mobilenet_repro.analysis.claim_checks import costs, structure, trained  # noqa: F401 - registers
+from mobilenet_repro.analysis.claim_checks import (  # noqa: F401 - registers
+    costs,
+    numerics,
+    structure,
+    trained,
+)
