@@ -183,8 +183,8 @@ def _runs(tmp_path, rows):
 
 def _run(model, seed, top1, params, alpha=1.0, resolution=224, n=1000):
     return {"experiment": "cifar_mobilenetv2", "dataset": "d", "model": model,
-            "arch": "mobilenet_v1", "alpha": alpha, "resolution": resolution, "seed": seed, "params": params,
-            "test_top1": top1, "test_images": n, "classes": 10}  # fmt: skip
+            "arch": "mobilenet_v1", "alpha": alpha, "resolution": resolution, "seed": seed,
+            "params": params, "test_top1": top1, "test_images": n, "classes": 10}  # fmt: skip
 
 
 def test_an_accuracy_relation_on_other_data_is_not_comparable_as_run(tmp_path):
