@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD, difference_interval, interval_text
+from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD, interval_text, means_difference
 from mobilenet_repro.files import read_json
 from mobilenet_repro.paths import PUBLISHED
 from mobilenet_repro.runs import Run
@@ -93,7 +93,7 @@ def _ours_text(values: np.ndarray, test_images: int | None) -> str:
     else:
         text = f"{mean:.2f} ± {values.std(ddof=1):.2f}% ({n} seeds"
     if test_images:
-        text += "; " + interval_text(mean / 100, int(test_images), n)
+        text += "; " + interval_text([v / 100 for v in values], int(test_images))
     return text + ")"
 
 
@@ -109,7 +109,8 @@ def noise_verdict(
     `not_comparable` (why: another network, a small share of their budget) makes the verdict
     "not_comparable": the numbers stand side by side, with no reproduced/differs. Otherwise:
     reproduced within the tolerance; "within_noise" when the 95% interval of the difference
-    (from the test-set size, ours pooled over seeds, theirs on as many images) contains zero,
+    (the test set counted once, plus the seeds' spread from three seeds; theirs on as many
+    images) contains zero,
     or, without a test-set size, within two standard deviations of three or more seeds;
     else below or above.
     """
@@ -123,8 +124,10 @@ def noise_verdict(
     ours = _ours_text(values, test_images)
     out = {"mean": mean, "std": std, "n": n, "diff": diff, "low": None, "high": None}
     if test_images:
-        low, high = difference_interval(
-            mean / 100, int(test_images) * n, published / 100, int(test_images)
+        # Every seed predicts the same test images: the test set counts once, and the
+        # seeds' spread adds to it from three seeds on.
+        low, high = means_difference(
+            [v / 100 for v in values], int(test_images), [published / 100], int(test_images)
         )
         out["low"], out["high"] = low * 100, high * 100
     spread = (

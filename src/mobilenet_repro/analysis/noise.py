@@ -1,10 +1,12 @@
-"""Test-set noise of accuracies: binomial intervals from the number of test images.
+"""Noise of accuracies: the test set's and the seeds'.
 
 A test top-1 over n images is a proportion; its 95% Wilson interval says how far another
 draw of n test images could move it (about +-0.7 points at 10,000 images and 85%, +-4 at
-359). Differences between two accuracies get the normal-approximation interval of a
-difference of proportions. Both measure the test set's noise only; the spread between seeds
-is on top of it, and is measured only from 3 seeds or more (two give a std that says little).
+359). Every seed predicts the same test images, so seeds are never pooled as if they were
+more images: one or two seeds get each seed's own interval; a mean over three or more seeds
+gets an interval that adds the test set's variance (over n images, once) to the seeds'
+(Student's t over the seeds), and so does a difference between two such means. Two seeds
+measure no spread: a difference between models needs three seeds of each to be a finding.
 """
 
 from __future__ import annotations
@@ -32,14 +34,56 @@ def difference_interval(p1: float, n1: int, p2: float, n2: int, z: float = Z95):
     return d - z * se, d + z * se
 
 
-def interval_text(p: float, images: int, seeds: int = 1) -> str:
-    """ "95% interval 84.49-85.89% over 10,000 test images" for an accuracy (fraction), over
-    every seed's predictions of the test images when pooled."""
-    n = images * seeds
-    low, high = wilson(p * n, n)
-    over = (
-        f"{n:,} test images"
-        if seeds == 1
-        else f"{n:,} test predictions ({images:,} images x {seeds} seeds)"
+# Student's t at 97.5% by degrees of freedom (two-sided 95%), for 2 to 30 seeds.
+_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
+         9: 2.262, 10: 2.228, 15: 2.131, 20: 2.086, 29: 2.045}  # fmt: skip
+
+
+def t975(df: int) -> float:
+    """Student's t quantile for a two-sided 95% interval (the nearest tabulated df below)."""
+    return _T975[max(k for k in _T975 if k <= max(df, 1))] if df < 30 else Z95
+
+
+def _seed_variance(values) -> float:
+    """Variance of the mean over seeds, t-scaled to a normal quantile (0 below 2 seeds)."""
+    k = len(values)
+    if k < 2:
+        return 0.0
+    mean = sum(values) / k
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (k - 1))
+    return (t975(k - 1) / Z95 * std / math.sqrt(k)) ** 2
+
+
+def mean_interval(values, images: int) -> tuple[float, float]:
+    """95% interval of the mean test top-1 (fractions) over three or more seeds: the test
+    set's variance over `images` (once) plus the seeds' (Student's t)."""
+    p = sum(values) / len(values)
+    half = Z95 * math.sqrt(p * (1 - p) / images + _seed_variance(values))
+    return p - half, p + half
+
+
+def means_difference(values1, n1: int, values2, n2: int) -> tuple[float, float]:
+    """95% interval of mean(values1) - mean(values2), each over its seeds and test set."""
+    p1, p2 = sum(values1) / len(values1), sum(values2) / len(values2)
+    var = (
+        p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2 + _seed_variance(values1) + _seed_variance(values2)
     )
-    return f"95% interval {low * 100:.2f}-{high * 100:.2f}% over {over}"
+    half = Z95 * math.sqrt(var)
+    return p1 - p2 - half, p1 - p2 + half
+
+
+def interval_text(values, images: int) -> str:
+    """An accuracy's interval as the report prints it (fractions in, percent out): each
+    seed's Wilson interval for one or two seeds, the interval of the mean from three."""
+    if len(values) >= MIN_SEEDS_FOR_STD:
+        low, high = mean_interval(values, images)
+        return (
+            f"95% interval of the mean {low * 100:.2f}-{high * 100:.2f}% "
+            f"({images:,} test images, {len(values)} seeds)"
+        )
+    parts = []
+    for v in values:
+        low, high = wilson(v * images, images)
+        parts.append(f"{low * 100:.2f}-{high * 100:.2f}%")
+    word = "interval" if len(parts) == 1 else "intervals, one per seed,"
+    return f"95% {word} {' and '.join(parts)} over {images:,} test images"

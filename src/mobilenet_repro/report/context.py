@@ -129,6 +129,8 @@ def _experiment_context(
         "ranking": ranking,
         "surprises": surprises(rows, final_sides(arch_dir)),
         "underpowered": len(exp["seeds"]) < MIN_SEEDS_FOR_STD,
+        # Seeds of a frozen base share its features: they vary the new head only.
+        "head_only_seeds": bool(config["recipes"][exp["recipe"]].get("freeze_base")),
         "not_learned": [f"{r['label']} ({r['dataset']})" for r in rows if not r["learned"]],
         "seed002": seed002_context(analysis_dir / exp_id, exp.get("analyses", []), labels, fig),
         "figures": {

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD, difference_interval, wilson
+from mobilenet_repro.analysis.noise import (
+    MIN_SEEDS_FOR_STD,
+    mean_interval,
+    means_difference,
+    wilson,
+)
 from mobilenet_repro.formatting import as_bool, fmt_int, fmt_millions, mean_std
 from mobilenet_repro.paths import ARCHITECTURE_FILES
 from mobilenet_repro.training.backends import DEFAULT as DEFAULT_BACKEND
@@ -31,15 +36,11 @@ def result_row(r, runs: pd.DataFrame, exp_id: str, models: dict, backend_named: 
     label = models[r["model"]].get("label") or r["model"]
     values, test_images = _seed_values(runs, exp_id, {**r, "backend": backend})
     top1 = _top1_text(values, r["test_top1_mean"], r["test_top1_std"])
-    n_predictions = test_images * len(values) if test_images else None
-    interval = "-"
-    if n_predictions:
-        low, high = wilson(r["test_top1_mean"] * n_predictions, n_predictions)
-        interval = f"{low * 100:.1f}-{high * 100:.1f}"
     return {
-        "interval": interval,
+        "interval": _interval(values, test_images),
         "test_images": fmt_int(test_images) if test_images else "-",
-        "n_predictions": n_predictions,
+        "n_images": test_images,
+        "values": values,
         "learned": as_bool(r["learned"]),
         "dataset": r["dataset"],
         "model": r["model"],
@@ -74,6 +75,26 @@ def _seed_values(runs: pd.DataFrame, exp_id, row) -> tuple[list[float], int | No
     return [float(v) for v in sel["test_top1"]], (int(n.iloc[0]) if len(n) else None)
 
 
+def _interval(values: list[float], test_images: int | None) -> str:
+    """Each seed's Wilson interval for one or two seeds; from three, the interval of the
+    mean (the test set once plus the seeds' spread). Never seeds pooled as more images."""
+    if not test_images or not values:
+        return "-"
+    if len(values) >= MIN_SEEDS_FOR_STD:
+        low, high = mean_interval(values, test_images)
+        return f"{low * 100:.1f}-{high * 100:.1f}"
+    parts = [wilson(v * test_images, test_images) for v in values]
+    return " and ".join(f"{lo * 100:.1f}-{hi * 100:.1f}" for lo, hi in parts)
+
+
+def _difference(first: dict, second: dict) -> tuple[float, float] | None:
+    if not (first["n_images"] and second["n_images"]):
+        return None
+    return means_difference(
+        first["values"], first["n_images"], second["values"], second["n_images"]
+    )
+
+
 def _top1_text(values: list[float], mean: float, std: float) -> str:
     """Test top-1 in points: each value for one or two seeds, mean ± std from three."""
     if 0 < len(values) < MIN_SEEDS_FOR_STD:
@@ -83,7 +104,8 @@ def _top1_text(values: list[float], mean: float, std: float) -> str:
 
 def rank_models(rows: list[dict]) -> list[dict]:
     """Per data set: the most accurate model only when it is ahead of the next beyond the
-    test-set noise (the 95% interval of the difference excludes zero); else a tie."""
+    noise (the 95% interval of the difference excludes zero) with three seeds of each;
+    ahead of the test set's noise on fewer seeds is said as such; else a tie."""
     out = []
     for dataset in dict.fromkeys(r["dataset"] for r in rows):
         learned = sorted(
@@ -98,11 +120,12 @@ def rank_models(rows: list[dict]) -> list[dict]:
         if len(learned) > 1:
             second = learned[1]
             entry["second"] = second
-            n1, n2 = first["n_predictions"], second["n_predictions"]
-            if n1 and n2:
-                low, high = difference_interval(first["top1_mean"], n1, second["top1_mean"], n2)
+            interval = _difference(first, second)
+            if interval:
+                low, high = interval
                 entry["interval"] = f"{low * 100:+.1f} to {high * 100:+.1f}"
-                entry["kind"] = "ahead" if low > 0 else "tied"
+                enough = min(first["seeds"], second["seeds"]) >= MIN_SEEDS_FOR_STD
+                entry["kind"] = "tied" if low <= 0 else ("ahead" if enough else "ahead_few_seeds")
             else:
                 entry["interval"] = "unknown (no test-set size recorded)"
                 entry["kind"] = "tied"
@@ -110,12 +133,7 @@ def rank_models(rows: list[dict]) -> list[dict]:
             entry["tied_with"] = [
                 r["label"]
                 for r in learned[1:]
-                if r["n_predictions"]
-                and n1
-                and difference_interval(first["top1_mean"], n1, r["top1_mean"], r["n_predictions"])[
-                    0
-                ]
-                <= 0
+                if (interval := _difference(first, r)) is not None and interval[0] <= 0
             ]
         out.append(entry)
     return out
