@@ -4,7 +4,7 @@
 
 Reads the committed run records under bench/results/ (each a folder with metrics.json and
 history.csv) and chenyaofo's published per-epoch CIFAR-10 curves
-(src/mobilenet_repro/published_curves/), and draws test top-1 against
+(report/published_curves/), and draws test top-1 against
 training images seen (log axis) -> bench/results/budget_curve.png and budget_curve.csv.
 
 Points: every epoch of a record whose per-epoch evaluation is the test split (the
@@ -29,7 +29,7 @@ RECORDS = (
     "cifar10_cpu_hour/final/seed0",  # the final CPU-hour recipe, two seeds
     "cifar10_cpu_hour/final/seed1",
 )
-CURVES = ROOT / "src/mobilenet_repro/published_curves/chenyaofo_cifar10_mobilenetv2.csv"
+CURVES = ROOT / "report/published_curves/chenyaofo_cifar10_mobilenetv2.csv"
 THEIR_TRAIN_IMAGES = 50_000  # all of CIFAR-10's training split, every epoch
 WIDTHS = {"cifar10_mobilenetv2_x0_5": "x0.5", "cifar10_mobilenetv2_x1_0": "x1.0"}
 

@@ -8,7 +8,7 @@ checkout itself is never touched) with the venv this script runs in:
    notebooks and the report included). Once: several minutes.
 2. No-op rerun: `snakemake --cores all` when everything is up to date (`--reps` times).
 3. Report-only rebuild: a template edited (a Jinja comment appended to the copy's
-   src/mobilenet_repro/report/templates/report.html.j2), then `snakemake --cores all`;
+   report/templates/report.html.j2), then `snakemake --cores all`;
    checked to run the report job and nothing else. Interleaved with 2: no-op, report, no-op,
    report...
 4. Fixed cost per training job, from the end-to-end run: each job's wall time (Snakemake's
@@ -43,7 +43,7 @@ from input_pipeline import ROOT, machine
 
 BENCH = Path(__file__).resolve().parent
 TARGETS = {"end_to_end_seconds": 600, "noop_seconds": 3, "report_only_seconds": 20}
-TEMPLATE = "src/mobilenet_repro/report/templates/report.html.j2"
+TEMPLATE = "report/templates/report.html.j2"
 
 
 def copy_checkout(dest: Path) -> int:

@@ -62,7 +62,7 @@ TINY_CONFIG = {
 
 
 # What Snakemake needs to run the workflow from a copy of the repository.
-WORKFLOW_FILES = ("Snakefile", "workflow", "config", "notebooks", "src", "envs")
+WORKFLOW_FILES = ("Snakefile", "workflow", "config", "notebooks", "src", "envs", "report")
 
 
 def copy_workflow(dest: Path) -> Path:

@@ -5,9 +5,9 @@ Outputs are relative to the workflow's working directory (the checkout, or `--di
 rules (workflow/rules/*.smk), the job scripts, the analysis and the report all take their
 paths from here, so moving an output is one edit.
 
-Files shipped with the package (the configuration schema, the published numbers and curves,
-the report's templates) are package data, found with `importlib.resources`: an installed
-package finds them outside any checkout.
+The configuration schema is package data, found with `importlib.resources`. What an author of
+the report edits (templates, claims, published numbers and curves) is in the checkout's
+top-level report/ folder.
 """
 
 from __future__ import annotations
@@ -82,7 +82,13 @@ def package_file(*parts: str) -> Path:
 
 
 SCHEMA = package_file("config.schema.yaml")
-PUBLISHED = package_file("published.yaml")
-CLAIMS = package_file("claims.yaml")  # the source documents' checkable claims
-PUBLISHED_CURVES = package_file("published_curves")
-TEMPLATES = package_file("report", "templates")
+
+# ------------------------------------------------------- what an author of the report edits
+# The checkout's top-level report/ folder: the templates, the claims registry, the published
+# numbers and curves. Rules declare these files as inputs; the package turns outputs into
+# values and the templates turn values into sentences.
+REPORT_SOURCES = Path(__file__).resolve().parents[2] / "report"
+PUBLISHED = REPORT_SOURCES / "published.yaml"
+CLAIMS = REPORT_SOURCES / "claims.yaml"  # the source documents' checkable claims
+PUBLISHED_CURVES = REPORT_SOURCES / "published_curves"
+TEMPLATES = REPORT_SOURCES / "templates"

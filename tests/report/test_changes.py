@@ -129,7 +129,7 @@ def test_changes_within_the_tolerance_count_as_unchanged():
 def test_why_a_run_changed_names_data_versions_hardware_and_code():
     old = make([], {"e/d/m/seed0": run_record()})
     files = {"src/a.py": {"group": "code", "sha256": "2"}}
-    files["src/mobilenet_repro/report/templates/x.j2"] = {"group": "template", "sha256": "3"}
+    files["report/templates/x.j2"] = {"group": "template", "sha256": "3"}
     new = make(
         [],
         {"e/d/m/seed0": run_record(metrics="b", data="d2", keras="3.16.0", threads=2)},
@@ -144,7 +144,7 @@ def test_why_a_run_changed_names_data_versions_hardware_and_code():
     assert "x.j2" not in reasons  # a template never changes a run
     assert [f["path"] for f in compare(old, new)["files"]] == [
         "src/a.py",
-        "src/mobilenet_repro/report/templates/x.j2",
+        "report/templates/x.j2",
     ]
     same = compare(old, make([], {"e/d/m/seed0": run_record(metrics="c")}))
     assert "re-trained with the same configuration" in same["changed_runs"][0]["reasons"][0]

@@ -80,7 +80,7 @@ def test_first_build_records_every_number_with_its_source(loop):
     assert all(n["source"] and n["label"] and n["section"] for n in record["numbers"])
     assert set(record["runs"]) == {CHANGED, OTHER}
     assert record["runs"][CHANGED]["spec"]["recipe"]["learning_rate"] == 0.002
-    assert "src/mobilenet_repro/report/templates/content/report.j2" in record["files"]
+    assert "report/templates/content/report.j2" in record["files"]
     kept = workdir / "results/report/default/previous/numbers.json"
     assert json.loads(kept.read_text()) == record  # kept for the next build
 
@@ -108,7 +108,7 @@ def test_a_changed_learning_rate_lists_exactly_that_models_numbers(loop):
 
 def test_a_template_edit_lists_no_changed_number(loop):
     workdir = loop["dir"]
-    template = workdir / "src/mobilenet_repro/report/templates/content/report.j2"
+    template = workdir / "report/templates/content/report.j2"
     template.write_text(
         template.read_text() + "\n{% call m.p() %}An edited template.{% endcall %}\n"
     )
@@ -119,7 +119,7 @@ def test_a_template_edit_lists_no_changed_number(loop):
     section = html[html.index(">Changes since the previous report</h") :]
     assert ">Numbers that moved</h" not in section and ">Runtimes that changed</h" not in section
     assert "0 moved, 0 verdicts flipped and 0 runtime figures changed" in " ".join(section.split())
-    assert "src/mobilenet_repro/report/templates/content/report.j2 (template, changed)" in section
+    assert "report/templates/content/report.j2 (template, changed)" in section
 
 
 def test_compare_with_an_earlier_record(loop):

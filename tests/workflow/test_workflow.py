@@ -257,7 +257,7 @@ def test_changing_one_model_reruns_only_that_branch(workflow_run, tmp_path):
 
 def test_editing_a_template_reruns_only_the_report(workflow_run):
     # A real edit: Snakemake ignores a newer mtime when a small file's checksum is unchanged.
-    template = workflow_run / "src/mobilenet_repro/report/templates/report.html.j2"  # the copy's
+    template = workflow_run / "report/templates/report.html.j2"  # the copy's
     before, text = template.stat(), template.read_bytes()
     try:
         template.write_bytes(text + b"{# an edit #}\n")

@@ -1,4 +1,4 @@
-# Report: the package's Jinja2 templates (src/mobilenet_repro/report/templates) render every
+# Report: the package's Jinja2 templates (report/templates) render every
 # table, figure and number from the pipeline's output files into a self-contained HTML page
 # and a Typst-typeset PDF, in results/report/<name>/ (the configuration's `name`).
 

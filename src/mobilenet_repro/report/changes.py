@@ -34,10 +34,11 @@ FILE_GROUPS = {
     "code": ("Snakefile", "src/mobilenet_repro/**/*.py", "workflow/**/*.py", "workflow/**/*.smk"),
     "configuration schema": ("src/mobilenet_repro/config.schema.yaml",),
     "notebook": ("notebooks/*.ipynb",),
-    "template": ("src/mobilenet_repro/report/templates/**/*.j2",),
+    "template": ("report/templates/**/*.j2",),
+    "claims registry": ("report/claims.yaml",),
     "published numbers": (
-        "src/mobilenet_repro/published.yaml",
-        "src/mobilenet_repro/published_curves/*",
+        "report/published.yaml",
+        "report/published_curves/*",
     ),
 }
 # What a run's result depends on among those: its numbers move only through these.
