@@ -200,6 +200,7 @@ def build_context(
         "hardware": first.get("hardware", {}),
         "git": git_state(Path(repo)),
         "config_yaml": yaml.safe_dump(config, sort_keys=False),
+        "config_name": config.get("name", "default"),
         "benchmarks": read_benchmarks(benchmark_files),
         "published": published,
         "arch": None,
@@ -325,6 +326,7 @@ def _source_context(context, config, metrics, metrics_files, manifest_files, run
             for k, v in context[what].items()
         }
     _source_benchmarks(context["benchmarks"])
+    context["runtimes"] = runtimes_by_rule(context["benchmarks"])
     if context["cifar_params"]:
         _source_cifar(context["cifar_params"], index)
 
@@ -354,6 +356,37 @@ def _source_benchmarks(benchmarks: list[dict]) -> None:
             (),
             "runtime",
         )
+
+
+def runtimes_by_rule(benchmarks: list[dict]) -> list[dict]:
+    """One row per rule: its jobs, their total and longest wall time, the largest peak
+    memory; each a Number naming the benchmark files it sums."""
+    rows = []
+    for rule in dict.fromkeys(b["job"].split("/")[0] for b in benchmarks):
+        jobs = [b for b in benchmarks if b["job"].split("/")[0] == rule]
+        longest = max(jobs, key=lambda b: b["seconds"])
+        rss = [b for b in jobs if str(b["max_rss_mb"]) not in ("", "None", "-")]
+        source = f"benchmarks/{rule}/" if len(jobs) > 1 else jobs[0]["path"]
+        rows.append(
+            {
+                "rule": rule.replace("_", " "),
+                "jobs": Number(str(len(jobs)), f"jobs of {rule}", source, "count", kind="count"),
+                "total": Number(
+                    f"{sum(b['seconds'] for b in jobs):.1f}",
+                    f"total runtime of {rule} (s)",
+                    source,
+                    "s",
+                    kind="runtime",
+                ),
+                "longest": longest["seconds_shown"],
+                "max_rss_mb": max(rss, key=lambda b: float(str(b["max_rss_mb"]).replace(",", "")))[
+                    "max_rss_mb"
+                ]
+                if rss
+                else "-",
+            }
+        )
+    return rows
 
 
 def _source_dataset(dataset: dict, manifest: str) -> None:
