@@ -64,9 +64,14 @@ def claims_context(path: Path | str | None, registry_path: Path | str = CLAIMS) 
     def verdict(r, column="verdict") -> Number:
         return Number(VERDICT_WORDS[r[column]], r["id"], source, column, kind="verdict")
 
+    # What a claim not run here would take is often the same for many claims: said once per
+    # document, with the claims it applies to, rather than repeated under each.
+    repeated = table[table["verdict"] == "not_run"]["evidence"].value_counts()
+    repeated = set(repeated[repeated > 1].index)
     documents = []
     for key, doc in registry["documents"].items():
         part = table[table["document"] == key]
+        shared = part[part["evidence"].isin(repeated) & (part["verdict"] == "not_run")]
         claims = [
             {
                 "id": r["id"],
@@ -76,7 +81,7 @@ def claims_context(path: Path | str | None, registry_path: Path | str = CLAIMS) 
                 "type": r["type"],
                 "verdict_word": verdict(r),
                 "good": GOOD.get(r["verdict"]),
-                "evidence": r["evidence"],
+                "evidence": "" if r["id"] in set(shared["id"]) else r["evidence"],
                 "fidelity": verdict(r, "fidelity") if r["fidelity"] else "",
                 "fidelity_evidence": r["fidelity_evidence"],
                 "consistency_only": r["consistency_only"],
@@ -90,6 +95,10 @@ def claims_context(path: Path | str | None, registry_path: Path | str = CLAIMS) 
                 "title_cap": doc["title"][0].upper() + doc["title"][1:],
                 "description": _text(doc["description"]),
                 "claims": claims,
+                "not_run_groups": [
+                    {"evidence": text, "ids": list(group["id"])}
+                    for text, group in shared.groupby("evidence", sort=False)
+                ],
                 "by_type": [
                     _count(int((part["type"] == t).sum()), source, f"{key}: {t}")
                     for t in TYPE_WORDS
