@@ -70,6 +70,7 @@ COLUMNS = [
     "errata",
     "consistency_only",
     "checked_by",
+    "sources",
 ]
 
 Check = Callable[["Evidence", dict], tuple[str, str]]
@@ -118,16 +119,30 @@ class Evidence:
     accuracy_csv: Path | None = None
     known_configs: frozenset = frozenset()  # the configuration files the registry names
     _cache: dict = field(default_factory=dict, repr=False)
+    # The output files read since the last `reading()`: a verdict's sources, recorded beside
+    # it instead of being written into its sentence.
+    read: set = field(default_factory=set, repr=False)
+
+    def reading(self) -> set:
+        self.read = set()
+        return self.read
 
     def arch(self, key: str) -> pd.DataFrame:
+        self.read.add((Path(self.arch_dir) / f"{key}.csv").as_posix())
         if key not in self._cache:
             # Printed values stay as printed ("3.50", not 3.5).
             text = {"published_text": str, "ours_text": str, "published": str, "ours": str}
             self._cache[key] = pd.read_csv(Path(self.arch_dir) / f"{key}.csv", dtype=text)
         return self._cache[key]
 
-    @cached_property
+    @property
     def runs(self) -> pd.DataFrame:
+        if self.runs_csv is not None:
+            self.read.add(Path(self.runs_csv).as_posix())
+        return self._runs
+
+    @cached_property
+    def _runs(self) -> pd.DataFrame:
         if self.runs_csv is None or not Path(self.runs_csv).exists():
             from mobilenet_repro.analysis.results import RUNS_COLUMNS
 
@@ -136,15 +151,17 @@ class Evidence:
 
     def analysis(self, experiment: str, table: str) -> pd.DataFrame | None:
         path = Path(self.analysis_dir or "results/analysis") / experiment / f"{table}.csv"
-        return pd.read_csv(path) if path.exists() else None
+        if not path.exists():
+            return None
+        self.read.add(path.as_posix())
+        return pd.read_csv(path)
 
     def histories(self, experiment: str) -> pd.DataFrame:
         """Every history.csv of an experiment's runs, with the run's folder as `run`."""
         root = Path(self.analysis_dir or "results/analysis").parent / "runs" / experiment
-        frames = [
-            pd.read_csv(p).assign(run=str(p.parent.relative_to(root)))
-            for p in sorted(root.rglob("history.csv"))
-        ]
+        files = sorted(root.rglob("history.csv"))
+        self.read.update(p.as_posix() for p in files)
+        frames = [pd.read_csv(p).assign(run=str(p.parent.relative_to(root))) for p in files]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def experiments(self) -> dict:
@@ -411,6 +428,7 @@ def judge_all(registry: dict, evidence: Evidence) -> pd.DataFrame:
     by_id = {c["id"]: c for c in registry["claims"]}
     rows = []
     for claim in registry["claims"]:
+        read = evidence.reading()
         result = judge(claim, evidence, _errata(claim, by_id))
         rows.append(
             {
@@ -428,6 +446,7 @@ def judge_all(registry: dict, evidence: Evidence) -> pd.DataFrame:
                 "errata": result["errata"],
                 "consistency_only": bool(claim.get("consistency_only")),
                 "checked_by": result["checked_by"],
+                "sources": ";".join(sorted(read)),
             }
         )
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -40,7 +40,7 @@ def _cost_formula(kind: str, formula, words: str):
             return "not_reproduced", f"{off} of {len(rows)} {words} differ from the formula."
         return "reproduced", (
             f"Our counter gives each of the {len(rows)} {words} of the built networks exactly "
-            "this count (layers.csv; stride 2: D_F is the output side)."
+            "this count (stride 2: D_F is the output side)."
         )
 
     return cost_formula
@@ -67,7 +67,7 @@ def separable_ratio(evidence: Evidence, claim: dict):
     return verdict, (
         f"In {int(ok.sum())} of {len(ratios)} depthwise-pointwise pairs of {models} built "
         f"networks the mult-adds ratio to a standard convolution of the same shape is "
-        f"1/N + 1/D_K^2 (largest difference {worst:.1g}; separable_ratios.csv); the formula "
+        f"1/N + 1/D_K^2 (largest difference {worst:.1g}); the formula "
         "is analytic."
     )
 
@@ -92,7 +92,7 @@ def separable_ratio_strided(evidence: Evidence, claim: dict):
     verdict = "reproduced" if ok.all() else "not_reproduced"
     return verdict, (
         f"All {int(ok.sum())} of {len(part)} stride-2 depthwise-pointwise pairs of the built "
-        "networks have the ratio 1/N + 1/D_K^2 (separable_ratios.csv, layers.csv)."
+        "networks have the ratio 1/N + 1/D_K^2."
     )
 
 
@@ -105,8 +105,7 @@ def separable_fewer_params(evidence: Evidence, claim: dict):
     return verdict, (
         f"Each of the {len(cifar)} depthwise-pointwise pairs of the CIFAR-10 MobileNetV2 has "
         f"{saving.min():.1f} to {saving.max():.1f} times fewer weights than a standard 3x3 "
-        "convolution of the same shape (the parameter ratio equals the cost ratio; "
-        "separable_ratios.csv)."
+        "convolution of the same shape (the parameter ratio equals the cost ratio)."
     )
 
 
@@ -125,7 +124,7 @@ def eight_to_nine_times(evidence: Evidence, claim: dict):
         f"Over the {len(k3)} depthwise separable layers of MobileNet V1, standard 3x3 "
         f"convolutions of the same shapes would cost {whole:.2f} times as many mult-adds; "
         f"layer by layer the saving runs from {saving.min():.1f} (fewest output channels) to "
-        f"{saving.max():.2f} (separable_ratios.csv)."
+        f"{saving.max():.2f}."
     )
 
 
@@ -159,7 +158,7 @@ def width_multiplier_channels(evidence: Evidence, claim: dict):
     verdict = "reproduced" if off == 0 else "not_reproduced"
     return verdict, (
         f"In MobileNet V1 at widths 0.75, 0.5 and 0.25, {checked - off} of {checked} layers have "
-        "alpha times the channels of width 1.0, rounded down (layers.csv)."
+        "alpha times the channels of width 1.0, rounded down."
     )
 
 
@@ -179,7 +178,7 @@ def resolution_multiplier_feature_maps(evidence: Evidence, claim: dict):
     verdict = "reproduced" if off == 0 else "not_reproduced"
     return verdict, (
         f"In MobileNet V1 at 192, 160 and 128 px, {checked - off} of {checked} feature maps "
-        "have side rho times that at 224 px, rho = side / 224 (layers.csv)."
+        "have side rho times that at 224 px, rho = side / 224."
     )
 
 
@@ -203,7 +202,7 @@ def width_reduces_weights(evidence: Evidence, claim: dict):
     params = _series(evidence, "trainable_params", (1.0, 0.75, 0.5, 0.25), "alpha")
     falling = all(a[1] > b[1] for a, b in zip(params, params[1:], strict=False))
     return ("reproduced" if falling else "not_reproduced"), (
-        f"MobileNet V1-224's parameters by width ({_millions(params)}) fall with it (stats.csv)."
+        f"MobileNet V1-224's parameters by width ({_millions(params)}) fall with it."
     )
 
 
@@ -214,7 +213,7 @@ def width_reduces_cost(evidence: Evidence, claim: dict):
     falling = all(a[1] > b[1] for s in (params, madds) for a, b in zip(s, s[1:], strict=False))
     return ("reproduced" if falling else "not_reproduced"), (
         f"MobileNet V1-224 by width: parameters {_millions(params)}; mult-adds "
-        f"{_millions(madds, 0)} (stats.csv)."
+        f"{_millions(madds, 0)}."
     )
 
 
@@ -228,7 +227,7 @@ def resolution_reduces_madds(evidence: Evidence, claim: dict):
     verdict = "reproduced" if falling and len(params) == 1 else "not_reproduced"
     return verdict, (
         f"1.0 MobileNet V1 by resolution: mult-adds {_millions(madds, 0)}; parameters "
-        f"{', '.join(f'{p:,.0f}' for p in sorted(params))} at every resolution (stats.csv)."
+        f"{', '.join(f'{p:,.0f}' for p in sorted(params))} at every resolution."
     )
 
 
@@ -242,7 +241,7 @@ def width_alpha_squared(evidence: Evidence, claim: dict):
     text = "; ".join(f"width {a:g}: {r:.3f} against alpha^2 = {a * a:.3f}" for a, r in rows)
     close = all(ABOUT[0] <= r / (a * a) <= ABOUT[1] for a, r in rows)
     return ("reproduced" if close else "not_reproduced"), (
-        f"MobileNet V1-224's mult-adds relative to width 1.0: {text} (stats.csv); 'about' "
+        f"MobileNet V1-224's mult-adds relative to width 1.0: {text}; 'about' "
         "read as within a factor of 1.25 (the first layer and the depthwise layers scale "
         "as alpha, not alpha^2)."
     )
@@ -258,8 +257,7 @@ def resolution_rho_squared(evidence: Evidence, claim: dict):
     }
     close = all(ABOUT[0] <= r / (s / 224) ** 2 <= ABOUT[1] for s, r in rows)
     return ("reproduced" if close and len(params) == 1 else "not_reproduced"), (
-        f"1.0 MobileNet V1's mult-adds relative to 224 px: {text}; its parameters do not change "
-        "(stats.csv)."
+        f"1.0 MobileNet V1's mult-adds relative to 224 px: {text}; its parameters do not change."
     )
 
 
@@ -271,8 +269,7 @@ def half_width_factors(evidence: Evidence, claim: dict):
     holds = round(1 / m) == 4 and round(1 / p) == 3
     return ("reproduced" if holds else "not_reproduced"), (
         f"0.5 MobileNet V1-224 has {m:.3f} of width 1.0's mult-adds (1/{1 / m:.1f}) and "
-        f"{p:.3f} of its parameters (1/{1 / p:.1f}); parameters do not scale as alpha^2 = 0.25 "
-        "(stats.csv)."
+        f"{p:.3f} of its parameters (1/{1 / p:.1f}); parameters do not scale as alpha^2 = 0.25."
     )
 
 
@@ -280,7 +277,7 @@ def half_width_factors(evidence: Evidence, claim: dict):
 def output_7x7x1024(evidence: Evidence, claim: dict):
     last = _v1_layers(evidence, 1.0, 224)["output_shape"].iloc[-1]
     return ("reproduced" if last == "7x7x1024" else "not_reproduced"), (
-        f"1.0 MobileNet V1-224's last convolution outputs {last.replace('x', ' x ')} (layers.csv)."
+        f"1.0 MobileNet V1-224's last convolution outputs {last.replace('x', ' x ')}."
     )
 
 
@@ -292,7 +289,7 @@ def channels_32_to_1024(evidence: Evidence, claim: dict):
         _channels(layers["output_shape"].iloc[-1]),
     )
     return ("reproduced" if (first, last) == (32, 1024) else "not_reproduced"), (
-        f"1.0 MobileNet V1's first layer has {first} channels and its last {last} (layers.csv)."
+        f"1.0 MobileNet V1's first layer has {first} channels and its last {last}."
     )
 
 
@@ -302,7 +299,7 @@ def vgg_over_130m(evidence: Evidence, claim: dict):
     v1 = float(_v1(evidence)["trainable_params"])
     return ("reproduced" if vgg > 130e6 else "not_reproduced"), (
         f"VGG16 has {vgg / 1e6:.1f}M parameters, {vgg / v1:.0f} times MobileNet V1's "
-        f"{v1 / 1e6:.2f}M (stats.csv)."
+        f"{v1 / 1e6:.2f}M."
     )
 
 
@@ -316,7 +313,7 @@ def inception_cheaper_than_vgg(evidence: Evidence, claim: dict):
     return ("reproduced" if fewer else "not_reproduced"), (
         f"Inception V3 (299 px): {inc['trainable_params'] / 1e6:.1f}M parameters, "
         f"{inc['mult_adds'] / 1e9:.2f}G mult-adds; VGG16 (224 px): "
-        f"{vgg['trainable_params'] / 1e6:.1f}M, {vgg['mult_adds'] / 1e9:.2f}G (stats.csv)."
+        f"{vgg['trainable_params'] / 1e6:.1f}M, {vgg['mult_adds'] / 1e9:.2f}G."
     )
 
 
@@ -328,7 +325,7 @@ def keras_implementation(evidence: Evidence, claim: dict):
     verdict = "reproduced" if equal == len(v1) else "not_reproduced"
     return verdict, (
         f"Our MobileNet V1 builder has keras.applications' parameter count in {equal} of "
-        f"{len(v1)} configurations (stats.csv): a check of Keras against itself, not of the "
+        f"{len(v1)} configurations: a check of Keras against itself, not of the "
         "document's runs."
     )
 
@@ -352,7 +349,7 @@ def count_gap_batch_norm(evidence: Evidence, claim: dict):
             f"{LABELS[arch]} (1,001 classes): {shown}; {printed / 1e6:.2f}M is "
             + (f"the count {' or '.join(hits)}" if hits else "none of them")
         )
-    return ("reproduced" if supported else "not_reproduced"), "; ".join(parts) + " (stats.csv)."
+    return ("reproduced" if supported else "not_reproduced"), "; ".join(parts) + "."
 
 
 def _v1_v2(evidence: Evidence, key: str) -> tuple[float, float]:
@@ -367,7 +364,7 @@ def v2_almost_twice_as_fast(evidence: Evidence, claim: dict):
     holds = 1.75 <= ratio < 2
     return ("reproduced" if holds else "not_reproduced"), (
         f"The built 1.0 MobileNet V1-224 costs {v1 / 1e6:.0f}M mult-adds and MobileNetV2 "
-        f"{v2 / 1e6:.0f}M: {ratio:.2f} times ('almost twice' read as 1.75 to 2; stats.csv)."
+        f"{v2 / 1e6:.0f}M: {ratio:.2f} times ('almost twice' read as 1.75 to 2)."
     )
 
 
@@ -378,5 +375,5 @@ def v2_80_percent_params(evidence: Evidence, claim: dict):
     holds = round(share, 1) == 0.8
     return ("reproduced" if holds else "not_reproduced"), (
         f"The built MobileNetV2 has {v2 / 1e6:.2f}M trainable parameters, {share:.0%} of MobileNet "
-        f"V1's {v1 / 1e6:.2f}M (80% read at its one significant figure; stats.csv)."
+        f"V1's {v1 / 1e6:.2f}M (80% read at its one significant figure)."
     )

@@ -28,9 +28,9 @@ def _relu6_only(arch: str):
         if set(acts.index) == {"relu6"}:
             return "reproduced", (
                 f"Every nonlinearity of the built {LABELS[arch]} before its softmax "
-                f"classifier is ReLU6 ({text}; graph.csv)."
+                f"classifier is ReLU6 ({text})."
             )
-        return "not_reproduced", f"The built {LABELS[arch]} uses {text} (graph.csv)."
+        return "not_reproduced", f"The built {LABELS[arch]} uses {text}."
 
     return relu6_everywhere
 
@@ -46,7 +46,7 @@ def rectifier_except_classifier(evidence: Evidence, claim: dict):
     acts = _hidden_activations(evidence.graph("mobilenet_v1")).value_counts()
     text = ", ".join(f"{n} {kind}" for kind, n in acts.items())
     if set(acts.index) == {"relu"}:
-        return "reproduced", f"Every layer before the softmax uses ReLU ({text}; graph.csv)."
+        return "reproduced", f"Every layer before the softmax uses ReLU ({text})."
     return "not_reproduced", (
         f"Every layer of Keras's MobileNet V1 before its softmax classifier has a rectifier, "
         f"but ReLU6, the clipped ReLU, not ReLU ({text}); the document repeats the MobileNets "
@@ -94,10 +94,10 @@ def _residual_rule(arch: str):
         text = (
             f"{adds} of the {len(blocks)} bottleneck blocks of the built {LABELS[arch]} add "
             f"their input to their output, exactly those whose input and output shapes agree; "
-            f"none of its {len(stride2)} stride-2 blocks does (graph.csv)"
+            f"none of its {len(stride2)} stride-2 blocks does"
         )
         if wrong or any(b["adds"] for b in stride2):
-            return "not_reproduced", f"Blocks {', '.join(wrong)} break the rule (graph.csv)."
+            return "not_reproduced", f"Blocks {', '.join(wrong)} break the rule."
         return "reproduced", text + "."
 
     return residual_where_shapes_agree
@@ -137,7 +137,7 @@ def linear_projection(evidence: Evidence, claim: dict):
     return "reproduced", (
         f"None of the {n} projection convolutions of the built MobileNetV2 is followed by a "
         "nonlinearity (batch norm only); its expansion and depthwise convolutions are followed "
-        "by batch norm and ReLU6 (graph.csv)."
+        "by batch norm and ReLU6."
     )
 
 
@@ -149,7 +149,7 @@ def linear_bottlenecks_and_shortcuts(evidence: Evidence, claim: dict):
     verdict = "reproduced" if not activated and adds else "not_reproduced"
     return verdict, (
         f"The built MobileNetV2 has {n - len(activated)} linear projections of {n} and "
-        f"{adds} shortcut additions between bottlenecks (graph.csv)."
+        f"{adds} shortcut additions between bottlenecks."
     )
 
 
@@ -160,7 +160,7 @@ def _three_convolutions(arch: str):
         if len(three) == len(blocks):
             return "reproduced", (
                 f"All {len(blocks)} bottleneck blocks of the built {LABELS[arch]} have a 1x1 "
-                "expansion, a 3x3 depthwise and a 1x1 projection convolution (graph.csv)."
+                "expansion, a 3x3 depthwise and a 1x1 projection convolution."
             )
         others = [b["block"] for b in blocks if not b["expands"]]
         # A block with expansion factor 1 has nothing to expand: the MobileNetV2 paper's
@@ -195,10 +195,10 @@ def batch_norm_after_every_convolution(evidence: Evidence, claim: dict):
             followed.update(inbound.split(";"))
     missing = [c for c in convs if c not in followed]
     if missing:
-        return "not_reproduced", f"{', '.join(missing)} have no batch norm after them (graph.csv)."
+        return "not_reproduced", f"{', '.join(missing)} have no batch norm after them."
     return "reproduced", (
         f"Each of the {len(convs)} convolutions of the built CIFAR-10 MobileNetV2 feeds a "
-        "batch-normalization layer (graph.csv)."
+        "batch-normalization layer."
     )
 
 
@@ -210,9 +210,9 @@ def no_dropout(evidence: Evidence, claim: dict):
     if n:
         return (
             "not_reproduced",
-            f"The built CIFAR-10 MobileNetV2 has {n} dropout layers (graph.csv).",
+            f"The built CIFAR-10 MobileNetV2 has {n} dropout layers.",
         )
-    return "reproduced", "The built CIFAR-10 MobileNetV2 has no dropout layer (graph.csv)."
+    return "reproduced", "The built CIFAR-10 MobileNetV2 has no dropout layer."
 
 
 @check("dogs.dropout_and_batch_norm")
@@ -222,7 +222,7 @@ def dropout_and_batch_norm(evidence: Evidence, claim: dict):
     verdict = "reproduced" if drop and bn else "not_reproduced"
     return verdict, (
         f"Keras's MobileNet V1 as built here has {drop} dropout layer before its classifier "
-        f"and {bn} batch-normalization layers (graph.csv): a check of Keras against itself."
+        f"and {bn} batch-normalization layers: a check of Keras against itself."
     )
 
 
@@ -283,5 +283,5 @@ def depthwise_factorization(evidence: Evidence, claim: dict):
     verdict = "reproduced" if conv == 1 and dw == pw > 0 else "not_reproduced"
     return verdict, (
         f"1.0 MobileNet-224 has {conv} standard convolution (the first layer) and {dw} "
-        f"depthwise convolutions, each followed by a 1x1 pointwise one ({pw}) (layers.csv)."
+        f"depthwise convolutions, each followed by a 1x1 pointwise one ({pw})."
     )

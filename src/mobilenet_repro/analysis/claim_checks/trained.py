@@ -278,7 +278,7 @@ def larger_networks_need_more_data(evidence: Evidence, claim: dict):
     column = "gap_mean" if claim["id"] != "slides.problems_large_data" else "test_top1_mean"
     words = "train-test gap" if column == "gap_mean" else "test top-1"
     ours = ", ".join(f"{r.model} {getattr(r, column):.1%}" for r in small.itertuples())
-    text = f"Ours, {words} on the smallest training set: {ours} (training_set_size.csv)"
+    text = f"Ours, {words} on the smallest training set: {ours}"
     differences = _plan_differences(evidence, exp)
     if differences:
         return "not_comparable", f"{'; '.join(differences).capitalize()}. {text}."
