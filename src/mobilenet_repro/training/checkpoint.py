@@ -11,10 +11,13 @@ batch) (data.tf_pipeline, data.numpy_batches).
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import keras
 import numpy as np
 
 from mobilenet_repro.files import atomic_path, read_json, write_json
@@ -39,7 +42,13 @@ class CheckpointDamaged(RuntimeError):
     """A part of a checkpoint could not be read after the run had resumed from it."""
 
 
+class OptimizerStateLost(ValueError):
+    """A checkpoint's model loaded without all of its optimizer's state."""
+
+
 def _cannot_read(path: Path, exc: Exception) -> str:
+    if isinstance(exc, OptimizerStateLost):
+        return f"cannot be read ({exc})"
     # Keras reports a truncated archive as "File not found"; for a file that exists, say
     # what is true.
     if Path(path).exists():
@@ -117,8 +126,8 @@ class Checkpoint:
         """(state, model) of the interrupted run, or (a fresh state, None) to start over.
 
         A checkpoint of other settings is ignored; one that cannot be read (garbage in
-        state.json, a truncated model file, a truncated best-weights file) is reported by
-        path and deleted, never a dead end.
+        state.json, a truncated model file, a model file whose optimizer state does not all
+        load, a truncated best-weights file) is reported by path and deleted, never a dead end.
         """
         if not self.state_file.exists():
             return fresh_state(), None
@@ -152,7 +161,8 @@ class Checkpoint:
     @staticmethod
     def _load_model(path: Path, saved: dict):
         generator_states = saved["seed_generators"]
-        model = load_trusted_model(path)
+        history = saved["history"]
+        model = _load_with_optimizer_state(path, history[-1]["step"] if history else 0)
         generators = seed_generators(model)
         if len(generators) != len(generator_states):
             raise ValueError(
@@ -165,3 +175,37 @@ class Checkpoint:
 
     def delete(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+_SKIPPED = re.compile(r"it has (\d+) variables whereas the saved optimizer has (\d+)")
+
+
+def _load_with_optimizer_state(path: Path, step: int):
+    """The checkpoint's model, refused unless its optimizer's whole state loaded.
+
+    Keras loads a file whose optimizer variables do not match the optimizer's with only a
+    warning, and leaves that optimizer as new (step 0, zero moments): a run resumed from it
+    would go on with other numbers than the uninterrupted run's. `step`: the optimizer steps
+    the checkpoint's history says were taken.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = load_trusted_model(path)
+    for w in caught:
+        if str(w.message).startswith("Skipping variable loading for optimizer"):
+            counts = _SKIPPED.search(str(w.message))
+            raise OptimizerStateLost(
+                f"its optimizer state is incomplete: {counts[2]} of the optimizer's "
+                f"{counts[1]} variables saved"
+                if counts
+                else f"its optimizer state did not load: {w.message}"
+            )
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None:
+        iterations = int(keras.ops.convert_to_numpy(optimizer.iterations))
+        if iterations != step:
+            raise OptimizerStateLost(
+                f"its optimizer's step counter is {iterations}, the checkpoint's step {step}"
+            )
+    return model
