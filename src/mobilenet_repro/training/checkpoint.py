@@ -81,9 +81,27 @@ class Checkpoint:
         """Write the checkpoint; `best_weights`: the best validation's weights, when they
         changed since the last save (state["best"] says which period they are from)."""
         name = f"model-epoch{state['epoch']}.keras"
+        best_file = None if best_weights is None else f"best-period{state['best']['period']}.npz"
+        fresh = not self.directory.exists()
+        added = [f for f in (best_file, name) if f and not (self.directory / f).exists()]
+        try:
+            self._write(model, state, name, best_file, best_weights)
+        except BaseException:
+            # state.json still names the previous checkpoint's files (a full disk, a kill):
+            # what this save added is of no use, and the folder is left as it was.
+            if fresh:
+                self.delete()
+            for file in added:
+                (self.directory / file).unlink(missing_ok=True)
+            raise
+        keep = {name, (state.get("best") or {}).get("file")}
+        for old in [*self.directory.glob("model-epoch*.keras"), *self.directory.glob("best-*")]:
+            if old.name not in keep:
+                old.unlink()
+
+    def _write(self, model, state, name, best_file, best_weights) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        if best_weights is not None:
-            best_file = f"best-period{state['best']['period']}.npz"
+        if best_file is not None:
             with atomic_path(self.directory / best_file) as tmp, open(tmp, "wb") as f:
                 np.savez(f, *best_weights)
             state["best"]["file"] = best_file
@@ -93,10 +111,6 @@ class Checkpoint:
         ]
         save_model(model, self.directory / name)
         write_json(state, self.state_file)
-        keep = {name, (state.get("best") or {}).get("file")}
-        for old in [*self.directory.glob("model-epoch*.keras"), *self.directory.glob("best-*")]:
-            if old.name not in keep:
-                old.unlink()
 
     def restore_best(self, state: dict) -> list:
         """The best validation's weights, saved with an earlier checkpoint.
