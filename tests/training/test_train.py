@@ -405,3 +405,30 @@ def test_a_checkpoint_without_its_whole_optimizer_state_starts_over(
         f"the checkpoint {re.escape(str(checkpoint.directory))} and starting over",
         err,
     ), err
+
+
+def test_the_published_model_loads_with_plain_keras(tiny_config, tmp_path):
+    """model.keras loads where this package is not imported: the optimizer and schedule
+    classes of training (FusedAdam, EpochCosine) stay in the checkpoints."""
+    from mobilenet_repro.training.plan import RunPlan
+    from mobilenet_repro.training.steps import build_model, write_outputs
+
+    spec = _spec(tiny_config, schedule_per="epoch", warmup_epochs=0)
+    run = RunPlan(spec, 10, train_images=100)
+    model = build_model(spec["model"], spec["recipe"], 10, run.schedule)
+    model.optimizer.build(model.trainable_variables)
+    write_outputs(run, model, [], _outputs(tmp_path))
+    load = (
+        "import sys, keras\n"
+        "model = keras.models.load_model(sys.argv[1])\n"
+        "assert not [m for m in sys.modules if m.startswith('mobilenet_repro')]\n"
+        "print(model.count_params())\n"
+    )
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    env.pop("PYTHONPATH", None)
+    loaded = subprocess.run(
+        [sys.executable, "-c", load, str(tmp_path / "model.keras")],
+        capture_output=True, text=True, env=env, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    assert int(loaded.stdout.split()[-1]) == model.count_params()

@@ -2,10 +2,10 @@
 
 state.json holds the completed validation periods, the history so far, the early-stopping
 record and the state of every Keras seed generator (dropout draws its masks from these);
-model.keras holds the weights and the optimizer's state, step counter included; with early
-stopping, best-period<k>.npz holds the weights of the best validation so far. The epoch
-orders and augmentations need nothing saved: they are stateless functions of (seed, epoch,
-batch) (data.tf_pipeline, data.numpy_batches).
+model-epoch<k>.keras holds the weights and the optimizer's state, step counter included;
+with early stopping, best-period<k>.npz holds the weights of the best validation so far.
+The epoch orders and augmentations need nothing saved: they are stateless functions of
+(seed, epoch, batch) (data.tf_pipeline, data.numpy_batches).
 """
 
 from __future__ import annotations
