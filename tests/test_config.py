@@ -270,3 +270,37 @@ def test_a_prepared_data_sets_source_is_not_needed_before_a_run(tiny_config, tmp
     manifest.parent.mkdir(parents=True)
     manifest.write_text("{}")
     check_local_files(config, tmp_path)
+
+
+def _yaml_with(config, **texts) -> dict:
+    """`config` as YAML text, each name in `texts` replaced by its text, read back by YAML."""
+    text = yaml.safe_dump(config, sort_keys=False)
+    for name, replacement in texts.items():
+        text = text.replace(name, replacement)
+    return yaml.safe_load(text)
+
+
+@pytest.mark.parametrize(
+    ("model_key", "reference", "says"),
+    [
+        # an id yes: that YAML reads as a boolean, referenced in quotes
+        ("yes", '"yes"', r'models: the key True is not text \(YAML reads an unquoted yes, on or '
+         r'true as the boolean True; put it in quotes, e.g. "yes":\)'),
+        ("null", "v1_025_32", r"models: the key None is not text \(YAML reads an unquoted null "
+         r'or ~, or nothing, as null; put it in quotes, e.g. "null":\)'),
+        ("1", "v1_025_32", r'models: the key 1 is not text \(YAML reads an unquoted 1 as a '
+         r'number; put it in quotes, e.g. "1":\)'),
+        # the id quoted, the reference not
+        ('"yes"', "yes", r"experiments\.tiny\.models\.0: received True; allowed: a value of type "
+         r"string \(YAML reads an unquoted yes, on or true as the boolean True; put it in "
+         r'quotes, e.g. "yes"\)'),
+    ],
+)  # fmt: skip
+def test_ids_that_yaml_reads_as_booleans_null_or_numbers_are_named_with_the_fix(
+    tiny_config, model_key, reference, says
+):
+    tiny_config["models"]["MODEL_KEY"] = tiny_config["models"]["v1_025_32"]
+    tiny_config["experiments"]["tiny"]["models"] = ["REFERENCE"]
+    config = _yaml_with(tiny_config, MODEL_KEY=model_key, REFERENCE=reference)
+    with pytest.raises(ConfigError, match=says):
+        check_config(config)

@@ -88,7 +88,41 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "propertyNames":
         return f"{key}: the name {error.instance!r} is not allowed; use {_allowed(error)}"
     msg = f"{key}: received {error.instance!r}; allowed: {_allowed(error)}"
+    if error.validator == "type" and "string" in error.validator_value:
+        msg += f" ({_yaml_reading(error.instance)})" if _not_text(error.instance) else ""
     return f"{msg} ({desc.strip()})" if desc else msg
+
+
+def _not_text(value) -> bool:
+    """A scalar that YAML read as something other than text (a list or mapping is not)."""
+    return not isinstance(value, (str, dict, list))
+
+
+def _yaml_reading(value) -> str:
+    """What YAML made of a word meant as text, and the fix."""
+    if isinstance(value, bool):
+        words, example = ("yes, on or true", "yes") if value else ("no, off or false", "no")
+        what = f"an unquoted {words} as the boolean {value}"
+    elif value is None:
+        what, example = "an unquoted null or ~, or nothing, as null", "null"
+    elif isinstance(value, (int, float)):
+        what, example = f"an unquoted {value!r} as a number", value
+    else:
+        what, example = f"an unquoted {value} as a {type(value).__name__}", value
+    return f'YAML reads {what}; put it in quotes, e.g. "{example}"'
+
+
+def _non_text_keys(value, path=()) -> list[str]:
+    """Keys anywhere in the configuration that YAML did not read as text (an id `yes:` is
+    the boolean True), which no other check could name or compare."""
+    problems = []
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        if isinstance(value, dict) and not isinstance(key, str):
+            problems.append(f"{_key(path)}: the key {key!r} is not text ({_yaml_reading(key)}:)")
+        if isinstance(item, (dict, list)):
+            problems += _non_text_keys(item, (*path, key))
+    return problems
 
 
 def _with_defaults(validator_class):
@@ -116,10 +150,14 @@ def check_config(
 
     The one check of a configuration. Raises ConfigError listing every problem found.
     """
-    schema = load_schema(schema_path)
-    validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-    problems = [_describe(e) for e in errors]
+    problems = _non_text_keys(config) if isinstance(config, dict) else []
+    if not problems:
+        schema = load_schema(schema_path)
+        validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
+        errors = sorted(
+            validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))
+        )
+        problems = [_describe(e) for e in errors]
     if not problems:
         problems = _check_references(config)
     if problems:

@@ -436,7 +436,20 @@ def test_image_folder_unreadable_files_reported_by_path(tmp_path):
     msg = str(err.value)
     assert "2 image file(s) cannot be decoded" in msg
     assert str(root / "train" / "cat" / "broken.jpg") in msg
-    assert str(root / "test" / "dog" / "empty.png") in msg
+    assert f"{root / 'test' / 'dog' / 'empty.png'} (empty file: 0 bytes)" in msg
+    assert "BytesIO" not in msg and " at 0x" not in msg
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [(b"", "empty file: 0 bytes"), (b"not an image", "not an image format Pillow recognises")],
+)
+def test_an_unreadable_image_is_named_without_the_decoders_buffer(data, says):
+    from mobilenet_repro.data.decoding import UnreadableImage, decode_image
+
+    with pytest.raises(UnreadableImage) as err:
+        decode_image(data, "train/cat/x.png")
+    assert str(err.value) == f"train/cat/x.png ({says})"
 
 
 def test_image_folder_layout_errors(tmp_path):

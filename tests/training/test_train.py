@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -286,6 +287,7 @@ def test_checkpoint_restores_the_layers_random_state(tiny_config, tmp_path):
 
     spec = _spec(tiny_config)
     model = build_model(spec["model"], spec["recipe"], 10, 0.001)
+    model.optimizer.build(model.trainable_variables)  # as training leaves it
     generators = seed_generators(model)
     assert generators  # V1's top has a dropout layer
     for g in generators:
@@ -341,3 +343,92 @@ def test_best_weights_damaged_after_resuming_is_no_dead_end(tmp_path):
     with pytest.raises(CheckpointDamaged, match=f"{best} cannot be read.*trains this run from"):
         checkpoint.restore_best(state)
     assert not checkpoint.directory.exists()  # the next invocation starts over
+
+
+def _without_half_the_optimizer_state(model_file):
+    """The .keras archive rewritten with every other optimizer variable gone from its
+    model.weights.h5, every other member unchanged."""
+    import io
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(model_file) as zf:
+        members = {info.filename: zf.read(info) for info in zf.infolist()}
+    weights = io.BytesIO(members["model.weights.h5"])
+    with h5py.File(weights, "r+") as h5:
+        names = sorted(h5["optimizer/vars"], key=int)
+        assert len(names) > 100  # Adam's moments of every weight and its step counter
+        for name in names[::2]:
+            del h5[f"optimizer/vars/{name}"]
+    members["model.weights.h5"] = weights.getvalue()
+    with zipfile.ZipFile(model_file, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+
+
+def _step_counter_behind(checkpoint, state):
+    state["history"][-1]["step"] += 1  # the history says one more step than the optimizer took
+    checkpoint.state_file.write_text(json.dumps(state))
+
+
+@pytest.mark.parametrize("damage", ["half_the_optimizer_state", "step_counter"])
+def test_a_checkpoint_without_its_whole_optimizer_state_starts_over(
+    tiny_config, tmp_path, capsys, damage
+):
+    """Keras loads a model whose optimizer variables do not all match with a warning and a
+    new optimizer (step 0, zero moments); resuming from it would change the run's numbers."""
+    from mobilenet_repro.training.checkpoint import Checkpoint
+    from mobilenet_repro.training.steps import build_model
+
+    spec = _spec(tiny_config)
+    model = build_model(spec["model"], spec["recipe"], 10, 0.001)
+    model.optimizer.build(model.trainable_variables)
+    model.optimizer.iterations.assign(6)
+    checkpoint = Checkpoint(tmp_path / "ckpt", "fp", "tiny/digits/m/seed0")
+    state = {"epoch": 3, "history": [{"epoch": 3, "step": 6}], "train_seconds": 1.0}
+    checkpoint.save(model, {**state, "resumed_from": []})
+    assert checkpoint.restore()[1] is not None  # undamaged, it resumes
+    model_file = checkpoint.directory / "model-epoch3.keras"
+    if damage == "half_the_optimizer_state":
+        _without_half_the_optimizer_state(model_file)
+        why = r"its optimizer state is incomplete: \d+ of the optimizer's \d+ variables saved"
+    else:
+        _step_counter_behind(checkpoint, json.loads(checkpoint.state_file.read_text()))
+        why = "its optimizer's step counter is 6, the checkpoint's step 7"
+    capsys.readouterr()
+    state, restored = checkpoint.restore()
+    assert restored is None and state["epoch"] == 0 and not checkpoint.directory.exists()
+    err = capsys.readouterr().err
+    assert re.search(
+        f"checkpoint file {re.escape(str(model_file))} cannot be read \\({why}\\); deleting "
+        f"the checkpoint {re.escape(str(checkpoint.directory))} and starting over",
+        err,
+    ), err
+
+
+def test_the_published_model_loads_with_plain_keras(tiny_config, tmp_path):
+    """model.keras loads where this package is not imported: the optimizer and schedule
+    classes of training (FusedAdam, EpochCosine) stay in the checkpoints."""
+    from mobilenet_repro.training.plan import RunPlan
+    from mobilenet_repro.training.steps import build_model, write_outputs
+
+    spec = _spec(tiny_config, schedule_per="epoch", warmup_epochs=0)
+    run = RunPlan(spec, 10, train_images=100)
+    model = build_model(spec["model"], spec["recipe"], 10, run.schedule)
+    model.optimizer.build(model.trainable_variables)
+    write_outputs(run, model, [], _outputs(tmp_path))
+    load = (
+        "import sys, keras\n"
+        "model = keras.models.load_model(sys.argv[1])\n"
+        "assert not [m for m in sys.modules if m.startswith('mobilenet_repro')]\n"
+        "print(model.count_params())\n"
+    )
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    env.pop("PYTHONPATH", None)
+    loaded = subprocess.run(
+        [sys.executable, "-c", load, str(tmp_path / "model.keras")],
+        capture_output=True, text=True, env=env, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    assert int(loaded.stdout.split()[-1]) == model.count_params()

@@ -176,6 +176,50 @@ def test_atomic_write_leaves_old_file_or_nothing(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
 
 
+def _files(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_a_save_that_fills_the_disk_leaves_its_folders_as_they_were(tmp_path, monkeypatch):
+    """Keras writes the model under a name of its own suffix (.keras); a full disk midway
+    leaves neither that file, nor the temporary one, nor the folders made for them."""
+    import errno
+
+    import keras
+    import numpy as np
+
+    from mobilenet_repro.files import atomic_path
+    from mobilenet_repro.training.checkpoint import Checkpoint, save_model
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+
+    def save_until_the_disk_is_full(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"PK\x03\x04" + bytes(1000))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    run = tmp_path / "results" / "runs" / "r"
+    run.mkdir(parents=True)
+    (run / "history.csv").write_text("epoch\n1\n")
+    ckpt = Checkpoint(tmp_path / "resources" / "checkpoints" / "r", "fp", "r")
+    state = {"epoch": 1, "history": [], "train_seconds": 0.0, "resumed_from": []}
+    ckpt.save(model, dict(state))
+    before = _files(tmp_path)
+    monkeypatch.setattr(keras.Model, "save", save_until_the_disk_is_full)
+    with pytest.raises(OSError, match="No space left"):
+        save_model(model, run / "model.keras")
+    state.update(epoch=2, best={"period": 2, "val_accuracy": 0.5})
+    with pytest.raises(OSError, match="No space left"):
+        ckpt.save(model, state, best_weights=model.get_weights())
+    fresh = Checkpoint(tmp_path / "resources" / "checkpoints" / "other", "fp", "other")
+    with pytest.raises(OSError, match="No space left"):
+        fresh.save(model, dict(state), best_weights=model.get_weights())
+    with pytest.raises(OSError, match="No space left"), atomic_path(tmp_path / "a/b/c.npz") as tmp:
+        np.save(str(tmp), np.zeros(3))  # numpy adds .npy
+        raise OSError(errno.ENOSPC, "No space left on device")
+    assert _files(tmp_path) == before
+    assert ckpt.restore()[0]["epoch"] == 1  # the previous checkpoint is whole
+
+
 # ------------------------------------------------------------------ 10. untrusted model files
 def test_model_file_with_lambda_layer_is_refused(tmp_path):
     import keras

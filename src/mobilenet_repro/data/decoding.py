@@ -63,8 +63,10 @@ def decode_image(
     rotation is applied. `channels` forces 1 (grey) or 3 (RGB); None keeps grey images grey.
     With `storage_size` the image is resized (shorter side) and centre-cropped to a square.
     """
-    from PIL import Image, ImageOps
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
+    if not data:
+        raise UnreadableImage(f"{where} (empty file: 0 bytes)")
     try:
         im = Image.open(io.BytesIO(data))
         if storage_size:
@@ -83,6 +85,8 @@ def decode_image(
         if storage_size:
             im = ImageOps.fit(im, (storage_size, storage_size), Image.Resampling.BICUBIC)
         arr = np.asarray(im, dtype=np.uint8)
+    except UnidentifiedImageError as exc:  # its message names the in-memory buffer
+        raise UnreadableImage(f"{where} (not an image format Pillow recognises)") from exc
     except Exception as exc:  # PIL raises many types for broken files
         raise UnreadableImage(f"{where} ({type(exc).__name__}: {exc})") from exc
     if arr.ndim == 2:

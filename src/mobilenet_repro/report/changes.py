@@ -25,7 +25,7 @@ from pathlib import Path
 
 from mobilenet_repro.analysis.audit import flatten
 from mobilenet_repro.config import run_spec
-from mobilenet_repro.files import read_json
+from mobilenet_repro.files import atomic_path, read_json
 from mobilenet_repro.runs import Run
 
 FORMAT = "mobilenet-repro numbers 1"
@@ -121,11 +121,8 @@ def previous_record(compare_with: str | None, previous: Path | str):
 
 def keep_record(numbers_json: Path | str, previous: Path | str) -> None:
     """Keep this build's record for the next one, outside the report's declared outputs."""
-    previous = Path(previous)
-    previous.parent.mkdir(parents=True, exist_ok=True)
-    tmp = previous.with_name(f".{previous.name}.tmp")
-    shutil.copyfile(numbers_json, tmp)
-    tmp.replace(previous)
+    with atomic_path(previous) as tmp:
+        shutil.copyfile(numbers_json, tmp)
 
 
 # ----------------------------------------------------------------------------- comparing

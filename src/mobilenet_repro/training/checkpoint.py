@@ -2,19 +2,22 @@
 
 state.json holds the completed validation periods, the history so far, the early-stopping
 record and the state of every Keras seed generator (dropout draws its masks from these);
-model.keras holds the weights and the optimizer's state, step counter included; with early
-stopping, best-period<k>.npz holds the weights of the best validation so far. The epoch
-orders and augmentations need nothing saved: they are stateless functions of (seed, epoch,
-batch) (data.tf_pipeline, data.numpy_batches).
+model-epoch<k>.keras holds the weights and the optimizer's state, step counter included;
+with early stopping, best-period<k>.npz holds the weights of the best validation so far.
+The epoch orders and augmentations need nothing saved: they are stateless functions of
+(seed, epoch, batch) (data.tf_pipeline, data.numpy_batches).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import keras
 import numpy as np
 
 from mobilenet_repro.files import atomic_path, read_json, write_json
@@ -39,7 +42,13 @@ class CheckpointDamaged(RuntimeError):
     """A part of a checkpoint could not be read after the run had resumed from it."""
 
 
+class OptimizerStateLost(ValueError):
+    """A checkpoint's model loaded without all of its optimizer's state."""
+
+
 def _cannot_read(path: Path, exc: Exception) -> str:
+    if isinstance(exc, OptimizerStateLost):
+        return f"cannot be read ({exc})"
     # Keras reports a truncated archive as "File not found"; for a file that exists, say
     # what is true.
     if Path(path).exists():
@@ -72,9 +81,27 @@ class Checkpoint:
         """Write the checkpoint; `best_weights`: the best validation's weights, when they
         changed since the last save (state["best"] says which period they are from)."""
         name = f"model-epoch{state['epoch']}.keras"
+        best_file = None if best_weights is None else f"best-period{state['best']['period']}.npz"
+        fresh = not self.directory.exists()
+        added = [f for f in (best_file, name) if f and not (self.directory / f).exists()]
+        try:
+            self._write(model, state, name, best_file, best_weights)
+        except BaseException:
+            # state.json still names the previous checkpoint's files (a full disk, a kill):
+            # what this save added is of no use, and the folder is left as it was.
+            if fresh:
+                self.delete()
+            for file in added:
+                (self.directory / file).unlink(missing_ok=True)
+            raise
+        keep = {name, (state.get("best") or {}).get("file")}
+        for old in [*self.directory.glob("model-epoch*.keras"), *self.directory.glob("best-*")]:
+            if old.name not in keep:
+                old.unlink()
+
+    def _write(self, model, state, name, best_file, best_weights) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        if best_weights is not None:
-            best_file = f"best-period{state['best']['period']}.npz"
+        if best_file is not None:
             with atomic_path(self.directory / best_file) as tmp, open(tmp, "wb") as f:
                 np.savez(f, *best_weights)
             state["best"]["file"] = best_file
@@ -84,10 +111,6 @@ class Checkpoint:
         ]
         save_model(model, self.directory / name)
         write_json(state, self.state_file)
-        keep = {name, (state.get("best") or {}).get("file")}
-        for old in [*self.directory.glob("model-epoch*.keras"), *self.directory.glob("best-*")]:
-            if old.name not in keep:
-                old.unlink()
 
     def restore_best(self, state: dict) -> list:
         """The best validation's weights, saved with an earlier checkpoint.
@@ -117,8 +140,8 @@ class Checkpoint:
         """(state, model) of the interrupted run, or (a fresh state, None) to start over.
 
         A checkpoint of other settings is ignored; one that cannot be read (garbage in
-        state.json, a truncated model file, a truncated best-weights file) is reported by
-        path and deleted, never a dead end.
+        state.json, a truncated model file, a model file whose optimizer state does not all
+        load, a truncated best-weights file) is reported by path and deleted, never a dead end.
         """
         if not self.state_file.exists():
             return fresh_state(), None
@@ -152,7 +175,8 @@ class Checkpoint:
     @staticmethod
     def _load_model(path: Path, saved: dict):
         generator_states = saved["seed_generators"]
-        model = load_trusted_model(path)
+        history = saved["history"]
+        model = _load_with_optimizer_state(path, history[-1]["step"] if history else 0)
         generators = seed_generators(model)
         if len(generators) != len(generator_states):
             raise ValueError(
@@ -165,3 +189,37 @@ class Checkpoint:
 
     def delete(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+_SKIPPED = re.compile(r"it has (\d+) variables whereas the saved optimizer has (\d+)")
+
+
+def _load_with_optimizer_state(path: Path, step: int):
+    """The checkpoint's model, refused unless its optimizer's whole state loaded.
+
+    Keras loads a file whose optimizer variables do not match the optimizer's with only a
+    warning, and leaves that optimizer as new (step 0, zero moments): a run resumed from it
+    would go on with other numbers than the uninterrupted run's. `step`: the optimizer steps
+    the checkpoint's history says were taken.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = load_trusted_model(path)
+    for w in caught:
+        if str(w.message).startswith("Skipping variable loading for optimizer"):
+            counts = _SKIPPED.search(str(w.message))
+            raise OptimizerStateLost(
+                f"its optimizer state is incomplete: {counts[2]} of the optimizer's "
+                f"{counts[1]} variables saved"
+                if counts
+                else f"its optimizer state did not load: {w.message}"
+            )
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None:
+        iterations = int(keras.ops.convert_to_numpy(optimizer.iterations))
+        if iterations != step:
+            raise OptimizerStateLost(
+                f"its optimizer's step counter is {iterations}, the checkpoint's step {step}"
+            )
+    return model

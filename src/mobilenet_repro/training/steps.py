@@ -4,8 +4,8 @@ Every random choice of a run is a function of its seed and saved state: the epoc
 and augmentations are stateless functions of (seed, epoch, batch contents) (the tf.data
 pipeline on TensorFlow, numpy batches on JAX and PyTorch; `backends` says which backend a
 run uses); the layers' random state (dropout masks: Keras seed generators) and the
-optimizer's state (its moments and step counter, inside model.keras) are saved with every
-checkpoint and restored (`checkpoint`).
+optimizer's state (its moments and step counter, inside the checkpoint's model file) are
+saved with every checkpoint and restored (`checkpoint`).
 """
 
 from __future__ import annotations
@@ -265,9 +265,19 @@ def run_metrics(
     }
 
 
+def published(model) -> keras.Model:
+    """The trained network without its compile state: what model.keras holds.
+
+    The optimizers and schedules (training.optimizers, training.schedules) are this package's
+    classes, which keras.models.load_model finds only where the package was imported first;
+    their state is needed to resume a run, and the checkpoints keep it.
+    """
+    return keras.Model(model.inputs, model.outputs, name=model.name)
+
+
 def write_outputs(run: RunPlan, model, history: list, out: dict) -> None:
     """model.keras, history.csv and lr_schedule.csv (metrics.json is written after these)."""
-    save_model(model, out["model"])
+    save_model(published(model), out["model"])
     write_csv(pd.DataFrame(history, columns=list(HISTORY_COLUMNS)), out["history"])
     total = run.total_steps
     steps = np.unique(np.linspace(0, total - 1, min(total, SCHEDULE_POINTS)).astype(int))
