@@ -26,6 +26,12 @@ per mult-add), as a fraction of (d) measured in the same repetition.
     python bench/throughput.py                                  # about 30 min on 2 cores
     python bench/throughput.py --steps 3 --reps 1 --skip 1 --models cifar_mobilenetv2_0.25_32
 
+The settings of a whole run are flags: --batch-size, --threads (TensorFlow's intra-op pool),
+--inter-op-threads (default min(2, --threads), as training jobs have), --onednn on|off
+(TF_ENABLE_ONEDNN_OPTS) and --pipeline-input (tf.data, or on TensorFlow too the numpy batches
+that JAX and PyTorch get); (b) measured in the same run is the reference. The variants
+(--systems, VARIANTS) change one setting of one system within a run.
+
 Writes JSON (machine, versions, settings, every repetition, medians, paired ratios) to
 `--out` (default bench/results/throughput.json).
 """
@@ -100,6 +106,15 @@ def run_spec_for(model_id: str, epochs: int) -> dict:
     recipe["warmup_epochs"] = min(recipe["warmup_epochs"], epochs - 1)
     check_config(config)
     return run_spec(config, EXPERIMENT, DATASET, model_id, 0)
+
+
+def model_and_recipe(model_id: str, epochs: int) -> tuple[dict, dict]:
+    """(b) and (c)'s model configuration and the recipe of (a), with the keys a run spec
+    leaves out at their defaults put back, as train_run's RunPlan does."""
+    from mobilenet_repro.config import recipe_with_defaults
+
+    spec = run_spec_for(model_id, epochs)
+    return spec["model"], recipe_with_defaults(spec["recipe"])
 
 
 def subset(archive: Path, cache: Path, n_train: int, n_eval: int) -> Path:
@@ -179,14 +194,62 @@ def keras_timer(batch, skip, on_begin=None):
     return StepTimer()
 
 
+def tensorflow_threads(args, options: dict) -> None:
+    """TensorFlow's threads and op determinism as train_run sets them (configure_tensorflow:
+    intra-op --threads, inter-op min(2, --threads)), with the variant's or --inter-op-threads'
+    inter-op pool instead. TensorFlow then starts, which fixes its pools: train_run's own
+    configure_tensorflow keeps them."""
+    import tensorflow as tf
+
+    from mobilenet_repro.training.backends import configure_tensorflow
+
+    if options.get("determinism", True):
+        configure_tensorflow(args.threads)
+    else:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(min(2, args.threads))
+    inter_op = options.get("inter_op", args.inter_op_threads)
+    if inter_op is not None:
+        tf.config.threading.set_inter_op_parallelism_threads(inter_op)
+    tf.constant(0.0).numpy()
+
+
+def tensorflow_pools() -> dict:
+    """The thread pools TensorFlow runs with in this process."""
+    import tensorflow as tf
+
+    return {
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+    }
+
+
+def numpy_input(make_streams):
+    """make_streams with numpy batches (data.numpy_batches, the input path of JAX and
+    PyTorch) on TensorFlow too: it gives tf.data only to a run on TensorFlow."""
+    import copy
+
+    def streams(ds, run, start_step):
+        other = copy.copy(run)
+        other.spec = {**run.spec, "backend": "numpy"}
+        return make_streams(ds, other, start_step)
+
+    return streams
+
+
 def worker_pipeline(args, chan: Channel, options: dict) -> None:
     """(a): train_run itself; the epochs after the first wait for the controller's 'go'."""
     from mobilenet_repro.training import backends
 
     backend = options.get("backend", backends.DEFAULT)
     backends.select(backend, args.threads)  # before Keras is imported
-    from mobilenet_repro.training.loop import train_run
+    from mobilenet_repro.training import loop
 
+    if backend == "tensorflow":
+        if args.inter_op_threads is not None:
+            tensorflow_threads(args, options)
+        if args.pipeline_input == "numpy":
+            loop.make_streams = numpy_input(loop.make_streams)
     spec = run_spec_for(args.model, args.reps + 1)
     if backend != backends.DEFAULT:
         spec["backend"] = backend
@@ -202,7 +265,9 @@ def worker_pipeline(args, chan: Channel, options: dict) -> None:
     timer = keras_timer(args.batch_size, args.skip, gate)
     with tempfile.TemporaryDirectory() as tmp:
         out = {k: Path(tmp) / k for k in ("metrics", "history", "schedule", "model")}
-        metrics = train_run(spec, data, out, Path(tmp) / "ckpt", args.threads, callbacks=[timer])
+        metrics = loop.train_run(
+            spec, data, out, Path(tmp) / "ckpt", args.threads, callbacks=[timer]
+        )
     chan.send(
         ready=True,
         result=timer.results[-1],
@@ -213,6 +278,8 @@ def worker_pipeline(args, chan: Channel, options: dict) -> None:
         params=metrics["params"],
         trainable_params=metrics["trainable_params"],
         test_top1=metrics["test_top1"],
+        input=args.pipeline_input if backend == "tensorflow" else "numpy",
+        **(tensorflow_pools() if backend == "tensorflow" else {}),
     )
 
 
@@ -228,29 +295,18 @@ def _memory_data(args, resolution):
 
 def worker_keras(args, chan: Channel, options: dict) -> None:
     """(b): bare Keras fit on tensors in memory, the model and recipe of (a)."""
-    from mobilenet_repro.training.backends import configure_tensorflow
     from mobilenet_repro.training.schedules import make_schedule
     from mobilenet_repro.training.steps import build_model
 
-    if options.get("determinism", True):
-        configure_tensorflow(args.threads)
-    else:
-        import tensorflow as tf
-
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(min(2, args.threads))
+    tensorflow_threads(args, options)
     import keras
     import tensorflow as tf
-
-    if "inter_op" in options:
-        tf.config.threading.set_inter_op_parallelism_threads(options["inter_op"])
 
     from mobilenet_repro.counting.counters import count_mult_adds, count_params
     from mobilenet_repro.training.fused_bn import use_fused_batch_norm
 
     t0 = time.perf_counter()
-    spec = run_spec_for(args.model, args.reps + 1)
-    cfg, recipe = spec["model"], spec["recipe"]
+    cfg, recipe = model_and_recipe(args.model, args.reps + 1)
     res = cfg["resolution"]
     x, y, classes = _memory_data(args, res)
     xf = tf.image.resize(tf.cast(x, tf.float32), (res, res)) / 127.5 - 1.0
@@ -293,8 +349,7 @@ def worker_keras(args, chan: Channel, options: dict) -> None:
         mult_adds=count_mult_adds(model),
         params=params,
         trainable_params=trainable,
-        intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
-        inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads(),
+        **tensorflow_pools(),
         op_determinism=options.get("determinism", True),
         jit_compile=model.jit_compile,  # what Keras uses, not what was asked
         fused_batch_norm_layers=fused_bn,
@@ -313,8 +368,7 @@ def worker_torch(args, chan: Channel, options: dict) -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     t0 = time.perf_counter()
-    spec = run_spec_for(args.model, args.reps + 1)
-    cfg, recipe = spec["model"], spec["recipe"]
+    cfg, recipe = model_and_recipe(args.model, args.reps + 1)
     res = cfg["resolution"]
     x, y, classes = _memory_data(args, res)
     xt = torch.from_numpy(x).permute(0, 3, 1, 2).float()  # NHWC memory: channels-last view
@@ -596,7 +650,23 @@ def parse_args(argv=None):
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--eval-images", type=int, default=256, help="val and test images in (a)")
-    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--threads", type=int, default=os.cpu_count(), help="TensorFlow's intra-op")
+    p.add_argument(
+        "--inter-op-threads",
+        type=int,
+        help="TensorFlow's inter-op threads in (a) and (b) (default: min(2, --threads))",
+    )
+    p.add_argument(
+        "--onednn",
+        choices=("on", "off"),
+        help="TF_ENABLE_ONEDNN_OPTS in every worker (default: as set, else TensorFlow's: on)",
+    )
+    p.add_argument(
+        "--pipeline-input",
+        choices=("tf.data", "numpy"),
+        default="tf.data",
+        help="(a)'s input path on TensorFlow: tf.data, or the numpy batches of JAX and PyTorch",
+    )
     p.add_argument("--matmul-sizes", type=int, nargs="+", default=[1024, 2048])
     p.add_argument("--matmul-seconds", type=float, default=1.0)
     p.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE)
@@ -631,7 +701,11 @@ def parse_args(argv=None):
         str(args.matmul_seconds),
         "--matmul-sizes",
         *map(str, args.matmul_sizes),
+        "--pipeline-input",
+        args.pipeline_input,
     ]
+    if args.inter_op_threads is not None:
+        args.passthrough += ["--inter-op-threads", str(args.inter_op_threads)]
     return args
 
 
@@ -640,8 +714,10 @@ def main(argv=None) -> dict:
     if args.worker:
         worker_main(args)
         return {}
-    if not args.archive.exists():
+    if not args.archive.exists() and not args.cache.exists():
         sys.exit(f"{args.archive} is absent (see ../shared/data/README.md); pass --archive")
+    if args.onednn:  # the workers inherit it; settings.environment records it
+        os.environ["TF_ENABLE_ONEDNN_OPTS"] = {"on": "1", "off": "0"}[args.onednn]
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     info = machine(args.threads)
     t0 = time.perf_counter()
