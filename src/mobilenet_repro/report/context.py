@@ -29,6 +29,7 @@ from mobilenet_repro.report.counting import report_context
 from mobilenet_repro.report.datasheets import datasheet
 from mobilenet_repro.report.numbers import Number, sourced
 from mobilenet_repro.report.results import (
+    cached_features,
     compute_used,
     final_sides,
     rank_models,
@@ -181,6 +182,9 @@ def build_context(
         "n_datasets": runs["dataset"].nunique(),
         "total_train_minutes": f"{runs['train_seconds'].sum() / 60:.1f}",
         "device_hours": f"{device_hours:.2f}",
+        "cached_features": [
+            {**f, "seconds": f"{f['seconds']:.0f}"} for f in cached_features(metrics)
+        ],
         "device_kind": "GPU" if on_gpu else "CPU core",
         "chance_margin": f"{CHANCE_MARGIN * 100:.0f}",
         "experiments": experiments,

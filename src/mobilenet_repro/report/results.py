@@ -20,14 +20,36 @@ from mobilenet_repro.training.backends import DEFAULT as DEFAULT_BACKEND
 
 def compute_used(metrics: list[dict]) -> tuple[float, bool]:
     """Device-hours, one definition everywhere: each training job's wall time
-    (train_seconds) times the devices it held (its GPUs, else its CPU threads); and whether
-    any ran on a GPU."""
+    (train_seconds) times the devices it held (its GPUs, else its CPU threads), plus the
+    extraction of a frozen base's features, once per features file its runs shared; and
+    whether any ran on a GPU."""
     hours = 0.0
+    extracted = {}
     for m in metrics:
         hardware = m.get("hardware") or {}
         devices = len(hardware.get("gpus") or []) or hardware.get("threads") or 1
         hours += m.get("train_seconds", 0.0) * devices / 3600
-    return hours, any((m.get("hardware") or {}).get("gpus") for m in metrics)
+        features = m.get("features") or {}
+        if features.get("path"):
+            extracted[features["path"]] = features.get("extract_seconds", 0.0) * devices / 3600
+    return hours + sum(extracted.values()), any(
+        (m.get("hardware") or {}).get("gpus") for m in metrics
+    )
+
+
+def cached_features(metrics: list[dict]) -> list[dict]:
+    """The frozen bases whose features were computed once and shared by their runs: the
+    base, its runs and the extraction's wall time (seconds)."""
+    out: dict[str, dict] = {}
+    for m in metrics:
+        features = m.get("features") or {}
+        if features.get("path"):
+            entry = out.setdefault(
+                features["path"],
+                {"model": m.get("model"), "runs": 0, "seconds": features.get("extract_seconds")},
+            )
+            entry["runs"] += 1
+    return list(out.values())
 
 
 def result_row(r, runs: pd.DataFrame, exp_id: str, models: dict, backend_named: bool) -> dict:
