@@ -285,3 +285,32 @@ def depthwise_factorization(evidence: Evidence, claim: dict):
         f"1.0 MobileNet-224 has {conv} standard convolution (the first layer) and {dw} "
         f"depthwise convolutions, each followed by a 1x1 pointwise one ({pw})."
     )
+
+
+def _expansion(channels_in: int, channels_out: int):
+    """'A block with `channels_in` input channels expands them to `channels_out`': on every
+    such block of Keras's MobileNetV2, the expansion convolution's output channels."""
+
+    def expansion(evidence: Evidence, claim: dict):
+        graph = evidence.graph("mobilenet_v2")
+        shapes = dict(zip(graph["layer"], graph["output_shape"], strict=True))
+        inbound = dict(zip(graph["layer"], graph["inbound"].fillna(""), strict=True))
+        widths = [
+            int(shapes[name].split("x")[-1])
+            for name in graph["layer"]
+            if name.endswith("_expand")
+            and int(shapes[inbound[name].split(";")[0]].split("x")[-1]) == channels_in
+        ]
+        if not widths:
+            return "not_reproduced", f"Keras's MobileNetV2 has no block with {channels_in} inputs."
+        holds = set(widths) == {channels_out}
+        return ("reproduced" if holds else "not_reproduced"), (
+            f"Each of the {len(widths)} blocks of Keras's MobileNetV2 with {channels_in} input "
+            f"channels expands them to {', '.join(str(w) for w in sorted(set(widths)))}."
+        )
+
+    return expansion
+
+
+check("explainer.expansion_64_to_384")(_expansion(64, 384))
+check("mnv1_notes.v2_expansion_24_to_144")(_expansion(24, 144))
