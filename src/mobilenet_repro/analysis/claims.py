@@ -122,9 +122,10 @@ class Evidence:
     # The output files read since the last `reading()`: a verdict's sources, recorded beside
     # it instead of being written into its sentence.
     read: set = field(default_factory=set, repr=False)
+    errata_read: set = field(default_factory=set, repr=False)
 
     def reading(self) -> set:
-        self.read = set()
+        self.read, self.errata_read = set(), set()
         return self.read
 
     def arch(self, key: str) -> pd.DataFrame:
@@ -300,13 +301,14 @@ def _published(claim: dict, evidence: Evidence, errata: list[dict]) -> tuple[str
     matched, total, off, corrected = _published_cells(claim, evidence, errata)
     if total == 0:
         return None
-    where = " and ".join(sorted({t["published"] for t in _tables(claim)}))
-    text = f"{matched} of {total} printed values match at the printed precision ({where})"
+    text = f"{matched} of {total} printed values match at the printed precision"
     if off:
         shown = "; ".join(off[:3]) + ("; ..." if len(off) > 3 else "")
         text += f"; differing: {shown}"
     if corrected:
-        text += f"; misprinted cells read as the errata {', '.join(corrected)} say"
+        text += "; its misprinted cells are read as the errata say"
+    # The errata it read cells through, for the claims index (never written in prose).
+    evidence.errata_read.update(corrected)
     return ("reproduced" if matched == total else "not_reproduced"), text + "."
 
 
@@ -384,6 +386,7 @@ def judge(claim: dict, evidence: Evidence, errata: list[dict] = ()) -> dict:
     if kind not in TYPES:
         raise ValueError(f"claim {claim['id']} has type {kind!r}; allowed: {', '.join(TYPES)}")
     out = {"fidelity": "", "fidelity_evidence": "", "errata": ""}
+    evidence.errata_read = set()
     if kind == "opinion":
         why = claim.get("why") or claim.get("needs") or "it names no number or relation"
         out.update(verdict="not_checkable", evidence=why, checked_by="rule")
@@ -413,8 +416,7 @@ def judge(claim: dict, evidence: Evidence, errata: list[dict] = ()) -> dict:
         )
     if out["fidelity"] and out["fidelity"] not in FIDELITY:
         raise ValueError(f"claim {claim['id']}: fidelity {out['fidelity']!r} not in {FIDELITY}")
-    cited = [e["id"] for e in errata if e["id"] in out["evidence"]]
-    out["errata"] = ";".join(cited)
+    out["errata"] = ";".join(sorted(evidence.errata_read))
     return out
 
 

@@ -94,7 +94,10 @@ def published_cells(published: dict) -> list[dict]:
                             model["arch"],
                             float(model.get("alpha", 1.0)),
                             int(model["resolution"]),
-                            int(model["classes"]),
+                            # A column may be read at another class count than its row
+                            # (a table that copies ImageNet's mult-adds beside its own
+                            # classifier's parameters).
+                            int(meta.get("classes", model["classes"])),
                         ),
                         "pair": row.get("pair"),
                         "consistency": meta.get("consistency") or table.get("consistency") or "",

@@ -131,12 +131,23 @@ def _sources(evidence: Evidence, experiments) -> set[str]:
     }
 
 
+def _data_words(evidence: Evidence, experiments) -> str:
+    datasets = evidence.config["datasets"]
+    names = {
+        datasets[d].get("title") or d
+        for exp in experiments
+        for d in evidence.experiments()[exp]["datasets"]
+    }
+    return ", ".join(sorted(names))
+
+
 def _size_relation(evidence: Evidence, claim: dict, vary: str, data: str, data_words: str):
     texts, outcomes = [], []
     experiments = running_experiments(claim, evidence)
     for exp in experiments:
         table = _model_accuracies(evidence, exp)
         table = table[table["arch"] == "mobilenet_v1"]
+        table["model"] = [_label(evidence, m) for m in table["model"]]
         fixed = "alpha" if vary == "resolution" else "resolution"
         for _, group in table.groupby(fixed):
             if len(group) < 2:
@@ -151,7 +162,9 @@ def _size_relation(evidence: Evidence, claim: dict, vary: str, data: str, data_w
     if data not in sources:
         return "not_comparable", (
             f"Data: the claim is about {data_words}; our runs are on "
-            f"{', '.join(sorted(sources))}, trained from scratch. Ours: " + "; ".join(texts) + "."
+            f"{_data_words(evidence, experiments)}, trained from scratch. Ours: "
+            + "; ".join(texts)
+            + "."
         )
     return _verdict(outcomes), "; ".join(texts) + "."
 
@@ -184,29 +197,40 @@ def _is_mobilenet(model: str) -> bool:
     return "mobilenet" in model.lower()
 
 
-MINIATURE_SOURCES = {"digits"}  # scikit-learn's 8x8 digits, upsampled
+MINIATURE_SOURCES = {"sklearn_digits"}  # scikit-learn's 8x8 digits, upsampled
+
+
+def _label(evidence: Evidence, model: str) -> str:
+    return (evidence.config.get("models", {}).get(model) or {}).get("label") or model
 
 
 def _plan_differences(evidence: Evidence, exp: str) -> list[str]:
     """How the plan's comparison as run here differs from a comparison of the architectures:
     miniature data, too few seeds, or a 'large' network that is not larger."""
     out = []
-    sources = _sources(evidence, [exp])
-    if sources & MINIATURE_SOURCES:
+    if _sources(evidence, [exp]) & MINIATURE_SOURCES:
         out.append("data: 8x8 handwritten digits upsampled, a miniature")
+    runs = evidence.runs[evidence.runs["experiment"] == exp]
+    if len(runs):
+        seeds = int(runs.groupby(["model", "dataset"])["seed"].nunique().min())
+        if seeds < MIN_SEEDS_FOR_STD:
+            out.append(f"{seeds} seeds per model and data set, fewer than three")
     table = _model_accuracies(evidence, exp)
-    if len(table) and int(table["seeds"].min()) < MIN_SEEDS_FOR_STD:
-        out.append(f"{int(table['seeds'].min())} seeds per model, fewer than three")
     mobile = table[[_is_mobilenet(m) for m in table["model"]]]
     others = table[[not _is_mobilenet(m) for m in table["model"]]]
-    if len(mobile) and len(others) and others["params"].min() <= mobile["params"].max():
-        small = others.loc[others["params"].idxmin()]
+    if len(mobile) and len(others):
         big = mobile.loc[mobile["params"].idxmax()]
-        out.append(
-            f"network: {small['model']} has {small['params'] / 1e6:.2f}M parameters, no more "
-            f"than {big['model']}'s {big['params'] / 1e6:.2f}M, so the widths do not keep the "
-            "full networks' parameter order"
-        )
+        smaller = others[others["params"] <= big["params"]]
+        if len(smaller):
+            names = " and ".join(
+                f"{_label(evidence, r.model)} has {r.params / 1e6:.2f}M"
+                for r in smaller.itertuples()
+            )
+            out.append(
+                f"network: {names} parameters, no more than {_label(evidence, big['model'])}'s "
+                f"{big['params'] / 1e6:.2f}M, so the widths do not keep the full networks' "
+                "parameter order"
+            )
     return out
 
 
@@ -216,7 +240,8 @@ def _plan_fidelity(table: str, answer):
         if frame is None:
             return "not_run", f"The plan's experiment produced no {table} table."
         differences = _plan_differences(evidence, exp)
-        text = f"Answered on {exp}: {answer(frame)}"
+        title = evidence.experiments()[exp].get("title") or exp
+        text = f"Answered in “{title}”: {answer(frame, evidence)}"
         if differences:
             return "deviated", f"{text}; run with these differences: {'; '.join(differences)}."
         return "followed", text + "."
@@ -224,41 +249,32 @@ def _plan_fidelity(table: str, answer):
     return plan_fidelity
 
 
-fidelity("slides.question_fully_trained")(
-    _plan_fidelity(
-        "fully_trained",
-        lambda f: (
-            "test top-1 " + ", ".join(f"{r.model} {r.test_top1_mean:.1%}" for r in f.itertuples())
-        ),
+def _fully_trained(f: pd.DataFrame, ev: Evidence) -> str:
+    return "test top-1 " + ", ".join(
+        f"{_label(ev, r.model)} {r.test_top1_mean:.1%}" for r in f.itertuples()
     )
-)
-fidelity("slides.question_iterations")(
-    _plan_fidelity(
-        "steps_to_accuracy",
-        lambda f: (
-            f"steps to {float(f['target'].iloc[0]):.0%} validation accuracy: "
-            + ", ".join(
-                f"{r.model} {r.steps_mean:,.0f}"
-                if r.reached == r.seeds
-                else f"{r.model} not every seed"
-                for r in f.itertuples()
-            )
-        ),
+
+
+def _iterations(f: pd.DataFrame, ev: Evidence) -> str:
+    steps = ", ".join(
+        f"{_label(ev, r.model)} {r.steps_mean:,.0f}"
+        if r.reached == r.seeds
+        else f"{_label(ev, r.model)} not every seed"
+        for r in f.itertuples()
     )
-)
-fidelity("slides.question_small_dataset")(
-    _plan_fidelity(
-        "training_set_size",
-        lambda f: (
-            f"test top-1 on the smallest training set "
-            f"({int(f[f['per_class'] == f['per_class'].min()]['train_images'].iloc[0])} images): "
-            + ", ".join(
-                f"{r.model} {r.test_top1_mean:.1%}"
-                for r in f[f["per_class"] == f["per_class"].min()].itertuples()
-            )
-        ),
-    )
-)
+    return f"steps to {float(f['target'].iloc[0]):.0%} validation accuracy: {steps}"
+
+
+def _small_dataset(f: pd.DataFrame, ev: Evidence) -> str:
+    small = f[f["per_class"] == f["per_class"].min()]
+    top1 = ", ".join(f"{_label(ev, r.model)} {r.test_top1_mean:.1%}" for r in small.itertuples())
+    images = int(small["train_images"].iloc[0])
+    return f"test top-1 on the smallest training set ({images} images): {top1}"
+
+
+fidelity("slides.question_fully_trained")(_plan_fidelity("fully_trained", _fully_trained))
+fidelity("slides.question_iterations")(_plan_fidelity("steps_to_accuracy", _iterations))
+fidelity("slides.question_small_dataset")(_plan_fidelity("training_set_size", _small_dataset))
 
 
 @check(
@@ -277,11 +293,14 @@ def larger_networks_need_more_data(evidence: Evidence, claim: dict):
         return "not_run", "The experiment lacks a MobileNet or a larger network."
     column = "gap_mean" if claim["id"] != "slides.problems_large_data" else "test_top1_mean"
     words = "train-test gap" if column == "gap_mean" else "test top-1"
-    ours = ", ".join(f"{r.model} {getattr(r, column):.1%}" for r in small.itertuples())
+    ours = ", ".join(
+        f"{_label(evidence, r.model)} {getattr(r, column):.1%}" for r in small.itertuples()
+    )
     text = f"Ours, {words} on the smallest training set: {ours}"
     differences = _plan_differences(evidence, exp)
     if differences:
-        return "not_comparable", f"{'; '.join(differences).capitalize()}. {text}."
+        said = "; ".join(differences)
+        return "not_comparable", f"{said[0].upper()}{said[1:]}. {text}."
     better = (
         mobile[column].max() < others[column].min()
         if column == "gap_mean"
