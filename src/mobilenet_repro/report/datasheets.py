@@ -5,6 +5,13 @@ from __future__ import annotations
 from mobilenet_repro.data import SPLITS
 
 
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{n:,} bytes"
+
+
 def datasheet(man: dict) -> list[tuple[str, str]]:
     """(field, text) rows of a data set's datasheet, from its manifest (for the report)."""
 
@@ -46,7 +53,7 @@ def datasheet(man: dict) -> list[tuple[str, str]]:
         ),
         (
             "Storage",
-            f"uint8, {man['storage']['layout']}, {man['storage']['bytes'] / 2**20:,.1f} MiB",
+            f"uint8, {man['storage']['layout']}, {_size(man['storage']['bytes'])}",
         ),
         ("Splits", man.get("splits_from", "")),
     ]
