@@ -166,6 +166,47 @@ def test_every_claim_appears_with_its_verdict_in_html_and_pdf(workflow_run):
     assert shown and int(shown.group(1)) == int(consistency.sum())
 
 
+def test_the_engine_gives_the_hand_labelled_verdicts(workflow_run):
+    """The verdict set (tests/analysis/verdict_set.yaml): claims over the five documents and
+    every type, labelled by a careful reader from the documents and the default run's outputs
+    before the engine's answers were seen. The engine judges them on the architecture stage's
+    outputs (the same in every configuration) and the default run's trained outputs."""
+    from conftest import ROOT
+
+    from mobilenet_repro.analysis import claim_checks  # noqa: F401 - registers the checks
+    from mobilenet_repro.analysis.claims import VERDICT_WORDS, Evidence, judge_all, load_claims
+    from mobilenet_repro.config import load_config
+
+    fixture = ROOT / "tests/analysis/default_run"
+    evidence = Evidence(
+        arch_dir=workflow_run / "results/architectures",
+        config=load_config(ROOT / "config/config.yaml"),
+        runs_csv=fixture / "runs.csv",
+        analysis_dir=fixture / "analysis",
+    )
+    verdicts = judge_all(load_claims(), evidence).set_index("id")
+    labels = yaml.safe_load((ROOT / "tests/analysis/verdict_set.yaml").read_text())
+    assert len(labels) >= 30
+    assert {entry["type"] for entry in labels} == {
+        "result", "design", "erratum", "arithmetic", "opinion"
+    }  # fmt: skip
+    word = lambda v: VERDICT_WORDS.get(v, v) if v else ""  # noqa: E731
+    wrong = []
+    for entry in labels:
+        row = verdicts.loc[entry["id"]]
+        assert row["type"] == entry["type"], entry["id"]
+        expected = entry["expected"]
+        if isinstance(expected, dict):
+            reference = expected["reference"].replace("no reference", "no reference to check")
+            got = {"reference": word(row["verdict"]), "fidelity": word(row["fidelity"])}
+            want = {"reference": reference, "fidelity": expected.get("fidelity") or ""}
+        else:
+            got, want = word(row["verdict"]), expected.split(":")[0].strip()
+        if got != want:
+            wrong.append(f"{entry['id']}: engine {got}, label {want}")
+    assert not wrong, "\n".join(wrong)
+
+
 def render_every_figure(workdir: Path, config: dict) -> dict:
     """Every figure the report of a run embeds, drawn again from the run's output files by
     the functions the rules and notebooks call (the figures themselves, not their PNGs)."""

@@ -359,22 +359,75 @@ def _judge_design(claim: dict, evidence: Evidence, errata: list[dict]) -> tuple[
     return "not_run", "No automated check reads the reference yet.", NO_CHECK
 
 
+REFERENCE_SIDE = {"mobilenet_v1": 224, "mobilenet_v2": 224, "inception_v3": 299, "vgg16": 224}
+ARCH_WORDS = {
+    "mobilenet_v1": "MobileNet V1",
+    "mobilenet_v2": "MobileNetV2",
+    "inception_v3": "Inception V3",
+    "cifar_mobilenet_v2": "the CIFAR-10 MobileNetV2",
+}
+
+
+def _trained_models(evidence: Evidence, arch: str) -> list[dict]:
+    """The configured models of `arch` that this configuration's experiments train."""
+    models = evidence.config.get("models", {})
+    used = {m for exp in evidence.experiments().values() for m in exp.get("models", [])}
+    return [models[m] for m in sorted(used) if models.get(m, {}).get("arch") == arch]
+
+
+def _runs_follow(claim: dict, evidence: Evidence) -> tuple[str, str]:
+    """Fidelity of our runs to a statement about one architecture (`arch`): followed when
+    they build it as the reference is built, deviated where the statement depends on a
+    width or input size (`depends_on`) that our runs change, not run when none trains it."""
+    arch = claim["arch"]
+    words = ARCH_WORDS.get(arch, arch)
+    models = _trained_models(evidence, arch)
+    if not models:
+        return "not_run", f"No run of this configuration trains {words}."
+    differ = []
+    depends = claim.get("depends_on") or []
+    sides = sorted({int(m.get("resolution", 0)) for m in models})
+    alphas = sorted({float(m.get("alpha", 1.0)) for m in models})
+    if "resolution" in depends and arch in REFERENCE_SIDE and sides != [REFERENCE_SIDE[arch]]:
+        shown = ", ".join(f"{s} px" for s in sides)
+        differ.append(f"our runs train it at {shown}, not {REFERENCE_SIDE[arch]} px")
+    if "width" in depends and alphas != [1.0]:
+        differ.append(f"at width {', '.join(f'{a:g}' for a in alphas)}, not 1.0")
+    if differ:
+        said = "; ".join(differ)
+        return "deviated", f"{said[0].upper()}{said[1:]} (choices of this configuration)."
+    return "followed", f"Our runs of {words} build it with the same builder."
+
+
 def _judge_fidelity(claim: dict, evidence: Evidence, errata: list[dict]) -> tuple[str, str]:
     """Did our runs (or our builder) follow a design statement: never a verdict on the
     document. A statement about the document's own network is followed when our builder's
-    network satisfies it (the same check that would test a reference)."""
+    network satisfies it (the same check that would test a reference) and our runs do not
+    change what it depends on."""
     if claim["id"] in FIDELITY_CHECKS:
         if claim.get("experiments") and not running_experiments(claim, evidence):
             return "not_run", "No run of this configuration uses it."
         return FIDELITY_CHECKS[claim["id"]](evidence, claim)
     if claim.get("reference") == "keras":
-        return "", ""
+        if not claim.get("arch"):
+            return "", ""
+        runs, how = _runs_follow(claim, evidence)
+        if runs == "followed" and claim["id"] in CHECKS:
+            # Our runs use the reference's builder: what it lacks, they lack too.
+            verdict, sentence = CHECKS[claim["id"]](evidence, claim)
+            if verdict == "not_reproduced":
+                return "deviated", f"{how[:-1]}, which differs from the statement: {sentence}"
+        return runs, how
     if claim["id"] in CHECKS:
         verdict, sentence = CHECKS[claim["id"]](evidence, claim)
     elif published := _published(claim, evidence, errata):
         verdict, sentence = published
     else:
         return "", ""
+    if verdict == "reproduced" and claim.get("arch"):
+        runs, how = _runs_follow(claim, evidence)
+        if runs == "deviated":
+            return "deviated", f"Our builder follows it: {sentence} {how}"
     return {"reproduced": "followed", "not_reproduced": "deviated"}.get(
         verdict, "not_run"
     ), sentence

@@ -240,12 +240,18 @@ def inception_layer_types(evidence: Evidence, claim: dict):
     lacking = [words[c] for c in wanted if c not in classes]
     if lacking:
         return "not_reproduced", f"Keras's Inception V3 has no {', '.join(lacking)}."
-    # Keras's application is an inference build: it leaves out the paper's dropout before
-    # the classifier, so that part of the statement has no reference here.
+    if "Dropout" not in classes:
+        # Keras's application is an inference build: it leaves out the paper's dropout
+        # before the classifier (TF-slim's Inception V3 has it).
+        return "not_reproduced", (
+            "Keras's Inception V3 has convolutions, average and max pooling, batch "
+            "normalization and a fully connected classifier, but no dropout layer: its "
+            "inference build leaves out the dropout before the classifier that the Inception V3 "
+            "paper's implementation has."
+        )
     return "reproduced", (
-        "Keras's Inception V3 has convolutions, average and max pooling, batch normalization "
-        "and a fully connected classifier; it leaves out the Inception V3 paper's dropout "
-        "(a training-time layer), so the dropout is checked against nothing here."
+        "Keras's Inception V3 has convolutions, average and max pooling, dropout, batch "
+        "normalization and a fully connected classifier."
     )
 
 

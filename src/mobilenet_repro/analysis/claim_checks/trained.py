@@ -27,6 +27,8 @@ def _recipe_fidelity(test, followed: str, deviated: str):
 
     def recipe_fidelity(evidence: Evidence, claim: dict):
         runs = [(exp, recipe, _models(evidence, exp)) for exp, recipe in _recipes(evidence, claim)]
+        if not runs:
+            return "not_run", "No run of this configuration uses it."
         ok = all(test(recipe, models) for _, recipe, models in runs)
         return ("followed" if ok else "deviated"), (followed if ok else deviated) + _on(
             evidence, claim
