@@ -156,7 +156,7 @@ def _recipe_config(**recipe):
     as the default configuration's experiment of the CIFAR-10 MobileNetV2."""
     return {
         "name": "mine",
-        "datasets": {"d": {"source": "digits"}},
+        "datasets": {"d": {"source": "sklearn_digits", "title": "Handwritten digits"}},
         "models": {"m": {"arch": "cifar_mobilenet_v2"}},
         "recipes": {
             "r": {"optimizer": "rmsprop", "schedule": "cosine", "warmup_epochs": 1, **recipe}
@@ -196,7 +196,7 @@ def test_an_accuracy_relation_on_other_data_is_not_comparable_as_run(tmp_path):
              "experiments": {"config/mine.yaml": ["cifar_mobilenetv2"]}}  # fmt: skip
     out = judge(claim, Evidence(arch_dir=tmp_path, config=config, runs_csv=runs))
     assert out["verdict"] == "not_comparable"
-    assert "ImageNet" in out["evidence"] and "digits" in out["evidence"]
+    assert "ImageNet" in out["evidence"] and "Handwritten digits" in out["evidence"]
 
 
 def _model(top1, seeds, n=1000, name="a"):
