@@ -199,8 +199,9 @@ def test_an_accuracy_relation_on_other_data_is_not_comparable_as_run(tmp_path):
     assert "ImageNet" in out["evidence"] and "Handwritten digits" in out["evidence"]
 
 
-def _model(top1, seeds, n=1000, name="a"):
-    return pd.Series({"model": name, "top1": top1, "seeds": seeds, "n": n})
+def _model(top1, seeds, n=1000, name="a", spread=0.002):
+    values = [top1 + spread * (i - (seeds - 1) / 2) for i in range(seeds)]
+    return pd.Series({"model": name, "top1": top1, "top1_values": values, "seeds": seeds, "n": n})
 
 
 def test_a_relation_uses_the_test_set_once_and_needs_three_seeds():
@@ -212,6 +213,21 @@ def test_a_relation_uses_the_test_set_once_and_needs_three_seeds():
     assert _relation(_model(0.9, 2), _model(0.5, 2, name="b"))[0] == "few_seeds"
     assert _relation(_model(0.9, 3), _model(0.5, 3, name="b"))[0] == "holds"
     assert _relation(_model(0.5, 3), _model(0.9, 3, name="b"))[0] == "reversed"
+
+
+def test_seeds_add_their_spread_from_three_and_never_count_as_more_images():
+    from mobilenet_repro.analysis.noise import interval_text, mean_interval, means_difference
+
+    # Two seeds: each seed's own interval over the test images, never one over 2n images.
+    text = interval_text([0.85, 0.86], 10_000)
+    assert "one per seed" in text and "20,000" not in text
+    # Three identical seeds: the test set's interval, no narrower.
+    low, high = mean_interval([0.85] * 3, 10_000)
+    assert high - low == pytest.approx(2 * 1.96 * (0.85 * 0.15 / 10_000) ** 0.5, rel=1e-3)
+    # Seeds that disagree widen it; two seeds add nothing (their spread is not measured).
+    assert mean_interval([0.80, 0.85, 0.90], 10_000)[0] < low
+    narrow = means_difference([0.9, 0.9], 359, [0.5, 0.5], 359)
+    assert narrow == pytest.approx(means_difference([0.9], 359, [0.5], 359))
 
 
 def test_wilson_interval_of_a_test_accuracy():

@@ -45,9 +45,11 @@ def t975(df: int) -> float:
 
 
 def _seed_variance(values) -> float:
-    """Variance of the mean over seeds, t-scaled to a normal quantile (0 below 2 seeds)."""
+    """Variance of the mean over seeds, t-scaled to a normal quantile. Below three seeds the
+    spread is not measured (0): such an interval is the test set's alone, and a relation
+    on it is not yet a finding (MIN_SEEDS_FOR_STD)."""
     k = len(values)
-    if k < 2:
+    if k < MIN_SEEDS_FOR_STD:
         return 0.0
     mean = sum(values) / k
     std = math.sqrt(sum((v - mean) ** 2 for v in values) / (k - 1))

@@ -10,7 +10,7 @@ import math
 import pandas as pd
 
 from mobilenet_repro.analysis.claims import Evidence, check, fidelity, running_experiments
-from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD, difference_interval
+from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD, means_difference
 
 
 # ----------------------------------------------------------------------------- recipes
@@ -103,7 +103,7 @@ def _relation(big: pd.Series, small: pd.Series) -> tuple[str, str]:
     n2 = int(small["n"]) if small["n"] == small["n"] else 0
     if not (n1 and n2):
         return "tied", f"{diff:+.1f} points (no test-set size recorded)"
-    lo, hi = difference_interval(big["top1"], n1, small["top1"], n2)
+    lo, hi = means_difference(big["top1_values"], n1, small["top1_values"], n2)
     seeds = min(int(big["seeds"]), int(small["seeds"]))
     text = (
         f"{big['model']} {big['top1']:.1%} against {small['model']} {small['top1']:.1%}: "
