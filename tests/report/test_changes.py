@@ -150,6 +150,25 @@ def test_why_a_run_changed_names_data_versions_hardware_and_code():
     assert "re-trained with the same configuration" in same["changed_runs"][0]["reasons"][0]
 
 
+def test_sources_compare_without_their_configurations_folder():
+    """A record of another configuration, or one written when the derived files were shared
+    (results/summary/...), compares number by number with this configuration's."""
+    label = "e: m on d: test top-1 (%)"
+
+    def at(source, value):
+        return {**entry(label, value), "source": source}
+
+    new = make([at("results/derived/default/analysis/e/results_table.csv", "84.3")], {})
+    for source in (
+        "results/analysis/e/results_table.csv",
+        "results/derived/cifar10-cpu/analysis/e/results_table.csv",
+    ):
+        changes = compare(make([at(source, "80.1")], {}), new)
+        assert changes["n_compared"] == 1 and [m["old"] for m in changes["moved"]] == ["80.1"]
+    elsewhere = compare(make([at("results/derived/default/x.csv", "80.1")], {}), new)
+    assert elsewhere["n_compared"] == 0  # another file is another number
+
+
 def test_compare_with_refuses_what_is_not_a_record(tmp_path):
     with pytest.raises(FileNotFoundError, match="compare_with: .*does not exist"):
         load_record(tmp_path / "nope.json")

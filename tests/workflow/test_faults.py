@@ -132,7 +132,7 @@ def test_diverging_run_fails_without_metrics_or_report(tmp_path):
     assert "run tiny/digits/v1_025_32/seed0 diverged" in log and "in epoch 1" in log
     assert not (tmp_path / RUN / "metrics.json").exists()
     assert not (tmp_path / "results/report/default/report.html").exists()
-    assert not (tmp_path / "results/summary/runs.csv").exists()
+    assert not (tmp_path / "results/derived/default/summary/runs.csv").exists()
 
 
 # ------------------------------------------------------------------ 8. concurrent runs

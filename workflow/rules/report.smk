@@ -14,7 +14,7 @@ if config["compare_with"]:
 
 rule report:
     input:
-        runs=paths.RUNS_TABLE,
+        runs=for_config(paths.RUNS_TABLE),
         metrics=get_run_files(paths.RUN_FILES["metrics"]),
         analysis=get_report_tables(),
         manifests=expand(paths.MANIFEST, dataset=get_used_datasets()),

@@ -26,6 +26,7 @@ from pathlib import Path
 from mobilenet_repro.analysis.audit import flatten
 from mobilenet_repro.config import run_spec
 from mobilenet_repro.files import read_json
+from mobilenet_repro.paths import shared_form
 from mobilenet_repro.runs import Run
 
 FORMAT = "mobilenet-repro numbers 1"
@@ -129,7 +130,10 @@ def keep_record(numbers_json: Path | str, previous: Path | str) -> None:
 
 # ----------------------------------------------------------------------------- comparing
 def _key(entry: dict) -> tuple:
-    return (entry["label"], entry["source"], entry["field"])
+    # Sources compare without their configuration's folder: a record of another
+    # configuration (compare_with), or one written before per-configuration folders, lines
+    # up number by number.
+    return (entry["label"], shared_form(entry["source"]), entry["field"])
 
 
 def _by_key(numbers: list[dict]) -> dict[tuple, dict]:
