@@ -80,8 +80,9 @@ REPORT_DIR = "results/report/{name}"
 REPORT_HTML = f"{REPORT_DIR}/report.html"
 REPORT_PDF = f"{REPORT_DIR}/report.pdf"
 REPORT_NUMBERS = f"{REPORT_DIR}/numbers.json"  # every number the report prints, with its source
-# The previous build's record, kept outside the report's outputs (which Snakemake deletes
-# before the job runs) for the section "Changes since the previous report".
+# The record of the last report the workflow accepted as complete, for the section "Changes
+# since the previous report": the output of its own rule, after the report's (whose outputs
+# Snakemake deletes before the report job runs), never written by the render itself.
 REPORT_PREVIOUS = f"{REPORT_DIR}/previous/numbers.json"
 
 

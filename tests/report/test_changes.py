@@ -192,6 +192,38 @@ def test_each_build_keeps_its_record_for_the_next(tmp_path):
     assert other == old
 
 
+def test_a_render_never_replaces_the_record_it_compares_with(tmp_path):
+    """The render writes numbers.json only: a render that outlives a killed Snakemake must not
+    become the record the next build compares with (the workflow's keep_report_record job
+    copies a record there once Snakemake has taken the report as finished)."""
+    from test_report import full_context
+
+    from mobilenet_repro.report.build import build_report
+
+    previous = tmp_path / "previous/numbers.json"
+    previous.parent.mkdir()
+    old = make([entry("e: m on d: test top-1 (%)", "80.1")], {"e/d/m/seed0": run_record()})
+    previous.write_text(json.dumps(old))
+    kept = previous.read_bytes()
+    out = tmp_path / "out"
+    out.mkdir()
+    record = build_report(
+        full_context(tmp_path),
+        out / "report.html",
+        out / "report.pdf",
+        out / "numbers.json",
+        {"e/d/m/seed0": run_record(lr=0.004, metrics="b")},
+        previous=previous,
+        root=tmp_path,
+    )
+    assert previous.read_bytes() == kept
+    assert json.loads((out / "numbers.json").read_text()) == record
+    html = (out / "report.html").read_text()
+    assert "recipe.learning_rate: 0.002 → 0.004" in html  # compared with the kept record
+    keep_record(out / "numbers.json", previous)  # what keep_report_record does afterwards
+    assert json.loads(previous.read_text()) == record
+
+
 def test_both_outputs_show_the_changes_and_the_audit(tmp_path):
     from conftest import assert_same_report
     from test_report import full_context

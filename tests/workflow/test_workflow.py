@@ -269,7 +269,9 @@ def test_editing_a_template_reruns_only_the_report(workflow_run):
     finally:
         template.write_bytes(text)
         os.utime(template, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert jobs == {"report": 1, "all": 1} or jobs == {"report": 1}
+    # The report, and its record kept for the next build once Snakemake has taken it as done.
+    jobs.pop("all", None)
+    assert jobs == {"report": 1, "keep_report_record": 1}
 
 
 def test_failing_notebook_fails_its_rule_and_keeps_the_notebook(workflow_run):

@@ -247,7 +247,12 @@ def get_architecture_models():
 
 
 def get_final_targets():
-    return [for_config(paths.RUNS_TABLE), REPORT["html"], REPORT["pdf"]]
+    return [
+        for_config(paths.RUNS_TABLE),
+        REPORT["html"],
+        REPORT["pdf"],
+        REPORT["previous"],
+    ]
 
 
 # Cluster resources of training jobs (README "Running on a cluster"; schema: `resources`):

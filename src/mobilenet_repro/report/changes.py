@@ -12,8 +12,12 @@ configuration keys, data checksum, versions or hardware that differ, and the cod
 that changed. A number whose printed value moved by at most `tolerance` (a fraction of the
 old value) counts as unchanged.
 
-The previous record survives the report's own outputs being deleted by Snakemake before the
-job runs: each build keeps a copy outside them (results/report/<name>/previous/numbers.json).
+The record a build compares with is the last one the workflow accepted: only after Snakemake
+has taken a report job as finished does a job of its own (rule keep_report_record) copy its
+numbers.json to results/report/<name>/previous/numbers.json, outside the report's outputs
+(which Snakemake deletes before the next report job). The render never writes it: a render
+that outlives a killed Snakemake leaves outputs Snakemake holds incomplete, and its record is
+never compared with; the rebuilt report compares with the last accepted build's.
 """
 
 from __future__ import annotations
@@ -120,7 +124,8 @@ def previous_record(compare_with: str | None, previous: Path | str):
 
 
 def keep_record(numbers_json: Path | str, previous: Path | str) -> None:
-    """Keep this build's record for the next one, outside the report's declared outputs."""
+    """Keep an accepted build's record for the next one (rule keep_report_record), outside
+    the report's declared outputs; written whole or not at all."""
     previous = Path(previous)
     previous.parent.mkdir(parents=True, exist_ok=True)
     tmp = previous.with_name(f".{previous.name}.tmp")
