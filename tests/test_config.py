@@ -189,7 +189,7 @@ def test_a_runs_identity_is_read_back_from_any_of_its_files():
             assert Run.from_path(run.file(name)) == run
             assert Run.from_path(f"/elsewhere/{run.file(name)}") == run
     with pytest.raises(ValueError, match="not inside a run folder"):
-        Run.from_path("results/analysis/tiny/results_table.csv")
+        Run.from_path("results/derived/default/analysis/tiny/results_table.csv")
 
 
 def test_resources_for_an_unknown_model_are_refused(tiny_config):

@@ -1,9 +1,16 @@
 """Every path the workflow writes or reads, spelled once, and the files shipped with the code.
 
 Outputs are relative to the workflow's working directory (the checkout, or `--directory`);
-`{...}` fields are Snakemake wildcards, filled with `str.format` outside the workflow. The
-rules (workflow/rules/*.smk), the job scripts, the analysis and the report all take their
-paths from here, so moving an output is one edit.
+`{...}` fields are Snakemake wildcards, filled with `str.format` outside the workflow; the
+`{name}` field is the configuration's `name`, which the workflow fills before it declares a
+rule (`for_config`). The rules (workflow/rules/*.smk), the job scripts, the analysis and the
+report all take their paths from here, so moving an output is one edit.
+
+Two kinds of output: what is identified by its own id and fingerprint and shared by every
+configuration that asks for it (training runs, data manifests, checkpoints, prepared data);
+and what is derived for one configuration (the runs table, analyses, verdicts, claims,
+architecture tables, the audit table, the report), under that configuration's name, so that
+running another configuration never rewrites the sources the first one's report names.
 
 The configuration schema is package data, found with `importlib.resources`. What an author of
 the report edits (templates, claims, published numbers and curves) is in the checkout's
@@ -29,7 +36,6 @@ RUN_FILES = {
     "schedule": "lr_schedule.csv",
     "model": "model.keras",
 }
-RUNS_TABLE = "results/summary/runs.csv"  # one row per run, from every metrics.json
 
 # ------------------------------------------------------------------------------ data sets
 RESOURCES_DIR = "resources"  # downloads (resources/downloads/) and prepared data sets
@@ -38,10 +44,16 @@ DATASET = "resources/datasets/{dataset}.npz"
 FEATURES = "resources/features/{dataset}/{model}.npz"
 MANIFEST = "results/data/{dataset}/manifest.json"
 
-# ------------------------------------------------------------------------------ analyses
-ANALYSIS_DIR = "results/analysis/{experiment}"  # notebooks' tables and figures, seed 002's
+# ------------------------------------------------------- derived for one configuration
+# Everything computed from the runs (and the architecture counts) for the configuration called
+# {name}: its report's sources. Its subfolders keep the names they had when they were shared
+# (summary/, analysis/, ...), which `shared_form` relies on.
+DERIVED_DIR = "results/derived/{name}"
+RUNS_TABLE = f"{DERIVED_DIR}/summary/runs.csv"  # one row per run, from every metrics.json
+ANALYSIS_DIR = f"{DERIVED_DIR}/analysis/{{experiment}}"  # notebooks' tables and figures
 BACKENDS_TABLE = f"{ANALYSIS_DIR}/backends.csv"
-ARCHITECTURES_DIR = "results/architectures"
+# Counted for the papers' grids and this configuration's models (on its data sets' classes).
+ARCHITECTURES_DIR = f"{DERIVED_DIR}/architectures"
 # The architecture stage's outputs in ARCHITECTURES_DIR, by the rule's output names.
 ARCHITECTURE_FILES = {
     "stats": "stats.csv",
@@ -54,13 +66,12 @@ ARCHITECTURE_FILES = {
     "meta": "meta.json",
 }
 ARCHITECTURES_FIGURE = f"{ARCHITECTURES_DIR}/madds_vs_params"  # .png and .svg
-ACCURACY_DIR = "results/accuracy"
+ACCURACY_DIR = f"{DERIVED_DIR}/accuracy"
 ACCURACY_VERDICTS = f"{ACCURACY_DIR}/verdicts.csv"
 ACCURACY_CURVES = f"{ACCURACY_DIR}/curves"  # .png and .svg
-CLAIMS_VERDICTS = "results/claims/verdicts.csv"  # every registry claim with its verdict
-AUDIT_DIR = "results/audit"
-AUDIT_TABLE = f"{AUDIT_DIR}/audit.csv"
-AUDIT_RUN_DIR = f"{AUDIT_DIR}/runs"  # the re-trained runs, <run id>/ each
+CLAIMS_VERDICTS = f"{DERIVED_DIR}/claims/verdicts.csv"  # every registry claim with its verdict
+AUDIT_TABLE = f"{DERIVED_DIR}/audit/audit.csv"  # this configuration's audited runs compared
+AUDIT_RUN_DIR = "results/audit/runs"  # the re-trained runs, <run id>/ each, shared like runs
 AUDIT_CHECKPOINT_DIR = f"resources/audit_checkpoints/{RUN_PATH}"
 
 # -------------------------------------------------------------------------------- report
@@ -69,9 +80,26 @@ REPORT_DIR = "results/report/{name}"
 REPORT_HTML = f"{REPORT_DIR}/report.html"
 REPORT_PDF = f"{REPORT_DIR}/report.pdf"
 REPORT_NUMBERS = f"{REPORT_DIR}/numbers.json"  # every number the report prints, with its source
-# The previous build's record, kept outside the report's outputs (which Snakemake deletes
-# before the job runs) for the section "Changes since the previous report".
+# The record of the last report the workflow accepted as complete, for the section "Changes
+# since the previous report": the output of its own rule, after the report's (whose outputs
+# Snakemake deletes before the report job runs), never written by the render itself.
 REPORT_PREVIOUS = f"{REPORT_DIR}/previous/numbers.json"
+
+
+def for_config(path: str, name: str) -> str:
+    """`path` with its `{name}` field filled with a configuration's name, its other fields
+    (Snakemake's wildcards) left as they are."""
+    return path.replace("{name}", name)
+
+
+def shared_form(source: str) -> str:
+    """A source path as it would be without per-configuration folders
+    (results/derived/<name>/summary/runs.csv -> results/summary/runs.csv): the same number of
+    two configurations, or of a record written before those folders existed, compares as one."""
+    prefix = DERIVED_DIR.split("{name}")[0]
+    if source.startswith(prefix) and "/" in source[len(prefix) :]:
+        return "results/" + source[len(prefix) :].split("/", 1)[1]
+    return source
 
 
 # --------------------------------------------------------------------- shipped with the code

@@ -150,6 +150,25 @@ def test_why_a_run_changed_names_data_versions_hardware_and_code():
     assert "re-trained with the same configuration" in same["changed_runs"][0]["reasons"][0]
 
 
+def test_sources_compare_without_their_configurations_folder():
+    """A record of another configuration, or one written when the derived files were shared
+    (results/summary/...), compares number by number with this configuration's."""
+    label = "e: m on d: test top-1 (%)"
+
+    def at(source, value):
+        return {**entry(label, value), "source": source}
+
+    new = make([at("results/derived/default/analysis/e/results_table.csv", "84.3")], {})
+    for source in (
+        "results/analysis/e/results_table.csv",
+        "results/derived/cifar10-cpu/analysis/e/results_table.csv",
+    ):
+        changes = compare(make([at(source, "80.1")], {}), new)
+        assert changes["n_compared"] == 1 and [m["old"] for m in changes["moved"]] == ["80.1"]
+    elsewhere = compare(make([at("results/derived/default/x.csv", "80.1")], {}), new)
+    assert elsewhere["n_compared"] == 0  # another file is another number
+
+
 def test_compare_with_refuses_what_is_not_a_record(tmp_path):
     with pytest.raises(FileNotFoundError, match="compare_with: .*does not exist"):
         load_record(tmp_path / "nope.json")
@@ -171,6 +190,38 @@ def test_each_build_keeps_its_record_for_the_next(tmp_path):
     assert old["numbers"][0]["value"] == "1" and path == previous.as_posix()
     other, _ = previous_record(str(previous), tmp_path / "elsewhere.json")  # compare_with
     assert other == old
+
+
+def test_a_render_never_replaces_the_record_it_compares_with(tmp_path):
+    """The render writes numbers.json only: a render that outlives a killed Snakemake must not
+    become the record the next build compares with (the workflow's keep_report_record job
+    copies a record there once Snakemake has taken the report as finished)."""
+    from test_report import full_context
+
+    from mobilenet_repro.report.build import build_report
+
+    previous = tmp_path / "previous/numbers.json"
+    previous.parent.mkdir()
+    old = make([entry("e: m on d: test top-1 (%)", "80.1")], {"e/d/m/seed0": run_record()})
+    previous.write_text(json.dumps(old))
+    kept = previous.read_bytes()
+    out = tmp_path / "out"
+    out.mkdir()
+    record = build_report(
+        full_context(tmp_path),
+        out / "report.html",
+        out / "report.pdf",
+        out / "numbers.json",
+        {"e/d/m/seed0": run_record(lr=0.004, metrics="b")},
+        previous=previous,
+        root=tmp_path,
+    )
+    assert previous.read_bytes() == kept
+    assert json.loads((out / "numbers.json").read_text()) == record
+    html = (out / "report.html").read_text()
+    assert "recipe.learning_rate: 0.002 → 0.004" in html  # compared with the kept record
+    keep_record(out / "numbers.json", previous)  # what keep_report_record does afterwards
+    assert json.loads(previous.read_text()) == record
 
 
 def test_both_outputs_show_the_changes_and_the_audit(tmp_path):

@@ -71,10 +71,11 @@ def test_first_build_records_every_number_with_its_source(loop):
     shown = [n for n in record["numbers"] if n["label"] == label]
     [top1] = [n for n in shown if n["section"] == "Results › A"]  # also in the abstract if best
     assert top1["value"].startswith(f"{metrics['test_top1'] * 100:.1f}")
-    assert top1["source"] == "results/analysis/a/results_table.csv"
+    source = "results/derived/default/analysis/a/results_table.csv"
+    assert top1["source"] == source
     assert top1["field"].startswith("test_top1_mean")
     assert top1["runs"] == [CHANGED] and top1["fingerprints"] == [metrics["fingerprint"]]
-    tooltip = "a: v1_025_32 on digits: test top-1 (%) | results/analysis/a/results_table.csv"
+    tooltip = f"a: v1_025_32 on digits: test top-1 (%) | {source}"
     assert f'title="{tooltip}' in html  # the source on hover, in the page itself
     assert {n["kind"] for n in record["numbers"]} >= {"result", "runtime", "count", "verdict"}
     assert all(n["source"] and n["label"] and n["section"] for n in record["numbers"])

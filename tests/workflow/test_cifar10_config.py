@@ -37,7 +37,7 @@ def cifar_report(tmp_path_factory):
 
 
 def test_the_cpu_budget_run_is_judged_against_published_cifar10(cifar_report):
-    verdicts = pd.read_csv(cifar_report / "results/accuracy/verdicts.csv")
+    verdicts = pd.read_csv(cifar_report / "results/derived/cifar10-cpu/accuracy/verdicts.csv")
     ours = verdicts[verdicts["status"] == "compared"]
     # Width 0.5 is compared with chenyaofo's x0.5, the only published width-0.5 result.
     assert list(ours["published_text"]) == ["92.88"]
@@ -47,7 +47,7 @@ def test_the_cpu_budget_run_is_judged_against_published_cifar10(cifar_report):
     assert row["noise"] == "not_comparable"
     assert "not comparable as run (a different network" in row["noise_text"]
     assert "one seed" in row["noise_text"] and "95% interval" in row["noise_text"]
-    runs = pd.read_csv(cifar_report / "results/summary/runs.csv")
+    runs = pd.read_csv(cifar_report / "results/derived/cifar10-cpu/summary/runs.csv")
     assert row["budget_fraction"] == pytest.approx(runs["train_images"][0] / (200 * 50000))
     assert "their published curve reads" in row["budget_text"]
     assert row["network_text"].startswith("family")
@@ -65,5 +65,6 @@ def test_the_report_opens_with_the_summary_and_the_scorecard(cifar_report):
     assert html.index(">Architecture tables</h") > html.index('class="appendix"')
     for text in ("92.88", "family", "of their training budget", "JPEG", "not comparable as run"):
         assert text in html
-    assert (cifar_report / "results/accuracy/curves.png").stat().st_size > 10_000
+    curves = cifar_report / "results/derived/cifar10-cpu/accuracy/curves.png"
+    assert curves.stat().st_size > 10_000
     assert (cifar_report / "results/report/cifar10-cpu/report.pdf").stat().st_size > 10_000

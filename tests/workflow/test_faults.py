@@ -122,6 +122,60 @@ def test_interrupted_snakemake_resumes_training_from_last_epoch(tmp_path):
     assert len(history) == 1 + epochs  # header and one row per epoch
 
 
+# ------------------------------------------- 2b. Snakemake killed while the report renders
+@pytest.mark.slow
+def test_a_render_outliving_its_killed_snakemake_never_becomes_the_previous_record(tmp_path):
+    """kill -9 to Snakemake alone once the report job has started: the render finishes on its
+    own, but the record the next report compares with stays the last finished build's, so the
+    report rebuilt as the troubleshooting page says lists the change made before the kill."""
+    config = one_run_config(tmp_path, epochs=1, warmup_epochs=0)
+    data = yaml.safe_load(config.read_text())
+    data["experiments"]["tiny"]["seeds"] = [0]
+    config.write_text(yaml.safe_dump(data))
+    first = run(tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    report = tmp_path / "results/report/default"
+    kept = (report / "previous/numbers.json").read_bytes()
+    assert kept == (report / "numbers.json").read_bytes()
+
+    data["recipes"]["quick"]["learning_rate"] = 0.02
+    config.write_text(yaml.safe_dump(data))
+    log = tmp_path / "logs/report/default.log"
+    log.unlink()  # the render's first line in it says the job has started
+    terminal = tmp_path / "terminal.txt"
+    with terminal.open("w") as out:
+        proc = subprocess.Popen(
+            snakemake_cmd(tmp_path), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    wait_for(log, "mobilenet_repro from", proc, timeout=600)
+    os.kill(proc.pid, signal.SIGKILL)  # Snakemake only: its render job lives on
+    proc.wait()
+    deadline = time.time() + 300
+    while time.time() < deadline:  # until the orphaned render has ended
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    orphan = json.loads((report / "numbers.json").read_text())  # the render did finish
+    assert orphan["runs"]["tiny/digits/v1_025_32/seed0"]["spec"]["recipe"]["learning_rate"] == 0.02
+    assert (report / "previous/numbers.json").read_bytes() == kept
+
+    plain = run(tmp_path, timeout=120)
+    assert plain.returncode != 0
+    assert "IncompleteFilesException" in plain.stderr + plain.stdout
+    assert "--rerun-incomplete" in plain.stderr + plain.stdout
+    early = run(tmp_path, "--rerun-incomplete", timeout=120)
+    assert "Directory cannot be locked" in early.stderr + early.stdout
+    assert run(tmp_path, "--unlock", timeout=120).returncode == 0
+    again = run(tmp_path, "--rerun-incomplete")
+    assert again.returncode == 0, again.stderr[-3000:]
+    html = (report / "report.html").read_text()
+    section = html[html.index(">Changes since the previous report</h") :]
+    assert "recipe.learning_rate: 0.002 → 0.02" in section
+    assert (report / "previous/numbers.json").read_bytes() == (report / "numbers.json").read_bytes()
+
+
 # ------------------------------------------------------------------ 3. diverging training
 @pytest.mark.slow
 def test_diverging_run_fails_without_metrics_or_report(tmp_path):
@@ -132,7 +186,7 @@ def test_diverging_run_fails_without_metrics_or_report(tmp_path):
     assert "run tiny/digits/v1_025_32/seed0 diverged" in log and "in epoch 1" in log
     assert not (tmp_path / RUN / "metrics.json").exists()
     assert not (tmp_path / "results/report/default/report.html").exists()
-    assert not (tmp_path / "results/summary/runs.csv").exists()
+    assert not (tmp_path / "results/derived/default/summary/runs.csv").exists()
 
 
 # ------------------------------------------------------------------ 8. concurrent runs

@@ -6,7 +6,7 @@
 
 rule compare_accuracy:
     input:
-        runs=paths.RUNS_TABLE,
+        runs=for_config(paths.RUNS_TABLE),
         published=str(paths.PUBLISHED),
         curves=get_published_curves(),
         # Runs that evaluated the test split every epoch are compared with published
@@ -15,12 +15,12 @@ rule compare_accuracy:
         metrics=get_run_files(paths.RUN_FILES["metrics"]),
     output:
         verdicts=report(
-            paths.ACCURACY_VERDICTS,
+            for_config(paths.ACCURACY_VERDICTS),
             caption="../report/accuracy_verdicts.rst",
             category="Accuracy against published",
         ),
     log:
-        "logs/accuracy/compare_accuracy.log",
+        f"logs/accuracy/{config['name']}/compare_accuracy.log",
     conda:
         "../../envs/analysis.yaml"
     params:
@@ -38,13 +38,13 @@ rule plot_accuracy_curves:
         histories=get_run_files(paths.RUN_FILES["history"]),
     output:
         png=report(
-            f"{paths.ACCURACY_CURVES}.png",
+            f"{for_config(paths.ACCURACY_CURVES)}.png",
             caption="../report/accuracy_curves.rst",
             category="Accuracy against published",
         ),
-        svg=f"{paths.ACCURACY_CURVES}.svg",
+        svg=f"{for_config(paths.ACCURACY_CURVES)}.svg",
     log:
-        "logs/accuracy/plot_accuracy_curves.log",
+        f"logs/accuracy/{config['name']}/plot_accuracy_curves.log",
     conda:
         "../../envs/analysis.yaml"
     script:

@@ -1,6 +1,13 @@
 # Analysis: papermill runs each parameterized notebook in notebooks/ once per experiment.
 # The executed notebook is written under logs/ first (kept when a cell fails, for
-# debugging) and copied to results/ only when every cell succeeded.
+# debugging) and copied to results/ only when every cell succeeded. Everything here is this
+# configuration's (results/derived/<name>/analysis/, logs/*/<name>/): another configuration
+# with an experiment of the same name keeps its own.
+
+ANALYSIS = for_config(paths.ANALYSIS_DIR)
+ANALYSIS_LOGS = f"logs/analysis/{config['name']}/{{experiment}}"
+NOTEBOOK_LOGS = f"logs/notebooks/{config['name']}/{{experiment}}"
+NOTEBOOK_BENCHMARKS = f"benchmarks/analysis/{config['name']}/{{experiment}}"
 
 
 rule analyse_results:
@@ -8,32 +15,32 @@ rule analyse_results:
         notebook=get_repo_file("notebooks/results.ipynb"),
         metrics=get_experiment_metrics,
     output:
-        notebook=f"{paths.ANALYSIS_DIR}/results.ipynb",
+        notebook=f"{ANALYSIS}/results.ipynb",
         table=report(
-            f"{paths.ANALYSIS_DIR}/results_table.csv",
+            f"{ANALYSIS}/results_table.csv",
             caption="../report/results_table.rst",
             category="Results",
             subcategory="{experiment}",
         ),
         acc_params_png=report(
-            f"{paths.ANALYSIS_DIR}/accuracy_vs_params.png",
+            f"{ANALYSIS}/accuracy_vs_params.png",
             caption="../report/accuracy_vs_params.rst",
             category="Results",
             subcategory="{experiment}",
         ),
-        acc_params_svg=f"{paths.ANALYSIS_DIR}/accuracy_vs_params.svg",
+        acc_params_svg=f"{ANALYSIS}/accuracy_vs_params.svg",
         acc_madds_png=report(
-            f"{paths.ANALYSIS_DIR}/accuracy_vs_mult_adds.png",
+            f"{ANALYSIS}/accuracy_vs_mult_adds.png",
             caption="../report/accuracy_vs_mult_adds.rst",
             category="Results",
             subcategory="{experiment}",
         ),
-        acc_madds_svg=f"{paths.ANALYSIS_DIR}/accuracy_vs_mult_adds.svg",
+        acc_madds_svg=f"{ANALYSIS}/accuracy_vs_mult_adds.svg",
     log:
-        notebook="logs/notebooks/{experiment}/results.ipynb",
-        stderr="logs/notebooks/{experiment}/results.log",
+        notebook=f"{NOTEBOOK_LOGS}/results.ipynb",
+        stderr=f"{NOTEBOOK_LOGS}/results.log",
     benchmark:
-        "benchmarks/analysis/{experiment}/results.tsv"
+        f"{NOTEBOOK_BENCHMARKS}/results.tsv"
     conda:
         "../../envs/analysis.yaml"
     script:
@@ -46,26 +53,26 @@ rule analyse_training:
         histories=get_experiment_histories,
         schedules=get_experiment_schedules,
     output:
-        notebook=f"{paths.ANALYSIS_DIR}/training.ipynb",
+        notebook=f"{ANALYSIS}/training.ipynb",
         curves_png=report(
-            f"{paths.ANALYSIS_DIR}/learning_curves.png",
+            f"{ANALYSIS}/learning_curves.png",
             caption="../report/learning_curves.rst",
             category="Results",
             subcategory="{experiment}",
         ),
-        curves_svg=f"{paths.ANALYSIS_DIR}/learning_curves.svg",
+        curves_svg=f"{ANALYSIS}/learning_curves.svg",
         schedule_png=report(
-            f"{paths.ANALYSIS_DIR}/lr_schedule.png",
+            f"{ANALYSIS}/lr_schedule.png",
             caption="../report/lr_schedule.rst",
             category="Results",
             subcategory="{experiment}",
         ),
-        schedule_svg=f"{paths.ANALYSIS_DIR}/lr_schedule.svg",
+        schedule_svg=f"{ANALYSIS}/lr_schedule.svg",
     log:
-        notebook="logs/notebooks/{experiment}/training.ipynb",
-        stderr="logs/notebooks/{experiment}/training.log",
+        notebook=f"{NOTEBOOK_LOGS}/training.ipynb",
+        stderr=f"{NOTEBOOK_LOGS}/training.log",
     benchmark:
-        "benchmarks/analysis/{experiment}/training.tsv"
+        f"{NOTEBOOK_BENCHMARKS}/training.tsv"
     conda:
         "../../envs/analysis.yaml"
     script:
@@ -81,7 +88,7 @@ rule compare_seed002:
     output:
         **get_seed002_report_outputs("tables"),
     log:
-        "logs/analysis/{experiment}/seed002_tables.log",
+        f"{ANALYSIS_LOGS}/seed002_tables.log",
     conda:
         "../../envs/analysis.yaml"
     params:
@@ -99,7 +106,7 @@ rule plot_seed002:
     output:
         **get_seed002_report_outputs("figures"),
     log:
-        "logs/analysis/{experiment}/seed002_figures.log",
+        f"{ANALYSIS_LOGS}/seed002_figures.log",
     conda:
         "../../envs/analysis.yaml"
     params:
@@ -115,13 +122,13 @@ rule compare_backends:
         metrics=get_experiment_metrics,
     output:
         table=report(
-            paths.BACKENDS_TABLE,
+            for_config(paths.BACKENDS_TABLE),
             caption="../report/backends.rst",
             category="Results",
             subcategory="{experiment}",
         ),
     log:
-        "logs/analysis/{experiment}/backends.log",
+        f"{ANALYSIS_LOGS}/backends.log",
     conda:
         "../../envs/analysis.yaml"
     params:

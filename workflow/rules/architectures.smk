@@ -2,7 +2,7 @@
 # configured model, counted from the built Keras models; the depthwise separable cost ratio;
 # the seeds' architecture tables re-derived cell by cell; and a verdict for every published
 # number in the package's published.yaml. Runs on its own in well under a minute:
-#   snakemake --cores 1 results/architectures/stats.csv
+#   snakemake --cores 1 results/derived/default/architectures/stats.csv
 
 
 rule architecture_stats:
@@ -42,9 +42,9 @@ rule architecture_stats:
         graph=get_architecture_file("graph"),
         meta=get_architecture_file("meta"),
     log:
-        "logs/architectures/architecture_stats.log",
+        f"logs/architectures/{config['name']}/architecture_stats.log",
     benchmark:
-        "benchmarks/architectures/architecture_stats.tsv"
+        f"benchmarks/architectures/{config['name']}/architecture_stats.tsv"
     conda:
         "../../envs/tensorflow.yaml"
     params:
@@ -60,15 +60,15 @@ rule plot_architectures:
         verdicts=rules.architecture_stats.output.verdicts,
     output:
         png=report(
-            f"{paths.ARCHITECTURES_FIGURE}.png",
+            f"{for_config(paths.ARCHITECTURES_FIGURE)}.png",
             caption="../report/madds_vs_params.rst",
             category="Architectures",
         ),
-        svg=f"{paths.ARCHITECTURES_FIGURE}.svg",
+        svg=f"{for_config(paths.ARCHITECTURES_FIGURE)}.svg",
     log:
-        "logs/architectures/plot_architectures.log",
+        f"logs/architectures/{config['name']}/plot_architectures.log",
     benchmark:
-        "benchmarks/architectures/plot_architectures.tsv"
+        f"benchmarks/architectures/{config['name']}/plot_architectures.tsv"
     conda:
         "../../envs/tensorflow.yaml"
     script:

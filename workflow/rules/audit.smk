@@ -1,7 +1,7 @@
 # Determinism audit (opt-in): re-train chosen runs (config `audit_runs`, default the first run
 # of each experiment) with the same training entry point and run spec into a scratch folder,
 # and compare their metrics.json and history.csv with the originals, field by field:
-#   snakemake --cores all audit                    # results/audit/audit.csv only
+#   snakemake --cores all audit                    # results/derived/<name>/audit/audit.csv only
 #   snakemake --cores all --config audit=True      # and the report shows it
 # Nothing else depends on it unless `audit` is set, so no build is forced to re-train.
 # Input functions: common.smk (get_audit_*).
@@ -36,12 +36,12 @@ rule audit_compare:
         histories=get_audit_pairs("history"),
     output:
         table=report(
-            paths.AUDIT_TABLE,
+            for_config(paths.AUDIT_TABLE),
             caption="../report/audit.rst",
             category="Reproducibility",
         ),
     log:
-        "logs/audit/audit.log",
+        f"logs/audit/{config['name']}.log",
     conda:
         "../../envs/analysis.yaml"
     params:

@@ -10,7 +10,7 @@ rule check_claims:
             get_architecture_file(key)
             for key in ("stats", "layers", "ratios", "verdicts", "structures", "graph")
         ],
-        runs=paths.RUNS_TABLE,
+        runs=for_config(paths.RUNS_TABLE),
         # Learning-curve claims read the runs' histories.
         histories=get_run_files(paths.RUN_FILES["history"]),
         # The slides' plan is answered from its experiment's tables.
@@ -24,18 +24,18 @@ rule check_claims:
         ),
     output:
         verdicts=report(
-            paths.CLAIMS_VERDICTS,
+            for_config(paths.CLAIMS_VERDICTS),
             caption="../report/claims.rst",
             category="Claims",
         ),
     log:
-        "logs/claims/check_claims.log",
+        f"logs/claims/{config['name']}.log",
     benchmark:
-        "benchmarks/claims/check_claims.tsv"
+        f"benchmarks/claims/{config['name']}.tsv"
     conda:
         "../../envs/analysis.yaml"
     params:
         config=config,
-        analysis_dir=Path(paths.ANALYSIS_DIR).parent,
+        analysis_dir=Path(for_config(paths.ANALYSIS_DIR)).parent,
     script:
         "../scripts/check_claims.py"

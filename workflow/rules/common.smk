@@ -17,9 +17,18 @@ RUNS = expand_runs(config)
 # workflow also runs with --directory elsewhere (as the integration tests do); files shipped
 # with the package (schema, published numbers, templates) come from mobilenet_repro.paths.
 REPO = Path(workflow.basedir)
+
+
+def for_config(path):
+    """A path of paths.py with this configuration's name in its {name} field: what is derived
+    for one configuration (results/derived/<name>/, results/report/<name>/) never rewrites
+    another's."""
+    return paths.for_config(path, config["name"])
+
+
 # This configuration's report folder (results/report/<name>/).
 REPORT = {
-    key: path.format(name=config["name"])
+    key: for_config(path)
     for key, path in (
         ("html", paths.REPORT_HTML),
         ("pdf", paths.REPORT_PDF),
@@ -125,7 +134,7 @@ def get_used_datasets():
 
 def get_analysis_outputs():
     outputs = expand(
-        f"{paths.ANALYSIS_DIR}/{{name}}",
+        f"{for_config(paths.ANALYSIS_DIR)}/{{name}}",
         experiment=list(config["experiments"]),
         name=[
             "results_table.csv",
@@ -135,7 +144,9 @@ def get_analysis_outputs():
             "lr_schedule.png",
         ],
     )
-    outputs += expand(paths.BACKENDS_TABLE, experiment=get_compared_experiments())
+    outputs += expand(
+        for_config(paths.BACKENDS_TABLE), experiment=get_compared_experiments()
+    )
     for exp_id, exp in config["experiments"].items():
         if exp["analyses"]:
             for kind in ("tables", "figures"):
@@ -150,7 +161,7 @@ def get_seed002_outputs(kind):
     """Seed 002's comparison tables (CSV) or figures (PNG and SVG) of one experiment."""
     from mobilenet_repro.analysis import seed002
 
-    folder = paths.ANALYSIS_DIR
+    folder = for_config(paths.ANALYSIS_DIR)
     if kind == "tables":
         return {name: f"{folder}/{fname}" for name, fname in seed002.TABLES.items()}
     return {
@@ -204,7 +215,7 @@ def get_report_templates():
 def get_report_figures():
     """Every figure the report embeds: the PNG in the HTML, the SVG in the PDF."""
     stems = [p[: -len(".png")] for p in get_analysis_outputs() if p.endswith(".png")]
-    stems += [paths.ARCHITECTURES_FIGURE, paths.ACCURACY_CURVES]
+    stems += [for_config(paths.ARCHITECTURES_FIGURE), for_config(paths.ACCURACY_CURVES)]
     return [f"{stem}.{ext}" for stem in stems for ext in ("png", "svg")]
 
 
@@ -215,7 +226,7 @@ def get_report_tables():
 
 def get_architecture_file(key):
     """One output of the architecture stage (paths.ARCHITECTURE_FILES)."""
-    return f"{paths.ARCHITECTURES_DIR}/{paths.ARCHITECTURE_FILES[key]}"
+    return f"{for_config(paths.ARCHITECTURES_DIR)}/{paths.ARCHITECTURE_FILES[key]}"
 
 
 def get_architecture_dataset_classes():
@@ -236,7 +247,12 @@ def get_architecture_models():
 
 
 def get_final_targets():
-    return [paths.RUNS_TABLE, REPORT["html"], REPORT["pdf"]]
+    return [
+        for_config(paths.RUNS_TABLE),
+        REPORT["html"],
+        REPORT["pdf"],
+        REPORT["previous"],
+    ]
 
 
 # Cluster resources of training jobs (README "Running on a cluster"; schema: `resources`):
@@ -318,4 +334,4 @@ def get_audit_pairs(kind):
 
 def get_audit_report_input():
     """audit.csv when the configuration asks for the audit (`audit`), else nothing."""
-    return [paths.AUDIT_TABLE] if config["audit"] else []
+    return [for_config(paths.AUDIT_TABLE)] if config["audit"] else []

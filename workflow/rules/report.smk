@@ -2,7 +2,7 @@
 # table, figure and number from the pipeline's output files into a self-contained HTML page
 # and a Typst-typeset PDF, in results/report/<name>/ (the configuration's `name`).
 
-from mobilenet_repro.report.changes import load_record
+from mobilenet_repro.report.changes import keep_record, load_record
 
 # A compare_with that is not a report's record stops the run before any job starts.
 if config["compare_with"]:
@@ -14,7 +14,7 @@ if config["compare_with"]:
 
 rule report:
     input:
-        runs=paths.RUNS_TABLE,
+        runs=for_config(paths.RUNS_TABLE),
         metrics=get_run_files(paths.RUN_FILES["metrics"]),
         analysis=get_report_tables(),
         manifests=expand(paths.MANIFEST, dataset=get_used_datasets()),
@@ -41,8 +41,8 @@ rule report:
             caption="../report/report.rst",
             category="Report",
         ),
-        # Every number in the report with its source (the previous build's copy is kept in
-        # previous/ beside it, outside these outputs, for the Changes section).
+        # Every number in the report with its source (keep_report_record copies it to
+        # previous/ beside it, outside these outputs, for the next build's Changes section).
         numbers=REPORT["numbers"],
     log:
         f"logs/report/{config['name']}.log",
@@ -55,6 +55,24 @@ rule report:
         analysis_dir=lambda wildcards, input: Path(input.analysis[0]).parents[1],
         compare_with=config["compare_with"],
         tolerance=config["compare_tolerance"],
+        # The record of the last report the workflow accepted (keep_report_record's).
         previous=REPORT["previous"],
     script:
         "../scripts/render_report.py"
+
+
+# The record the next report compares with advances here only: Snakemake starts this job after
+# it has taken the report job as finished (its outputs complete, its metadata written). A render
+# that outlives a killed Snakemake leaves outputs marked incomplete and never gets here, so
+# the report rebuilt with --rerun-incomplete still compares with the last accepted one.
+rule keep_report_record:
+    input:
+        numbers=REPORT["numbers"],
+    output:
+        previous=REPORT["previous"],
+    log:
+        f"logs/report/{config['name']}.record.log",
+    localrule: True
+    run:
+        keep_record(input.numbers, output.previous)
+        Path(log[0]).write_text(f"kept {input.numbers} as {output.previous}\n")

@@ -54,12 +54,12 @@ rule summarize_runs:
         metrics=get_run_files(paths.RUN_FILES["metrics"]),
     output:
         runs=report(
-            paths.RUNS_TABLE,
+            for_config(paths.RUNS_TABLE),
             caption="../report/runs.rst",
             category="Runs",
         ),
     log:
-        "logs/summary/runs.log",
+        f"logs/summary/{config['name']}.log",
     conda:
         "../../envs/analysis.yaml"
     script:

@@ -1,4 +1,5 @@
-"""Snakemake script: every claim of the registry with its verdict -> results/claims/verdicts.csv."""
+"""Snakemake script: every claim of the registry with its verdict -> the configuration's
+results/derived/<name>/claims/verdicts.csv."""
 
 import sys
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""Snakemake script: one row per finished run in results/summary/runs.csv."""
+"""Snakemake script: one row per finished run in the runs table (paths.RUNS_TABLE)."""
 
 import sys
 from pathlib import Path

@@ -16,8 +16,9 @@ judgements:
 - data: the published data set itself, or a stand-in copy (the CIFAR-10 JPEG copy) and how
   it differs.
 
-Everything is read from pipeline outputs (results/summary/runs.csv) and published.yaml; the
-verdicts land in results/accuracy/verdicts.csv, which the report and its scorecard read.
+Everything is read from pipeline outputs (the configuration's runs table) and published.yaml;
+the verdicts land in its accuracy/verdicts.csv (paths.ACCURACY_VERDICTS), which the report and
+its scorecard read.
 """
 
 from __future__ import annotations

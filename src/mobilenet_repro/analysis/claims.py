@@ -24,7 +24,7 @@ import pandas as pd
 import yaml
 
 from mobilenet_repro.formatting import as_bool
-from mobilenet_repro.paths import CLAIMS
+from mobilenet_repro.paths import CLAIMS, RUNS_DIR
 
 # Every claim has one type, and each type its own outcomes (claims.yaml `types`): only a
 # result's verdict is a reproduction outcome; a design statement is checked against its
@@ -107,9 +107,10 @@ def load_claims(path: Path | str = CLAIMS) -> dict:
 class Evidence:
     """The output files a verdict may read, loaded on first use.
 
-    `arch_dir` is results/architectures; `runs` results/summary/runs.csv (None: no runs);
-    `analysis_dir` the parent of results/analysis/<experiment>/; `config` the checked
-    configuration, whose experiments say which claims its runs can test.
+    `arch_dir` is the architecture stage's folder; `runs_csv` the runs table (None: no runs);
+    `analysis_dir` the folder of the analyses' <experiment>/ folders (None: none); `runs_dir`
+    the training runs' folder (paths.RUNS_DIR); `config` the checked configuration, whose
+    experiments say which claims its runs can test.
     """
 
     arch_dir: Path
@@ -117,6 +118,7 @@ class Evidence:
     runs_csv: Path | None = None
     analysis_dir: Path | None = None
     accuracy_csv: Path | None = None
+    runs_dir: Path = Path(RUNS_DIR)
     known_configs: frozenset = frozenset()  # the configuration files the registry names
     _cache: dict = field(default_factory=dict, repr=False)
     # The output files read since the last `reading()`: a verdict's sources, recorded beside
@@ -151,7 +153,9 @@ class Evidence:
         return pd.read_csv(self.runs_csv)
 
     def analysis(self, experiment: str, table: str) -> pd.DataFrame | None:
-        path = Path(self.analysis_dir or "results/analysis") / experiment / f"{table}.csv"
+        if self.analysis_dir is None:
+            return None
+        path = Path(self.analysis_dir) / experiment / f"{table}.csv"
         if not path.exists():
             return None
         self.read.add(path.as_posix())
@@ -159,7 +163,7 @@ class Evidence:
 
     def histories(self, experiment: str) -> pd.DataFrame:
         """Every history.csv of an experiment's runs, with the run's folder as `run`."""
-        root = Path(self.analysis_dir or "results/analysis").parent / "runs" / experiment
+        root = Path(self.runs_dir) / experiment
         files = sorted(root.rglob("history.csv"))
         self.read.update(p.as_posix() for p in files)
         frames = [pd.read_csv(p).assign(run=str(p.parent.relative_to(root))) for p in files]

@@ -39,7 +39,7 @@ RUNS_COLUMNS = [
 
 
 def runs_table(metrics_files) -> pd.DataFrame:
-    """One row per run: the consolidated results/summary/runs.csv."""
+    """One row per run: the consolidated runs table (paths.RUNS_TABLE)."""
     rows = [read_json(p) for p in metrics_files]
     extra = ["arch", "val_top1", "trainable_params", "resumed", "train_images", "test_images"]
     extra.append("classes")

@@ -1,4 +1,4 @@
-"""The report's trained-accuracy section and its scorecard, from results/accuracy/verdicts.csv.
+"""The report's trained-accuracy section and its scorecard, from the accuracy verdicts.csv.
 
 The verdicts themselves are made by mobilenet_repro.analysis.accuracy (a pipeline rule); this module
 only turns them into rows and sentences for the templates.

@@ -1,6 +1,6 @@
 """The report's view of an experiment trained under several Keras backends: rows and finding.
 
-Reads results/analysis/<experiment>/backends.csv (agreement.compare_backends); every number
+Reads the analysis' <experiment>/backends.csv (agreement.compare_backends); every number
 of the finding comes from it. Table cells are `numbers.Number`s naming the table and column.
 """
 

@@ -1,4 +1,4 @@
-"""The reproducibility appendix's audit paragraph, from results/audit/audit.csv."""
+"""The reproducibility appendix's audit paragraph, from the audit's audit.csv."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One report build: render, record every number, compare with the previous record, keep it.
+"""One report build: render, record every number, compare with the previous record.
 
 The Changes section needs this build's numbers, which only rendering tells (numbers.py), so
 the HTML is rendered once to record them, then the comparison is made and both outputs are
@@ -37,12 +37,14 @@ def build_report(
     template_dir: Path | str = TEMPLATES,
     repo: Path | str = ".",
 ) -> dict:
-    """Write the HTML, the PDF and numbers.json; keep the record for the next build.
+    """Write the HTML, the PDF and numbers.json.
 
     `runs` is `changes.run_records(...)`; `compare_with` a numbers.json to compare with
-    instead of the previous build's, which is kept at `previous` (paths.REPORT_PREVIOUS).
-    `template_dir` holds the templates; `repo` is the checkout whose files the
-    record checksums. Returns the record.
+    instead of the previous build's record at `previous` (paths.REPORT_PREVIOUS). This never
+    writes `previous`: the workflow copies numbers.json there once it holds the build complete
+    (`changes.keep_record`), so a render that outlives a killed Snakemake never becomes the
+    record the next build compares with. `template_dir` holds the templates; `repo` is the
+    checkout whose files the record checksums. Returns the record.
     """
     old, old_path = changes.previous_record(compare_with, previous)
     about = {
@@ -63,5 +65,4 @@ def build_report(
     }
     record["numbers"] = render(context, html_path, pdf_path, root, template_dir)
     write_json(record, numbers_path)
-    changes.keep_record(numbers_path, previous)
     return record

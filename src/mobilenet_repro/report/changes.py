@@ -12,8 +12,12 @@ configuration keys, data checksum, versions or hardware that differ, and the cod
 that changed. A number whose printed value moved by at most `tolerance` (a fraction of the
 old value) counts as unchanged.
 
-The previous record survives the report's own outputs being deleted by Snakemake before the
-job runs: each build keeps a copy outside them (results/report/<name>/previous/numbers.json).
+The record a build compares with is the last one the workflow accepted: only after Snakemake
+has taken a report job as finished does a job of its own (rule keep_report_record) copy its
+numbers.json to results/report/<name>/previous/numbers.json, outside the report's outputs
+(which Snakemake deletes before the next report job). The render never writes it: a render
+that outlives a killed Snakemake leaves outputs Snakemake holds incomplete, and its record is
+never compared with; the rebuilt report compares with the last accepted build's.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 from mobilenet_repro.analysis.audit import flatten
 from mobilenet_repro.config import run_spec
 from mobilenet_repro.files import atomic_path, read_json
+from mobilenet_repro.paths import shared_form
 from mobilenet_repro.runs import Run
 
 FORMAT = "mobilenet-repro numbers 1"
@@ -120,14 +125,18 @@ def previous_record(compare_with: str | None, previous: Path | str):
 
 
 def keep_record(numbers_json: Path | str, previous: Path | str) -> None:
-    """Keep this build's record for the next one, outside the report's declared outputs."""
+    """Keep an accepted build's record for the next one (rule keep_report_record), outside
+    the report's declared outputs; written whole or not at all."""
     with atomic_path(previous) as tmp:
         shutil.copyfile(numbers_json, tmp)
 
 
 # ----------------------------------------------------------------------------- comparing
 def _key(entry: dict) -> tuple:
-    return (entry["label"], entry["source"], entry["field"])
+    # Sources compare without their configuration's folder: a record of another
+    # configuration (compare_with), or one written before per-configuration folders, lines
+    # up number by number.
+    return (entry["label"], shared_form(entry["source"]), entry["field"])
 
 
 def _by_key(numbers: list[dict]) -> dict[tuple, dict]:

@@ -1,4 +1,4 @@
-"""The report's claims: every claim of the registry with its verdict (results/claims/verdicts.csv).
+"""The report's claims: every claim of the registry with its verdict (check_claims' verdicts.csv).
 
 Judging is the check_claims rule's (analysis.claims); this arranges its table for the
 templates: the rules and the types' verdicts as the registry defines them, the scorecard
@@ -17,7 +17,7 @@ import pandas as pd
 
 from mobilenet_repro.analysis.claims import FIDELITY, OUTCOMES, VERDICT_WORDS, load_claims
 from mobilenet_repro.formatting import as_bool
-from mobilenet_repro.paths import CLAIMS, CLAIMS_VERDICTS
+from mobilenet_repro.paths import CLAIMS
 from mobilenet_repro.report.numbers import Number
 
 TYPE_WORDS = {
@@ -55,7 +55,7 @@ def claims_context(path: Path | str | None, registry_path: Path | str = CLAIMS) 
     """The claims section's values: rules, scorecard, claims by document, fidelity, errata."""
     if path is None or not Path(path).is_file():
         return {}
-    source = Path(CLAIMS_VERDICTS).as_posix()
+    source = Path(path).as_posix()
     registry = load_claims(registry_path)
     table = pd.read_csv(path, keep_default_na=False)
     table["consistency_only"] = table["consistency_only"].map(as_bool)

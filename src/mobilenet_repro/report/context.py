@@ -22,7 +22,7 @@ from mobilenet_repro.analysis.results import CHANCE_MARGIN
 from mobilenet_repro.config import experiment_backends
 from mobilenet_repro.files import read_json
 from mobilenet_repro.formatting import fmt_int
-from mobilenet_repro.paths import ARCHITECTURE_FILES, ARCHITECTURES_DIR, RUNS_DIR
+from mobilenet_repro.paths import ARCHITECTURE_FILES, RUNS_DIR
 from mobilenet_repro.report.accuracy import accuracy_context
 from mobilenet_repro.report.agreement import backends_context
 from mobilenet_repro.report.counting import report_context
@@ -215,7 +215,7 @@ def build_context(
         context["figures"]["madds_vs_params"] = figure(
             Path(arch_dir) / "madds_vs_params.png", Path(arch_dir) / "madds_vs_params.svg", root
         )
-    context["cifar_params"] = _cifar_param_check(metrics, published, context["arch"])
+    context["cifar_params"] = _cifar_param_check(metrics, published, context["arch"], arch_dir)
     _source_context(context, config, metrics, metrics_files, manifest_files, runs_csv, analysis_dir)
     arch_verdicts = Path(arch_dir, ARCHITECTURE_FILES["verdicts"]) if arch_dir is not None else None
     if accuracy_dir is not None:
@@ -424,7 +424,7 @@ def _source_dataset(dataset: dict, manifest: str) -> None:
 
 
 def _source_cifar(check: dict, index) -> None:
-    arch = f"{ARCHITECTURES_DIR}/{ARCHITECTURE_FILES['cifar_readings']}"
+    arch = check["readings_file"]
     published = "report/published.yaml"
     for key, source, field, kind in (
         ("stated", published, "seed000.cifar_mobilenet_v2_trainable_params", "published"),
@@ -453,7 +453,7 @@ def _source_cifar(check: dict, index) -> None:
         )
 
 
-def _cifar_param_check(metrics, published, arch) -> dict | None:
+def _cifar_param_check(metrics, published, arch, arch_dir) -> dict | None:
     """Our CIFAR MobileNetV2's trainable parameters next to seed 000's stated count.
 
     The comparison is at seed 000's own configuration (alpha 1.0, 32x32, 10 classes) from
@@ -486,4 +486,6 @@ def _cifar_param_check(metrics, published, arch) -> dict | None:
         "closest": cifar["closest"],
         "closest_distance": cifar["closest_distance"],
         "runs": list(runs.values()),
+        # The architecture stage's readings, the source of the numbers above.
+        "readings_file": Path(arch_dir, ARCHITECTURE_FILES["cifar_readings"]).as_posix(),
     }
