@@ -452,9 +452,11 @@ def judge(claim: dict, evidence: Evidence, errata: list[dict] = ()) -> dict:
         out.update(verdict="erratum", evidence="Reading used: " + reading, checked_by="rule")
     elif kind == "arithmetic":
         holds = _arithmetic(claim["arithmetic"])
+        worked = " ".join((claim.get("worked") or "").split())
         sentence = (
             f"The document's own arithmetic {'holds' if holds else 'does not hold'} at its "
-            "printed precision; it is listed as checked arithmetic, not as a reproduction."
+            f"printed precision{': ' + worked if worked else ''}. Listed as checked arithmetic, "
+            "not as a reproduction."
         )
         out.update(
             verdict="holds" if holds else "fails", evidence=sentence, checked_by="arithmetic"

@@ -85,6 +85,8 @@ def claims_context(path: Path | str | None, registry_path: Path | str = CLAIMS) 
                 "fidelity": verdict(r, "fidelity") if r["fidelity"] else "",
                 "fidelity_evidence": r["fidelity_evidence"],
                 "consistency_only": r["consistency_only"],
+                # Results that count in the scorecard: consistency checks are Keras's own.
+                "scored_result": r["type"] == "result" and not r["consistency_only"],
             }
             for _, r in part.iterrows()
         ]
@@ -111,10 +113,10 @@ def claims_context(path: Path | str | None, registry_path: Path | str = CLAIMS) 
     scorecard = [
         _line("results of the documents", results, "verdict", OUTCOMES["result"], source),
         _line(
-            "design statements, against Keras's build",
-            design[design["verdict"] != "no_reference"],
+            "design statements, against Keras's build where it is a reference",
+            design,
             "verdict",
-            ("reproduced", "not_reproduced", "not_run"),
+            ("reproduced", "not_reproduced", "not_run", "no_reference"),
             source,
         ),
         _line(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mobilenet_repro.analysis.noise import difference_interval
+from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD, difference_interval
 from mobilenet_repro.analysis.seed002 import TABLES
 from mobilenet_repro.formatting import as_bool, fmt_int, mean_std, missing
 from mobilenet_repro.report.numbers import Number, sourced
@@ -31,11 +31,17 @@ def _join(parts: list[str]) -> str:
 
 
 def _predictions(r) -> int | None:
-    """Test predictions behind a mean over seeds (test images times seeds); None if unknown."""
+    """Test images behind a mean over seeds: every seed predicts the same ones, so they count
+    once, never times the seeds; None if unknown."""
     n = getattr(r, "test_images", None)
     if n is None or n != n:
         return None
-    return int(n) * int(r.seeds)
+    return int(n)
+
+
+def _spread(r, std):
+    """A standard deviation over seeds only from three seeds (two measure no spread)."""
+    return std if int(getattr(r, "seeds", 0) or 0) >= MIN_SEEDS_FOR_STD else float("nan")
 
 
 def steps_context(table: pd.DataFrame, labels: dict) -> dict:
@@ -54,9 +60,9 @@ def steps_context(table: pd.DataFrame, labels: dict) -> dict:
                 "model": r.model,
                 "label": labels.get(r.model, r.model),
                 "reached": f"{r.reached} of {r.seeds}",
-                "steps": _num(r.steps_mean, r.steps_std),
-                "images": _num(r.images_mean, r.images_std),
-                "seconds": _num(r.seconds_mean, r.seconds_std, 1),
+                "steps": _num(r.steps_mean, _spread(r, r.steps_std)),
+                "images": _num(r.images_mean, _spread(r, r.images_std)),
+                "seconds": _num(r.seconds_mean, _spread(r, r.seconds_std), 1),
                 "steps_mean": r.steps_mean,
                 "all_reached": r.reached == r.seeds,
             }
@@ -92,11 +98,11 @@ def fully_trained_context(table: pd.DataFrame, labels: dict) -> dict:
                 "model": r.model,
                 "label": labels.get(r.model, r.model),
                 "learned": as_bool(r.learned),
-                "top1": mean_std(r.test_top1_mean, r.test_top1_std),
-                "val": mean_std(r.val_top1_mean, r.val_top1_std),
-                "tested_step": _num(r.tested_step_mean, r.tested_step_std),
-                "steps": _num(r.steps_mean, r.steps_std),
-                "epochs": _num(r.epochs_mean, r.epochs_std, 1),
+                "top1": mean_std(r.test_top1_mean, _spread(r, r.test_top1_std)),
+                "val": mean_std(r.val_top1_mean, _spread(r, r.val_top1_std)),
+                "tested_step": _num(r.tested_step_mean, _spread(r, r.tested_step_std)),
+                "steps": _num(r.steps_mean, _spread(r, r.steps_std)),
+                "epochs": _num(r.epochs_mean, _spread(r, r.epochs_std), 1),
                 "stopped": f"{r.stopped_early} of {r.seeds}",
                 "top1_mean": r.test_top1_mean,
                 "predictions": _predictions(r),
@@ -117,15 +123,21 @@ def fully_trained_context(table: pd.DataFrame, labels: dict) -> dict:
                 best["top1_mean"], best["predictions"], second["top1_mean"], second["predictions"]
             )
             spread = f"95% interval of the difference {low * 100:+.1f} to {high * 100:+.1f}"
-            if low > 0:
+            seeds = int(table["seeds"].min())
+            if low > 0 and seeds >= MIN_SEEDS_FOR_STD:
                 parts.append(
                     f"Fully trained, {best['label']} was the most accurate ({others}; ahead of "
                     f"the next by {spread})."
                 )
+            elif low > 0:
+                parts.append(
+                    f"Fully trained, {best['label']} was ahead of the next beyond the test "
+                    f"set's noise ({others}; {spread}), not yet a finding with {seeds} seeds."
+                )
             else:
                 parts.append(
-                    f"Fully trained, no model was more accurate than the next beyond the "
-                    f"test-set noise ({others}; first against second: {spread})."
+                    f"Fully trained, the two most accurate were tied within the test set's "
+                    f"noise ({others}; first against second: {spread})."
                 )
         else:
             parts.append(f"Fully trained: {others} (no test-set size recorded, so no ranking).")
@@ -159,10 +171,10 @@ def training_set_size_context(table: pd.DataFrame, labels: dict) -> dict:
                 "per_class": f"{r.per_class:.0f}",
                 "train_images": fmt_int(r.train_images),
                 "learned": as_bool(r.learned),
-                "top1": mean_std(r.test_top1_mean, r.test_top1_std),
-                "train_top1": mean_std(r.train_top1_mean, r.train_top1_std),
-                "gap": _num(r.gap_mean * 100, r.gap_std * 100, 1),
-                "tested_step": _num(r.tested_step_mean, r.tested_step_std),
+                "top1": mean_std(r.test_top1_mean, _spread(r, r.test_top1_std)),
+                "train_top1": mean_std(r.train_top1_mean, _spread(r, r.train_top1_std)),
+                "gap": _num(r.gap_mean * 100, _spread(r, r.gap_std * 100), 1),
+                "tested_step": _num(r.tested_step_mean, _spread(r, r.tested_step_std)),
                 "top1_mean": r.test_top1_mean,
                 "per_class_value": r.per_class,
             }
@@ -177,8 +189,8 @@ def training_set_size_context(table: pd.DataFrame, labels: dict) -> dict:
     if at_small:
         best = at_small[0]
         parts.append(
-            f"With {best['per_class']} training images per class, {best['label']} generalised "
-            f"best: {best['top1']}% test top-1, {best['gap']} points below its training "
+            f"With {best['per_class']} training images per class, {best['label']} had the "
+            f"highest mean test top-1, {best['top1']}%, {best['gap']} points below its training "
             "accuracy"
         )
         if len(at_small) > 1:

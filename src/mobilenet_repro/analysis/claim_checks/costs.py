@@ -377,3 +377,29 @@ def v2_80_percent_params(evidence: Evidence, claim: dict):
         f"The built MobileNetV2 has {v2 / 1e6:.2f}M trainable parameters, {share:.0%} of MobileNet "
         f"V1's {v1 / 1e6:.2f}M (80% read at its one significant figure)."
     )
+
+
+def _non_depthwise_bn_channels(graph: pd.DataFrame) -> int:
+    """Channels of the batch norms that follow an ordinary (not depthwise) convolution."""
+    classes = dict(zip(graph["layer"], graph["class"], strict=True))
+    total = 0
+    for r in graph[graph["class"] == "BatchNormalization"].itertuples():
+        if classes.get(str(r.inbound).split(";")[0]) == "Conv2D":
+            total += _channels(r.output_shape)
+    return total
+
+
+@check("mnv1_notes.metal_counts")
+def metal_counts(evidence: Evidence, claim: dict):
+    # The same section says the tensorflow/models MobileNetV2 has batch norm after its
+    # depthwise convolutions only, and biases elsewhere: a bias (1 weight a channel) in place
+    # of each other batch norm (4 a channel) is the reading of V2's Metal port.
+    v1 = int(evidence.stat("mobilenet_v1", 1.0, 224, 1001)["params"])
+    v2_all = int(evidence.stat("mobilenet_v2", 1.0, 224, 1001)["params"])
+    v2 = v2_all - 3 * _non_depthwise_bn_channels(evidence.graph("mobilenet_v2"))
+    holds = (v1, v2) == (4_254_889, 3_510_505)
+    return ("reproduced" if holds else "not_reproduced"), (
+        f"Keras's MobileNet V1 with 1,001 classes has {v1:,} weights; MobileNetV2 has "
+        f"{v2_all:,}, and {v2:,} with a bias in place of every batch norm that follows an "
+        "ordinary convolution, as the same section says the tensorflow/models network has."
+    )
