@@ -51,52 +51,44 @@ def _line(what: str, part: pd.DataFrame, column: str, outcomes, source: str) -> 
     }
 
 
-def claims_context(path: Path | str | None, registry_path: Path | str = CLAIMS) -> dict:
-    """The claims section's values: rules, scorecard, claims by document, fidelity, errata."""
-    if path is None or not Path(path).is_file():
-        return {}
-    source = Path(path).as_posix()
-    registry = load_claims(registry_path)
-    table = pd.read_csv(path, keep_default_na=False)
-    table["consistency_only"] = table["consistency_only"].map(as_bool)
-    by_id = {c["id"]: c for c in registry["claims"]}
+def _verdict(r, source: str, column: str = "verdict") -> Number:
+    return Number(VERDICT_WORDS[r[column]], r["id"], source, column, kind="verdict")
 
-    def verdict(r, column="verdict") -> Number:
-        return Number(VERDICT_WORDS[r[column]], r["id"], source, column, kind="verdict")
 
-    # What a claim not run here would take is often the same for many claims: said once per
-    # document, with the claims it applies to, rather than repeated under each.
+def _claim(r, source: str, shared: set) -> dict:
+    return {
+        "id": r["id"],
+        "section": r["section"],
+        "quote": r["quote"],
+        "statement": r["statement"],
+        "type": r["type"],
+        "verdict_word": _verdict(r, source),
+        "good": GOOD.get(r["verdict"]),
+        "evidence": "" if r["id"] in shared else r["evidence"],
+        "fidelity": _verdict(r, source, "fidelity") if r["fidelity"] else "",
+        "fidelity_evidence": r["fidelity_evidence"],
+        "consistency_only": r["consistency_only"],
+        # Results that count in the scorecard: consistency checks are Keras's own.
+        "scored_result": r["type"] == "result" and not r["consistency_only"],
+    }
+
+
+def _documents(table: pd.DataFrame, registry: dict, source: str) -> list[dict]:
+    """Each document with its claims; what a claim not run here would take is often the same
+    for many claims, so it is said once per document with the claims it applies to."""
     repeated = table[table["verdict"] == "not_run"]["evidence"].value_counts()
     repeated = set(repeated[repeated > 1].index)
     documents = []
     for key, doc in registry["documents"].items():
         part = table[table["document"] == key]
         shared = part[part["evidence"].isin(repeated) & (part["verdict"] == "not_run")]
-        claims = [
-            {
-                "id": r["id"],
-                "section": r["section"],
-                "quote": r["quote"],
-                "statement": r["statement"],
-                "type": r["type"],
-                "verdict_word": verdict(r),
-                "good": GOOD.get(r["verdict"]),
-                "evidence": "" if r["id"] in set(shared["id"]) else r["evidence"],
-                "fidelity": verdict(r, "fidelity") if r["fidelity"] else "",
-                "fidelity_evidence": r["fidelity_evidence"],
-                "consistency_only": r["consistency_only"],
-                # Results that count in the scorecard: consistency checks are Keras's own.
-                "scored_result": r["type"] == "result" and not r["consistency_only"],
-            }
-            for _, r in part.iterrows()
-        ]
         documents.append(
             {
                 "key": key,
                 "title": doc["title"],
                 "title_cap": doc["title"][0].upper() + doc["title"][1:],
                 "description": _text(doc["description"]),
-                "claims": claims,
+                "claims": [_claim(r, source, set(shared["id"])) for _, r in part.iterrows()],
                 "not_run_groups": [
                     {"evidence": text, "ids": list(group["id"])}
                     for text, group in shared.groupby("evidence", sort=False)
@@ -107,11 +99,16 @@ def claims_context(path: Path | str | None, registry_path: Path | str = CLAIMS) 
                 ],
             }
         )
+    return documents
+
+
+def _scorecard(table: pd.DataFrame, source: str) -> list[dict]:
+    """One line per kind of outcome: only results are reproduction outcomes."""
     own = table[~table["consistency_only"]]
-    results = own[own["type"] == "result"]
-    design = own[own["type"] == "design"]
-    scorecard = [
-        _line("results of the documents", results, "verdict", OUTCOMES["result"], source),
+    of_type = lambda t: own[own["type"] == t]  # noqa: E731
+    design = of_type("design")
+    return [
+        _line("results of the documents", of_type("result"), "verdict", OUTCOMES["result"], source),
         _line(
             "design statements, against Keras's build where it is a reference",
             design,
@@ -128,13 +125,13 @@ def claims_context(path: Path | str | None, registry_path: Path | str = CLAIMS) 
         ),
         _line(
             "arithmetic of the documents",
-            own[own["type"] == "arithmetic"],
+            of_type("arithmetic"),
             "verdict",
             OUTCOMES["arithmetic"],
             source,
         ),  # fmt: skip
-        _line("errata", own[own["type"] == "erratum"], "verdict", OUTCOMES["erratum"], source),
-        _line("opinions", own[own["type"] == "opinion"], "verdict", OUTCOMES["opinion"], source),
+        _line("errata", of_type("erratum"), "verdict", OUTCOMES["erratum"], source),
+        _line("opinions", of_type("opinion"), "verdict", OUTCOMES["opinion"], source),
         _line(
             "consistency checks: Keras against itself",
             table[table["consistency_only"]],
@@ -143,15 +140,22 @@ def claims_context(path: Path | str | None, registry_path: Path | str = CLAIMS) 
             source,
         ),
     ]
-    fidelity_rows = [
+
+
+def _fidelity(table: pd.DataFrame, registry: dict, source: str) -> list[dict]:
+    return [
         {
             "statement": r["statement"],
             "document": registry["documents"][r["document"]]["title"],
-            "fidelity": verdict(r, "fidelity"),
+            "fidelity": _verdict(r, source, "fidelity"),
             "evidence": r["fidelity_evidence"],
         }
         for _, r in table[table["fidelity"] != ""].iterrows()
     ]
+
+
+def _errata(table: pd.DataFrame, registry: dict) -> list[dict]:
+    by_id = {c["id"]: c for c in registry["claims"]}
     errata = []
     for _, r in table[table["type"] == "erratum"].iterrows():
         readers = table[table["errata"].str.split(";").map(lambda ids, i=r["id"]: i in ids)]
@@ -165,7 +169,11 @@ def claims_context(path: Path | str | None, registry_path: Path | str = CLAIMS) 
                 "readers": list(readers["id"]),
             }
         )
-    types = [
+    return errata
+
+
+def _types(registry: dict) -> list[dict]:
+    return [
         {
             "type": t,
             "words": TYPE_WORDS[t],
@@ -175,17 +183,27 @@ def claims_context(path: Path | str | None, registry_path: Path | str = CLAIMS) 
         }
         for t, spec in registry["types"].items()
     ]
+
+
+def claims_context(path: Path | str | None, registry_path: Path | str = CLAIMS) -> dict:
+    """The claims section's values: rules, scorecard, claims by document, fidelity, errata."""
+    if path is None or not Path(path).is_file():
+        return {}
+    source = Path(path).as_posix()
+    registry = load_claims(registry_path)
+    table = pd.read_csv(path, keep_default_na=False)
+    table["consistency_only"] = table["consistency_only"].map(as_bool)
+    scorecard = _scorecard(table, source)
     return {
         "n": _count(len(table), source, "claims: all"),
-        "n_own": _count(len(own), source, "claims of the documents: all"),
-        "documents": documents,
+        "documents": _documents(table, registry, source),
         "type_words": list(TYPE_WORDS.values()),
         "scorecard": scorecard,
         "results": scorecard[0],
-        "types": types,
+        "types": _types(registry),
         "rules": [_text(r) for r in registry["rules"]],
         "precision_rule": _text(registry["precision_rule"]),
-        "fidelity": fidelity_rows,
-        "errata": errata,
+        "fidelity": _fidelity(table, registry, source),
+        "errata": _errata(table, registry),
         "source": source,
     }

@@ -67,6 +67,21 @@ def git_state(root: Path) -> dict:
     return {"commit": commit or "unknown (not a git checkout)", "dirty": bool(dirty)}
 
 
+def _weights_files(metrics: list[dict]) -> list[tuple[str, str]]:
+    """Pretrained weights the runs started from: each file once, with its sha256."""
+    return sorted(
+        {
+            (Path(m["weights_file"]["path"]).name, m["weights_file"]["sha256"] or "missing")
+            for m in metrics
+            if m.get("weights_file")
+        }
+    )
+
+
+def _cached_features(metrics: list[dict]) -> list[dict]:
+    return [{**f, "seconds": f"{f['seconds']:.0f}"} for f in cached_features(metrics)]
+
+
 def read_benchmarks(paths) -> list[dict]:
     rows = []
     for path in paths:
@@ -182,9 +197,7 @@ def build_context(
         "n_datasets": runs["dataset"].nunique(),
         "total_train_minutes": f"{runs['train_seconds'].sum() / 60:.1f}",
         "device_hours": f"{device_hours:.2f}",
-        "cached_features": [
-            {**f, "seconds": f"{f['seconds']:.0f}"} for f in cached_features(metrics)
-        ],
+        "cached_features": _cached_features(metrics),
         "device_kind": "GPU" if on_gpu else "CPU core",
         "chance_margin": f"{CHANCE_MARGIN * 100:.0f}",
         "experiments": experiments,
@@ -193,18 +206,10 @@ def build_context(
             {**v, "id": k, "label": v.get("label") or k} for k, v in config["models"].items()
         ],
         "versions": first.get("versions", {}),
-        # Pretrained weights the runs started from: each file once, with its sha256.
-        "weights_files": sorted(
-            {
-                (Path(m["weights_file"]["path"]).name, m["weights_file"]["sha256"] or "missing")
-                for m in metrics
-                if m.get("weights_file")
-            }
-        ),
+        "weights_files": _weights_files(metrics),
         "hardware": first.get("hardware", {}),
         "git": git_state(Path(repo)),
         "config_yaml": yaml.safe_dump(config, sort_keys=False),
-        "config_name": config.get("name", "default"),
         "benchmarks": read_benchmarks(benchmark_files),
         "published": published,
         "arch": None,
