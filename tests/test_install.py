@@ -3,7 +3,8 @@
 The wheel is built from a copy of the project's packaging files, so the checkout gets no
 build/ or egg-info, and unpacked into a folder, which is what installing a pure-Python wheel
 does. From a directory outside the checkout, the unpacked package (first on the path) must
-find its schema, published numbers and templates as package data.
+find its schema as package data, and render with the report sources it is given (the
+checkout's report/ folder: templates, claims, published numbers, which the rules declare).
 """
 
 from __future__ import annotations
@@ -20,14 +21,16 @@ pytestmark = pytest.mark.slow
 
 CHECK = """
 import mobilenet_repro, yaml
-from mobilenet_repro import paths
+from pathlib import Path
+from mobilenet_repro.analysis.claims import load_claims
 from mobilenet_repro.config import load_schema
 from mobilenet_repro.report.render import environments
 assert mobilenet_repro.__file__.startswith(sys.argv[1]), mobilenet_repro.__file__
 assert load_schema()["properties"]["name"]["default"] == "default"
-assert "trained" in yaml.safe_load(paths.PUBLISHED.read_text())
-assert sorted(p.name for p in paths.PUBLISHED_CURVES.glob("*.csv"))
-html, typ = environments()
+sources = Path(sys.argv[2])
+assert "trained" in yaml.safe_load((sources / "published.yaml").read_text())
+assert load_claims(sources / "claims.yaml")["claims"]
+html, typ = environments(sources / "templates")
 html.get_template("report.html.j2"), typ.get_template("report.typ.j2")
 print("ok")
 """
@@ -50,7 +53,7 @@ def test_installed_package_finds_its_files_outside_the_checkout(tmp_path):
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     result = subprocess.run(
-        [sys.executable, "-c", "import sys\n" + CHECK, str(site)],
+        [sys.executable, "-c", "import sys\n" + CHECK, str(site), str(ROOT / "report")],
         cwd=outside, env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
