@@ -106,6 +106,7 @@ def html_text(html: str) -> tuple[list[tuple[int, str]], str]:
 
     body = re.sub(r"<head>.*?</head>", "", html, flags=re.S)
     body = re.sub(r'<nav class="toc">.*?</nav>', "", body, flags=re.S)  # Typst's is compiled
+    body = re.sub(r'<div class="html-only">.*?</div>', "", body, flags=re.S)  # not in the PDF
     heads = [
         (int(level) - 1, " ".join(unescape(re.sub(r"<[^>]+>", "", t)).split()))
         for level, t in re.findall(r"<h([2-6])>(.*?)</h\1>", body, flags=re.S)
