@@ -188,17 +188,17 @@ class ProgressLine(keras.callbacks.Callback):
         )
         return speed + (" at most" if self.run.recipe["early_stopping_patience"] else "")
 
-    def _where(self, step: int) -> str:
-        return (
-            f"[{self.run.id}] epoch {self.run.epochs_at(step)}/{self.run.data_epochs} "
-            f"step {step}/{self.run.total_steps}"
-        )
+    def _where(self, step: int, epoch=None) -> str:
+        epoch = self.run.epochs_at(step) if epoch is None else epoch
+        run = self.run
+        return f"[{run.id}] epoch {epoch}/{run.data_epochs} step {step}/{run.total_steps}"
 
     def on_train_batch_end(self, batch, logs=None):
         # The period's last batch has its line at the period's end, after validation.
         if batch + 1 < self.run.period_steps and self.pacer.due():
             step = self.epoch * self.run.period_steps + batch + 1
-            self.pacer.tell(f"{self._where(step)}: {self._speed(step)}")
+            epoch = f"{step / self.run.steps_per_epoch:.1f}"  # how far, not which period
+            self.pacer.tell(f"{self._where(step, epoch)}: {self._speed(step)}")
 
     def on_epoch_end(self, epoch, logs=None):
         row = self.state["history"][-1]
