@@ -149,15 +149,8 @@ def _train_locked(
     bn_record = settle_statistics(model, streams, run, raw, tested_row(state)["val_accuracy"])
     timings.lap("precise_bn")
     # 6. evaluate
-    test = model.evaluate(streams["test"], verbose=0)
-    variants = None
-    if run.recipe["ema_decay"] or run.recipe["test_time_flip"]:
-        variants = test_variants(model, streams["test"], raw.weights)
-        test = [test[0], variants[tested_variant(run.recipe)]]
-    train_eval = model.evaluate(streams["train_eval"], verbose=0)
+    test, variants, train_eval = _evaluate(model, streams, run, raw.weights)
     timings.lap("evaluate")
-    if not np.isfinite(test[0]):
-        raise TrainingDiverged(f"run {run.id}: test loss is {test[0]}")
 
     # 7. write: model, per-epoch history and per-step schedule first; metrics.json last.
     if features_path is not None:  # the head alone trained: save and count the whole model
@@ -178,3 +171,16 @@ def _train_locked(
     checkpoint.delete()
     progress(f"[{run.id}] done: test top-1 {test[1]:.4f} in {state['train_seconds']:.1f}s")
     return metrics
+
+
+def _evaluate(model, streams: dict, run: RunPlan, raw_weights):
+    """Step 6: (test loss and top-1 of the tested variant, every variant's top-1 or None,
+    the training split's loss and top-1)."""
+    test = model.evaluate(streams["test"], verbose=0)
+    variants = None
+    if run.recipe["ema_decay"] or run.recipe["test_time_flip"]:
+        variants = test_variants(model, streams["test"], raw_weights)
+        test = [test[0], variants[tested_variant(run.recipe)]]
+    if not np.isfinite(test[0]):
+        raise TrainingDiverged(f"run {run.id}: test loss is {test[0]}")
+    return test, variants, model.evaluate(streams["train_eval"], verbose=0)
