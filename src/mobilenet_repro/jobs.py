@@ -3,7 +3,8 @@
 TensorFlow writes its C++ start-up lines (oneDNN notices, cpu_feature_guard, absl) straight
 to the process's standard error, before Python's logging exists, so `sys.stderr` alone is not
 enough: file descriptor 2 itself is pointed at the job's log. The terminal keeps one line per
-failing job: its error message and the log's path, where the full traceback is. Which Keras
+failing job: its error message and the log's path, where the full traceback is, a line per
+warning (`warn`) and, from long jobs, a progress line now and then (`tell`). Which Keras
 backend a job runs on is the job's own choice (`training.backends`).
 """
 
@@ -65,3 +66,10 @@ def warn(msg: str) -> None:
             file=_terminal["handle"],
             flush=True,
         )
+
+
+def tell(msg: str) -> None:
+    """A progress line for the terminal alone (the job's log has its own): inside a job only,
+    as elsewhere standard error is the terminal and the log line already reaches it."""
+    if _terminal:
+        print(msg, file=_terminal["handle"], flush=True)

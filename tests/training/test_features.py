@@ -22,11 +22,17 @@ def _outputs(directory):
     }
 
 
-def test_a_head_on_cached_features_trains_as_through_the_frozen_base(tiny_config, tmp_path):
+def test_a_head_on_cached_features_trains_as_through_the_frozen_base(
+    tiny_config, tmp_path, monkeypatch, capsys
+):
+    import io
+
     import keras
 
+    from mobilenet_repro import jobs
     from mobilenet_repro.models.catalog import build_base
     from mobilenet_repro.models.common import load_trusted_model
+    from mobilenet_repro.training import terminal
     from mobilenet_repro.training.features import extract
     from mobilenet_repro.training.loop import train_run
 
@@ -46,7 +52,15 @@ def test_a_head_on_cached_features_trains_as_through_the_frozen_base(tiny_config
 
     through = train_run(spec, data, _outputs(tmp_path / "a"), tmp_path / "ca", threads=1)
     features = tmp_path / "features.npz"
-    extract(spec["model"], data, "digits", features)
+    # Progress lines as a long extraction shows them: in the log and on the terminal.
+    shown = io.StringIO()
+    monkeypatch.setattr(jobs, "_terminal", {"handle": shown, "job": "rule x", "log": "l"})
+    monkeypatch.setattr(terminal, "TERMINAL_EVERY_S", 0.0)
+    capsys.readouterr()
+    extract(spec["model"], data, "digits", features, name="v1_025_32")
+    line = shown.getvalue().splitlines()[-1]
+    assert line.startswith("[features digits/v1_025_32] test: ") and " img/s, ~" in line
+    assert line in capsys.readouterr().err
     cached = train_run(
         spec, data, _outputs(tmp_path / "b"), tmp_path / "cb", threads=1, features_path=features
     )

@@ -432,3 +432,25 @@ def test_the_published_model_loads_with_plain_keras(tiny_config, tmp_path):
     )  # fmt: skip
     assert loaded.returncode == 0, loaded.stderr
     assert int(loaded.stdout.split()[-1]) == model.count_params()
+
+
+@pytest.mark.slow
+def test_a_short_run_from_scratch_at_the_architectures_momentum_does_not_end_at_chance(
+    tiny_config, tmp_path, capsys
+):
+    """76 steps at the CIFAR MobileNetV2's own momentum (0.99): validation during training
+    sits at chance, training accuracy is high. The statistics recomputed at the end
+    (precise_bn_batches, on by default) make the tested network learn; the stale validation
+    curve is named in metrics.json and in the terminal (the job's standard error here)."""
+    data = tmp_path / "digits.npz"
+    ds = prepare_dataset("digits", {"source": "sklearn_digits", "max_per_class": 60}, "resources")
+    save_dataset(ds, data)
+    tiny_config["recipes"]["quick"] |= {"bn_momentum": None, "epochs": 4}
+    spec = run_spec(check_config(tiny_config), "tiny", "digits", "cifar_v2_025_32", 0)
+    metrics = _train(spec, data, tmp_path / "run")
+    bn = metrics["precise_bn"]
+    assert bn["batches"] == 10 and bn["images"] == 320
+    assert bn["val_top1_before"] < 0.15 and bn["val_top1_after"] > 0.8
+    assert metrics["test_top1"] > 0.8 and metrics["train_top1"] > 0.9
+    assert [w["kind"] for w in metrics["warnings"]] == ["validation_curve_stale"]
+    assert "validation accuracy" in capsys.readouterr().err

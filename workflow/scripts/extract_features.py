@@ -20,6 +20,7 @@ done = extract(
     job_data(snakemake.config, snakemake.wildcards.dataset, snakemake.input.manifest),
     snakemake.wildcards.dataset,
     snakemake.output.features,
+    name=snakemake.wildcards.model,
 )
 print(
     f"{done['images']:,} images -> {done['dim']} features each in {done['seconds']:.1f} s",

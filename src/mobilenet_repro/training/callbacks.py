@@ -9,8 +9,9 @@
    accuracy has not improved for `early_stopping_patience` periods;
 4. `PeriodCheckpoint` writes the checkpoint, at most every `checkpoint_every_seconds`, and
    always when the run stops;
-5. `ProgressLine` prints the period's line to the job's log, last, so that the line of a
-   checkpointed period is written after its checkpoint.
+5. `ProgressLine` prints the period's line to the job's log (and, now and then, to the
+   terminal: `terminal`), last, so that the line of a checkpointed period is written after
+   its checkpoint.
 
 They share the run's resumable `state` (checkpoint.fresh_state): what one records, the next
 reads, and the checkpoint saves.
@@ -27,6 +28,7 @@ from mobilenet_repro.training.checkpoint import Checkpoint
 from mobilenet_repro.training.plan import RunPlan
 from mobilenet_repro.training.records import Timings, progress
 from mobilenet_repro.training.schedules import lr_at
+from mobilenet_repro.training.terminal import Pacer, rate_and_left
 
 HISTORY_COLUMNS = (  # history.csv, in this order; one row per validation period
     "epoch",  # data epochs completed (fractional when validating within epochs)
@@ -157,30 +159,67 @@ class PeriodCheckpoint(keras.callbacks.Callback):
 
 
 class ProgressLine(keras.callbacks.Callback):
-    """One line per period in the job's log: epoch, step, loss, accuracies, rate, seconds."""
+    """One line per period in the job's log: epoch, step, loss, accuracies, learning rate,
+    seconds, and the rate and time left; the line on the terminal too when the last one there
+    is `pacer.every_s` old or the period took that long, and inside a long period a line of
+    how far it has come (terminal.Pacer)."""
 
-    def __init__(self, run: RunPlan, state: dict):
+    def __init__(self, run: RunPlan, state: dict, pacer: Pacer | None = None):
         super().__init__()
         self.run, self.state = run, state
+        self.pacer = pacer or Pacer()
+        self.epoch = 0
+
+    def on_train_begin(self, logs=None):
+        self.t0 = time.perf_counter()
+        self.first_step = self.state["epoch"] * self.run.period_steps  # resumed after this
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def _speed(self, step: int) -> str:
+        """Images per second in this invocation, and the time the run's last step is away."""
+        start = self.run.images_at(self.first_step)
+        speed = rate_and_left(
+            self.run.images_at(step) - start,
+            self.run.images_at(self.run.total_steps) - start,
+            time.perf_counter() - self.t0,
+            "img",
+        )
+        return speed + (" at most" if self.run.recipe["early_stopping_patience"] else "")
+
+    def _where(self, step: int, epoch=None) -> str:
+        epoch = self.run.epochs_at(step) if epoch is None else epoch
+        run = self.run
+        return f"[{run.id}] epoch {epoch}/{run.data_epochs} step {step}/{run.total_steps}"
+
+    def on_train_batch_end(self, batch, logs=None):
+        # The period's last batch has its line at the period's end, after validation.
+        if batch + 1 < self.run.period_steps and self.pacer.due():
+            step = self.epoch * self.run.period_steps + batch + 1
+            epoch = f"{step / self.run.steps_per_epoch:.1f}"  # how far, not which period
+            self.pacer.tell(f"{self._where(step, epoch)}: {self._speed(step)}")
 
     def on_epoch_end(self, epoch, logs=None):
         row = self.state["history"][-1]
-        progress(
-            f"[{self.run.id}] epoch {row['epoch']}/{self.run.data_epochs} "
-            f"step {row['step']}/{self.run.total_steps} "
+        line = (
+            f"{self._where(row['step'])} "
             f"loss={row['loss']:.4f} acc={row['accuracy']:.4f} "
             f"val_acc={row['val_accuracy']:.4f} lr={row['learning_rate']:.2e} "
-            f"{row['seconds']:.1f}s"
+            f"{row['seconds']:.1f}s, {self._speed(row['step'])}"
         )
+        progress(line)
+        if self.pacer.due() or row["seconds"] >= self.pacer.every_s:
+            self.pacer.tell(line)
 
 
-def period_callbacks(run, checkpoint, state, timings, every_s=0.0) -> list:
-    """The period callbacks, in the order they must run."""
+def period_callbacks(run, checkpoint, state, timings, every_s=0.0, pacer=None) -> list:
+    """The period callbacks, in the order they must run (`pacer`: the terminal's)."""
     early_stopping = EarlyStopping(run, state)
     return [
         DivergenceGuard(run),
         PeriodHistory(run, state),
         early_stopping,
         PeriodCheckpoint(checkpoint, state, timings, early_stopping, every_s),
-        ProgressLine(run, state),
+        ProgressLine(run, state, pacer),
     ]

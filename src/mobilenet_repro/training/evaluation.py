@@ -20,7 +20,7 @@ def tested_variant(recipe: dict) -> str:
     return name + ("_flip" if recipe.get("test_time_flip") else "")
 
 
-def _batches(stream):
+def batches(stream):
     """(images, one-hot labels) as numpy arrays, from tf.data or a numpy_batches.Batches."""
     if hasattr(stream, "as_numpy_iterator"):
         yield from stream.as_numpy_iterator()
@@ -33,7 +33,7 @@ def top1(model, stream, flip: bool) -> float:
     """Top-1 accuracy on `stream`; with `flip`, of the mean of the image's and its mirror's
     predicted distributions (images are NHWC: the mirror reverses axis 2)."""
     correct = total = 0
-    for x, y in _batches(stream):
+    for x, y in batches(stream):
         x = np.asarray(x)
         probs = keras.ops.convert_to_numpy(model.predict_on_batch(x))
         if flip:
@@ -45,33 +45,25 @@ def top1(model, stream, flip: bool) -> float:
 
 
 def test_variants(model, stream, raw_weights: list | None) -> dict:
-    """Test top-1 of every variant: raw and raw_flip, and with `raw_weights` (the model then
+    """Test top-1 of every variant: raw and raw_flip, and with `raw_weights` (all the
+    model's weights, batch-norm statistics included, as get_weights gives them; the model then
     holds the averaged weights) ema and ema_flip. The model ends with the weights it came in."""
     variants = {}
     if raw_weights is not None:
         variants["ema"] = top1(model, stream, flip=False)
         variants["ema_flip"] = top1(model, stream, flip=True)
-        averaged = _values(model)
-        _assign(model, raw_weights)
+        averaged = model.get_weights()
+        model.set_weights(raw_weights)
     variants["raw"] = top1(model, stream, flip=False)
     variants["raw_flip"] = top1(model, stream, flip=True)
     if raw_weights is not None:
-        _assign(model, averaged)
+        model.set_weights(averaged)
     return variants
 
 
-def _values(model) -> list:
-    return [keras.ops.convert_to_numpy(v.value) for v in model.trainable_variables]
-
-
-def _assign(model, values: list) -> None:
-    for variable, value in zip(model.trainable_variables, values, strict=True):
-        variable.assign(value)
-
-
 class RawWeights(keras.callbacks.Callback):
-    """The trainable weights at the end of the last period, before fit swaps the optimizer's
-    moving average into them."""
+    """The weights at the end of the last period (get_weights: batch-norm statistics
+    included), before fit swaps the optimizer's moving average into the trainable ones."""
 
     def __init__(self, last_period: int):
         super().__init__()
@@ -79,4 +71,4 @@ class RawWeights(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch + 1 == self.last_period:
-            self.weights = _values(self.model)
+            self.weights = self.model.get_weights()

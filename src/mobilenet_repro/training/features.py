@@ -53,9 +53,10 @@ class FeatureSet:
         return cls(splits, meta["classes"], splits["train"][0].shape[1], meta)
 
 
-def extract(model_cfg: dict, data, dataset: str, out: Path | str) -> dict:
+def extract(model_cfg: dict, data, dataset: str, out: Path | str, name: str = "") -> dict:
     """Write the pooled features of every split through the model's frozen base; returns
-    {"images", "seconds", "dim"}. `data`: the prepared .npz or a function returning it."""
+    {"images", "seconds", "dim"}. `data`: the prepared .npz or a function returning it;
+    `name`: the model's, for the progress lines (log and terminal, terminal.Pacer)."""
     import keras
 
     from mobilenet_repro.data.cache import read_dataset
@@ -63,6 +64,8 @@ def extract(model_cfg: dict, data, dataset: str, out: Path | str) -> dict:
     from mobilenet_repro.data.tf_pipeline import make_dataset
     from mobilenet_repro.files import atomic_path
     from mobilenet_repro.models.catalog import ARCHITECTURES, build_base
+    from mobilenet_repro.training.records import progress
+    from mobilenet_repro.training.terminal import Pacer, rate_and_left
 
     start = time.perf_counter()
     ds = read_dataset(data, dataset)
@@ -74,13 +77,24 @@ def extract(model_cfg: dict, data, dataset: str, out: Path | str) -> dict:
     encoder = keras.Model(inputs, pooled)
     preprocess = preprocessing_fn(ARCHITECTURES[arch].imagenet_preprocess)
     arrays = {"classes": np.int64(ds.num_classes)}
-    images = 0
+    images, total = 0, sum(len(ds.splits[s][1]) for s in SPLITS)
+    pacer, t_images = Pacer(), time.perf_counter()
     for split in SPLITS:
         x, y = ds.splits[split]
         stream = make_dataset(
             x, y, resolution=model_cfg["resolution"], batch_size=BATCH, preprocess=preprocess
         )
-        parts = [encoder(batch, training=False).numpy() for batch, _ in stream]
+        parts = []
+        for batch, _ in stream:
+            parts.append(encoder(batch, training=False).numpy())
+            if pacer.due():
+                done = images + sum(len(p) for p in parts)
+                line = (
+                    f"[features {dataset}/{name or arch}] {split}: {done:,}/{total:,} images, "
+                    f"{rate_and_left(done, total, time.perf_counter() - t_images, 'img')}"
+                )
+                progress(line)
+                pacer.tell(line)
         dim = int(pooled.shape[-1])
         arrays[f"x_{split}"] = (
             np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, dim), np.float32)

@@ -10,15 +10,18 @@ that many validations, and the best validation's weights are the ones tested and
 (seed 002's "accuracy when fully trained"). A loss that turns NaN or infinite stops the run
 with an error.
 
-A run is six steps, in this order (`train_run`; each step is in `steps`):
+A run is seven steps, in this order (`train_run`; each step is in `steps`):
 
 1. restore  the checkpoint of an interrupted run, if one is there and readable;
 2. build    the model and its optimizer (or take the restored one);
 3. data     the prepared data set as batched training, validation and test streams;
 4. fit      the remaining validation periods, with the period callbacks (`callbacks`);
-5. evaluate on the test split (and, with weight averaging or flipped tests, every test-time
+5. settle   the batch-norm statistics, recomputed for the weights to be tested
+            (`precise_bn`, with `precise_bn_batches`);
+6. evaluate on the test split (and, with weight averaging or flipped tests, every test-time
             variant: `evaluation`);
-6. write    the outputs, metrics.json last, then delete the checkpoint.
+7. write    the outputs, metrics.json last, then delete the checkpoint; a run that ended
+            at chance while its training accuracy is high is named (`diagnosis`).
 
 Keras reads its backend when it is first imported, so a job selects the run's backend
 (`backends.select`) before importing this module.
@@ -37,10 +40,12 @@ from mobilenet_repro.training.backends import DEFAULT as DEFAULT_BACKEND
 from mobilenet_repro.training.backends import configure
 from mobilenet_repro.training.callbacks import EarlyStopping, TrainingDiverged, period_callbacks
 from mobilenet_repro.training.checkpoint import Checkpoint
+from mobilenet_repro.training.diagnosis import record_warnings
 from mobilenet_repro.training.evaluation import RawWeights, test_variants, tested_variant
 from mobilenet_repro.training.features import FeatureSet, cacheable
 from mobilenet_repro.training.lock import trainer_lock
 from mobilenet_repro.training.plan import RunPlan
+from mobilenet_repro.training.precise_bn import settle_statistics
 from mobilenet_repro.training.records import (
     Timings,
     fingerprint,
@@ -54,6 +59,7 @@ from mobilenet_repro.training.steps import (
     make_streams,
     restore_or_build,
     run_metrics,
+    tested_row,
     with_base,
     write_outputs,
 )
@@ -133,24 +139,20 @@ def _train_locked(
         trained_now = state["epoch"] - start
     elif run.recipe["ema_decay"]:
         # Killed after its last checkpoint: fit does not run, so swap the average in here.
-        raw.weights = [keras.ops.convert_to_numpy(v.value) for v in model.trainable_variables]
+        raw.weights = model.get_weights()
         model.optimizer.finalize_variable_values(model.trainable_variables)
     if state.get("best"):
         early_stopping = next(c for c in period if isinstance(c, EarlyStopping))
         model.set_weights(early_stopping.best_weights or checkpoint.restore_best(state))
     timings.lap("fit")
-    # 5. evaluate
-    test = model.evaluate(streams["test"], verbose=0)
-    variants = None
-    if run.recipe["ema_decay"] or run.recipe["test_time_flip"]:
-        variants = test_variants(model, streams["test"], raw.weights)
-        test = [test[0], variants[tested_variant(run.recipe)]]
-    train_eval = model.evaluate(streams["train_eval"], verbose=0)
+    # 5. settle
+    bn_record = settle_statistics(model, streams, run, raw, tested_row(state)["val_accuracy"])
+    timings.lap("precise_bn")
+    # 6. evaluate
+    test, variants, train_eval = _evaluate(model, streams, run, raw.weights)
     timings.lap("evaluate")
-    if not np.isfinite(test[0]):
-        raise TrainingDiverged(f"run {run.id}: test loss is {test[0]}")
 
-    # 6. write: model, per-epoch history and per-step schedule first; metrics.json last.
+    # 7. write: model, per-epoch history and per-step schedule first; metrics.json last.
     if features_path is not None:  # the head alone trained: save and count the whole model
         model = with_base(model, run)
     metrics = run_metrics(run, ds, model, state, test, train_eval, trained_now)
@@ -158,6 +160,9 @@ def _train_locked(
         metrics["features"] = {"path": str(features_path), "extract_seconds": ds.meta["seconds"]}
     if variants:
         metrics.update(test_top1_variants=variants, tested_variant=tested_variant(run.recipe))
+    if bn_record:
+        metrics["precise_bn"] = bn_record
+    record_warnings(metrics, tested_row(state))
     metrics.update(versions=package_versions(backend), hardware=hardware_info(threads, backend))
     write_outputs(run, model, state["history"], out)
     timings.lap("finish")
@@ -166,3 +171,16 @@ def _train_locked(
     checkpoint.delete()
     progress(f"[{run.id}] done: test top-1 {test[1]:.4f} in {state['train_seconds']:.1f}s")
     return metrics
+
+
+def _evaluate(model, streams: dict, run: RunPlan, raw_weights):
+    """Step 6: (test loss and top-1 of the tested variant, every variant's top-1 or None,
+    the training split's loss and top-1)."""
+    test = model.evaluate(streams["test"], verbose=0)
+    variants = None
+    if run.recipe["ema_decay"] or run.recipe["test_time_flip"]:
+        variants = test_variants(model, streams["test"], raw_weights)
+        test = [test[0], variants[tested_variant(run.recipe)]]
+    if not np.isfinite(test[0]):
+        raise TrainingDiverged(f"run {run.id}: test loss is {test[0]}")
+    return test, variants, model.evaluate(streams["train_eval"], verbose=0)

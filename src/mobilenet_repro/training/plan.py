@@ -57,6 +57,14 @@ class RunPlan:
         return full * self.train_images + min(rest * self.recipe["batch_size"], self.train_images)
 
     @property
+    def precise_bn_batches(self) -> int:
+        """Batches of the end-of-training batch-norm pass (training.precise_bn): the recipe's,
+        at most the full batches of one pass over the training set (all of it when smaller
+        than a batch); 0: none."""
+        wanted = self.recipe.get("precise_bn_batches") or 0
+        return min(wanted, max(1, self.train_images // self.recipe["batch_size"]))
+
+    @property
     def recipe(self) -> dict:
         return recipe_with_defaults(self.spec["recipe"])
 

@@ -163,7 +163,8 @@ def build_training_state(model, element_spec) -> None:
 
 
 def make_streams(ds, run: RunPlan, start_step: int) -> dict:
-    """Batched (image, one-hot label) streams: train from `start_step` on, val and test.
+    """Batched (image, one-hot label) streams: train from `start_step` on, val, test, the
+    training split unaugmented in order (train_eval) and shuffled (precise_bn).
 
     tf.data on the TensorFlow backend (data.tf_pipeline); numpy batches (data.numpy_batches)
     on the others, which then need no TensorFlow. Both give the same images in the same order.
@@ -209,7 +210,24 @@ def make_streams(ds, run: RunPlan, start_step: int) -> dict:
         streams["val"] = make(*ds.splits["val"], batch_size=EVAL_BATCH_SIZE, **common)
     # The training split as tested (no augmentation): the train-test gap of seed 002 (c).
     streams["train_eval"] = make(x_train, y_train, batch_size=EVAL_BATCH_SIZE, **common)
+    # The batch-norm pass's batches (precise_bn): training images as tested, in the order of
+    # the epoch after the run's last, so that they are a function of the seed alone.
+    streams["precise_bn"] = make(
+        x_train,
+        y_train,
+        batch_size=run.recipe["batch_size"],
+        order=epoch_permutations(len(y_train), seed, run.data_epochs, run.data_epochs + 1),
+        seed=seed,
+        **common,
+    )
     return streams
+
+
+def tested_row(state: dict) -> dict:
+    """The history row of the tested weights: with early stopping the best validation's,
+    else the last."""
+    history = state["history"]
+    return history[state["best"]["period"] - 1] if state.get("best") else history[-1]
 
 
 def run_metrics(
@@ -218,9 +236,7 @@ def run_metrics(
     """metrics.json's content (timings are added by train_run once everything is written)."""
     spec, model_cfg = run.spec, run.spec["model"]
     test_loss, test_acc = test
-    last = state["history"][-1]
-    # With early stopping the best validation's weights are the ones tested.
-    tested = state["history"][state["best"]["period"] - 1] if state.get("best") else last
+    last, tested = state["history"][-1], tested_row(state)
     params, trainable = count_params(model)
     train_seconds = state["train_seconds"]
     return {
