@@ -278,14 +278,19 @@ TAIL_CLASSES = {
 }
 
 
-@check("slides.depthwise_factorization", "slides.v1_first_layer_full")
-def depthwise_factorization(evidence: Evidence, claim: dict):
+def _v1_layer_kinds(evidence: Evidence) -> pd.Series:
+    """How many layers of each kind (conv, depthwise, pointwise, dense) 1.0 MobileNet-224 has."""
     layers = evidence.arch("layers")
     v1 = layers[
         (layers["model"] == "mobilenet_v1") & (layers["alpha"] == 1.0)
         & (layers["resolution"] == 224) & (layers["classes"] == 1000)
     ]  # fmt: skip
-    kinds = v1["kind"].value_counts()
+    return v1["kind"].value_counts()
+
+
+@check("slides.depthwise_factorization", "slides.v1_first_layer_full")
+def depthwise_factorization(evidence: Evidence, claim: dict):
+    kinds = _v1_layer_kinds(evidence)
     conv, dw, pw = (int(kinds.get(k, 0)) for k in ("conv", "depthwise", "pointwise"))
     verdict = "reproduced" if conv == 1 and dw == pw > 0 else "not_reproduced"
     return verdict, (
@@ -327,12 +332,7 @@ check("mnv1_notes.v2_expansion_24_to_144")(_expansion(24, 144))
 def thirty_layers(evidence: Evidence, claim: dict):
     # Table 1 lists 30 rows: the convolutions, the average pool, the fully connected layer and
     # the softmax; the MobileNets paper counts 28 (convolutions and the fully connected layer).
-    layers = evidence.arch("layers")
-    v1 = layers[
-        (layers["model"] == "mobilenet_v1") & (layers["alpha"] == 1.0)
-        & (layers["resolution"] == 224) & (layers["classes"] == 1000)
-    ]  # fmt: skip
-    kinds = v1["kind"].value_counts()
+    kinds = _v1_layer_kinds(evidence)
     convs = sum(int(kinds.get(k, 0)) for k in ("conv", "depthwise", "pointwise"))
     dense = int(kinds.get("dense", 0))
     graph = evidence.graph("mobilenet_v1")
