@@ -188,10 +188,12 @@ def _check_references(config: dict) -> list[str]:
             f"`models` ({sorted(config['models'])})"
         )
     for name, recipe in config["recipes"].items():
-        if recipe["warmup_epochs"] >= recipe["epochs"] and recipe["schedule"] == "cosine":
+        decays = recipe["schedule"] in ("cosine", "linear")
+        if recipe["warmup_epochs"] >= recipe["epochs"] and decays:
             problems.append(
                 f"recipes.{name}.warmup_epochs: received {recipe['warmup_epochs']}; allowed: "
-                f"fewer than epochs ({recipe['epochs']}) so the cosine decay has steps left"
+                f"fewer than epochs ({recipe['epochs']}) so the {recipe['schedule']} decay "
+                "has steps left"
             )
         problems += _check_schedule_options(name, recipe)
     return problems
@@ -219,11 +221,14 @@ def _check_schedule_options(name: str, recipe: dict) -> list[str]:
             "schedule)"
         )
     if recipe["schedule_per"] == "epoch" and (
-        recipe["warmup_epochs"] or recipe["warmup_steps"] or recipe["steps"] is not None
+        recipe["warmup_epochs"]
+        or recipe["warmup_steps"]
+        or recipe["steps"] is not None
+        or recipe["schedule"] == "linear"
     ):
         problems.append(
-            f"{where}.schedule_per: received 'epoch'; allowed only without warm-up and "
-            "without steps (set schedule_per: step)"
+            f"{where}.schedule_per: received 'epoch'; allowed only without warm-up, "
+            "without steps and with schedule cosine or constant (set schedule_per: step)"
         )
     if recipe["validate_on"] == "test" and recipe["early_stopping_patience"] is not None:
         problems.append(
