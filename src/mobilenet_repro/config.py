@@ -203,10 +203,10 @@ def _check_schedule_options(name: str, recipe: dict) -> list[str]:
     """The optimizer and schedule keys that only make sense together."""
     problems = []
     where = f"recipes.{name}"
-    if recipe["weight_decay"] and recipe["optimizer"] != "sgd":
+    if recipe["weight_decay"] and recipe["optimizer"] not in ("sgd", "adamw"):
         problems.append(
             f"{where}.weight_decay: received {recipe['weight_decay']} with optimizer "
-            f"{recipe['optimizer']!r}; allowed: 0, or set optimizer: sgd"
+            f"{recipe['optimizer']!r}; allowed: 0, or set optimizer: sgd or adamw"
         )
     if recipe["nesterov"] and (recipe["optimizer"] != "sgd" or not recipe["momentum"]):
         problems.append(

@@ -4,10 +4,13 @@ one-cycle schedules, AdamW on kernels only, flip and translate test-time augment
 from __future__ import annotations
 
 import keras
+import numpy as np
 import pandas as pd
 import pytest
 
 from mobilenet_repro.config import ConfigError, check_config, run_spec
+from mobilenet_repro.training import optimizers
+from mobilenet_repro.training.optimizers import FusedAdamW, KernelAdamW, from_recipe
 from mobilenet_repro.training.schedules import WarmupLinear, lr_at, make_schedule
 
 
@@ -75,3 +78,83 @@ def test_linear_schedule_refuses_per_epoch_steps_and_a_warm_up_as_long_as_the_ru
         _spec(tiny_config, schedule="linear", schedule_per="epoch", warmup_epochs=0)
     with pytest.raises(ConfigError, match="so the linear decay has steps left"):
         _spec(tiny_config, schedule="linear", warmup_epochs=2)
+
+
+def _tiny_model():
+    inputs = keras.Input((4, 4, 3))
+    x = keras.layers.Conv2D(2, 3, use_bias=True)(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    outputs = keras.layers.Dense(2)(keras.layers.Flatten()(x))
+    model = keras.Model(inputs, outputs)
+    for v in model.trainable_variables:  # away from BN's ones and zeros, so decay would show
+        v.assign(np.full(v.shape, 0.5, dtype="float32"))
+    return model
+
+
+def _adamw(name="adamw", weight_decay=0.1):
+    recipe = {"optimizer": name, "weight_decay": weight_decay, "beta_1": 0.9}
+    recipe.update(beta_2=0.999, epsilon=1e-7)
+    return from_recipe(recipe, schedule=0.5)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_adamw_decays_kernels_by_lr_times_wd_and_leaves_batch_norm_and_biases(fused, monkeypatch):
+    monkeypatch.setattr(optimizers, "_tf_backend", lambda: fused)
+    optimizer = _adamw()
+    assert isinstance(optimizer, FusedAdamW if fused else KernelAdamW)
+    model = _tiny_model()
+    variables = model.trainable_variables
+    # Zero gradients: Adam's own step is 0, so only the decay moves a weight.
+    optimizer.apply([keras.ops.zeros(v.shape) for v in variables], variables)
+    for v in variables:
+        want = 0.5 * (1 - 0.5 * 0.1) if v.name.endswith("kernel") else 0.5
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(v), want, rtol=1e-6, err_msg=v.path)
+    assert {v.name for v in variables} == {"kernel", "bias", "gamma", "beta"}
+
+
+def test_fused_adamw_equals_keras_adamw_and_restores_with_the_same_exclusions(monkeypatch):
+    rng = np.random.default_rng(0)
+    grads = [[rng.normal(size=v.shape).astype("float32") for v in _tiny_model().weights]]
+    grads = [g for g, v in zip(grads[0], _tiny_model().weights, strict=True) if v.trainable]
+    results = []
+    for fused, restored in ((True, False), (False, False), (True, True)):
+        monkeypatch.setattr(optimizers, "_tf_backend", lambda fused=fused: fused)
+        optimizer = _adamw()
+        if restored:  # as a checkpoint rebuilds it: from its config, before it is built
+            optimizer = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
+        model = _tiny_model()
+        for _ in range(3):
+            optimizer.apply(
+                [keras.ops.convert_to_tensor(g) for g in grads], model.trainable_variables
+            )
+        results.append([keras.ops.convert_to_numpy(v) for v in model.trainable_variables])
+    # The two Adam updates round differently (1e-5 after three steps of 0.5); a decay applied
+    # to other variables, or not at all, would differ by lr * wd = 5e-2 per step.
+    for other in results[1:]:
+        for a, b in zip(results[0], other, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_weight_decay_is_allowed_with_adamw_and_refused_with_adam(tiny_config):
+    spec = _spec(tiny_config, optimizer="adamw", weight_decay=0.05)
+    assert spec["recipe"]["optimizer"] == "adamw" and spec["recipe"]["weight_decay"] == 0.05
+    with pytest.raises(ConfigError, match="allowed: 0, or set optimizer: sgd or adamw"):
+        _spec(tiny_config, optimizer="adam", weight_decay=0.05)
+
+
+def test_a_model_with_adamw_saves_and_resumes_decaying_the_same_weights(tmp_path):
+    from mobilenet_repro.models.catalog import load_trusted_model
+
+    model = _tiny_model()
+    model.compile(optimizer=_adamw(), loss="mse")
+    x, y = np.ones((4, 4, 4, 3), "float32"), np.zeros((4, 2), "float32")
+    model.train_on_batch(x, y)
+    model.save(tmp_path / "m.keras")
+    loaded = load_trusted_model(tmp_path / "m.keras")
+    assert type(loaded.optimizer) is type(model.optimizer)
+    for m in (model, loaded):
+        m.train_on_batch(x, y)
+    for a, b in zip(loaded.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    decayed = [v.name for v in loaded.trainable_variables if loaded.optimizer._use_weight_decay(v)]
+    assert decayed == ["kernel", "kernel"]

@@ -168,6 +168,7 @@ SETTINGS_SHOWN = (
 )  # fmt: skip
 OPTIMIZER_SETTINGS = {
     "adam": ("beta_1", "beta_2"),
+    "adamw": ("beta_1", "beta_2"),
     "rmsprop": ("rho",),
     "sgd": ("momentum", "nesterov"),
 }

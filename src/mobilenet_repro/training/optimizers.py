@@ -13,7 +13,8 @@ Keras's own.
 
 On another Keras backend, or with amsgrad (which the kernel lacks), `make` returns Keras's
 own Adam. Weight decay and gradient clipping are applied by Keras before the update, as with
-Keras's optimizers.
+Keras's optimizers: AdamW is FusedAdam with a weight decay (Keras's AdamW is its Adam with
+one), decaying the kernels only (KernelDecay).
 """
 
 from __future__ import annotations
@@ -50,6 +51,33 @@ class FusedAdam(keras.optimizers.Adam):
         )
 
 
+def is_kernel(variable) -> bool:
+    """Whether weight decay applies to `variable`: convolution and dense kernels (Keras names
+    them kernel, depthwise_kernel, pointwise_kernel), not batch-norm gammas and betas or
+    biases, which set a scale and an offset that shrinking towards 0 only distorts."""
+    return variable.name.endswith("kernel")
+
+
+class KernelDecay:
+    """Keras's decoupled weight decay (w -= lr * weight_decay * w before each update) on the
+    kernels only. The exclusion is made where the optimizer is built, so an optimizer
+    restored from a checkpoint (built from its config) excludes the same variables."""
+
+    def build(self, var_list):
+        self.exclude_from_weight_decay(var_list=[v for v in var_list if not is_kernel(v)])
+        super().build(var_list)
+
+
+@keras.saving.register_keras_serializable(package="mobilenet_repro")
+class FusedAdamW(KernelDecay, FusedAdam):
+    """AdamW on TensorFlow's fused Adam kernel: Keras applies the decay before the update."""
+
+
+@keras.saving.register_keras_serializable(package="mobilenet_repro")
+class KernelAdamW(KernelDecay, keras.optimizers.AdamW):
+    """keras.optimizers.AdamW decaying the kernels only (backends other than TensorFlow)."""
+
+
 @keras.saving.register_keras_serializable(package="mobilenet_repro")
 class CoupledDecaySGD(keras.optimizers.SGD):
     """SGD whose weight decay is PyTorch's: `l2` times the weight joins the gradient.
@@ -73,10 +101,11 @@ class CoupledDecaySGD(keras.optimizers.SGD):
 
 
 def make(name: str, **kwargs) -> keras.optimizers.Optimizer:
-    """Adam (fused on TensorFlow), RMSprop or SGD with Keras's arguments."""
+    """Adam or AdamW (fused on TensorFlow), RMSprop or SGD with Keras's arguments."""
     fused = _tf_backend() and not kwargs.get("amsgrad")
     classes = {
         "adam": FusedAdam if fused else keras.optimizers.Adam,
+        "adamw": FusedAdamW if fused else KernelAdamW,
         "rmsprop": keras.optimizers.RMSprop,
         "sgd": CoupledDecaySGD if kwargs.get("l2") else keras.optimizers.SGD,
     }
@@ -84,16 +113,19 @@ def make(name: str, **kwargs) -> keras.optimizers.Optimizer:
 
 
 def from_recipe(recipe: dict, schedule) -> keras.optimizers.Optimizer:
-    """The recipe's optimizer (the schema allows adam, rmsprop and sgd) at `schedule`."""
+    """The recipe's optimizer (the schema allows adam, adamw, rmsprop and sgd) at `schedule`."""
     name = recipe["optimizer"]
     ema = recipe.get("ema_decay")
     # Keras keeps the average inside the optimizer, so checkpoints save and restore it; fit
     # swaps it into the model's trainable weights when it ends.
     averaging = {"use_ema": True, "ema_momentum": ema} if ema else {}
-    if name == "adam":
+    if name in ("adam", "adamw"):
+        # AdamW's decay is Keras's (scaled by the scheduled rate), not SGD's L2 term below.
+        decay = {"weight_decay": recipe["weight_decay"]} if name == "adamw" else {}
         return make(
-            "adam",
+            name,
             **averaging,
+            **decay,
             learning_rate=schedule,
             beta_1=recipe["beta_1"],
             beta_2=recipe["beta_2"],
