@@ -508,6 +508,7 @@ LATER_RECIPE_DEFAULTS = {
     "validate_on": "val",
     "ema_decay": 0.0,
     "test_time_flip": False,
+    "test_time_translate": 0,
 }
 
 

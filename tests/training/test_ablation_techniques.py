@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from mobilenet_repro.config import ConfigError, check_config, run_spec
-from mobilenet_repro.training import optimizers
+from mobilenet_repro.training import evaluation, optimizers
+from mobilenet_repro.training.evaluation import predict, shifted
 from mobilenet_repro.training.optimizers import FusedAdamW, KernelAdamW, from_recipe
 from mobilenet_repro.training.schedules import WarmupLinear, lr_at, make_schedule
 
@@ -158,3 +159,52 @@ def test_a_model_with_adamw_saves_and_resumes_decaying_the_same_weights(tmp_path
         np.testing.assert_allclose(a, b, rtol=1e-6)
     decayed = [v.name for v in loaded.trainable_variables if loaded.optimizer._use_weight_decay(v)]
     assert decayed == ["kernel", "kernel"]
+
+
+def test_shifted_images_move_diagonally_with_a_reflected_border():
+    x = np.arange(16, dtype="float32").reshape(1, 4, 4, 1)
+    down = shifted(x, 1)[0, :, :, 0]
+    np.testing.assert_array_equal(down[1:, 1:], x[0, :3, :3, 0])  # moved down and right
+    np.testing.assert_array_equal(down[0, 1:], x[0, 1, :3, 0])  # row -1 reflects row 1
+    up = shifted(x, -1)[0, :, :, 0]
+    np.testing.assert_array_equal(up[:3, :3], x[0, 1:, 1:, 0])
+    np.testing.assert_array_equal(up[3, :3], x[0, 2, 1:, 0])  # row 4 reflects row 2
+
+
+class _Views(keras.Model):
+    """A 'classifier' whose first class's probability is the pixel at (1, 1), so that each
+    view's share of the average shows."""
+
+    def call(self, x):
+        probe = keras.ops.mean(x[:, 1, 1, :], axis=-1, keepdims=True)
+        return keras.ops.concatenate([probe, 1 - probe], axis=-1)
+
+
+def test_translation_averages_half_the_image_and_half_its_two_shifts():
+    x = np.zeros((1, 4, 4, 1), "float32")
+    x[0, 2, 2, 0] = 1.0  # at (1, 1) only in the view moved up-left
+    model = _Views(name="views")
+    np.testing.assert_allclose(predict(model, x), [[0.0, 1.0]])
+    np.testing.assert_allclose(predict(model, x, translate=1), [[0.25, 0.75]])
+    # Mirrored, the pixel is at column 1: no mirrored view brings it to (1, 1)
+    np.testing.assert_allclose(predict(model, x, flip=True, translate=1), [[0.125, 0.875]])
+
+
+def test_every_test_time_variant_is_measured_on_the_same_weights():
+    model = _tiny_model()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(6, 4, 4, 3)).astype("float32")
+    stream = [(x, np.eye(2, dtype="float32")[[0, 1, 0, 1, 1, 0]])]
+    averaged = model.get_weights()
+    raw = [w + 0.3 for w in averaged]
+    variants = evaluation.test_variants(model, stream, raw, translate=1)
+    assert set(variants) == {
+        f"{w}{v}" for w in ("raw", "ema") for v in ("", "_flip", "_translate", "_flip_translate")
+    }
+    assert all(0 <= v <= 1 for v in variants.values())
+    for got, want in zip(model.get_weights(), averaged, strict=True):
+        np.testing.assert_array_equal(got, want)  # the model keeps the averaged weights
+    assert set(evaluation.test_variants(model, stream, None)) == {"raw", "raw_flip"}
+    recipe = {"ema_decay": 0.9, "test_time_flip": True, "test_time_translate": 2}
+    assert evaluation.tested_variant(recipe) == "ema_flip_translate"
+    assert evaluation.tested_variant({"test_time_translate": 1}) == "raw_translate"

@@ -91,19 +91,22 @@ def test_checkpoint_cadence_changes_no_number(tiny_config, digits_npz, tmp_path)
 def test_weight_averaging_and_flipped_tests_are_measured_on_the_same_weights(
     tiny_config, digits_npz, tmp_path
 ):
-    """With ema_decay and test_time_flip the tested variant is the averaged weights on
-    flipped tests; the raw weights' and the unflipped accuracies are kept beside it, and the
-    raw variant is the test accuracy a run without either technique reports."""
+    """With ema_decay, test_time_flip and test_time_translate the tested variant is the
+    averaged weights on flipped and translated tests; the raw weights' and the other views'
+    accuracies are kept beside it, and the raw variant is the test accuracy a run without
+    any of these techniques reports."""
     plain = _train(_spec(tiny_config, epochs=3), digits_npz, tmp_path / "plain")
     both = _train(
-        _spec(tiny_config, epochs=3, ema_decay=0.9, test_time_flip=True),
+        _spec(tiny_config, epochs=3, ema_decay=0.9, test_time_flip=True, test_time_translate=1),
         digits_npz,
         tmp_path / "both",
     )
     assert "test_top1_variants" not in plain
     variants = both["test_top1_variants"]
-    assert set(variants) == {"raw", "raw_flip", "ema", "ema_flip"}
-    assert both["tested_variant"] == "ema_flip" and both["test_top1"] == variants["ema_flip"]
+    views = ("", "_flip", "_translate", "_flip_translate")
+    assert set(variants) == {w + v for w in ("raw", "ema") for v in views}
+    tested = "ema_flip_translate"
+    assert both["tested_variant"] == tested and both["test_top1"] == variants[tested]
     # Averaging changes no training step. (Keras's own metric is float32; ours counts.)
     assert variants["raw"] == pytest.approx(plain["test_top1"], abs=1e-7)
     # The saved model holds the average, not the last step's weights. (Accuracies cannot

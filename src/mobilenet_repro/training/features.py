@@ -25,13 +25,14 @@ BATCH = 64
 
 def cacheable(spec: dict) -> bool:
     """Whether a run's base output is the same every epoch: pretrained and frozen, no
-    augmentation, no flipped test images, on TensorFlow (the tf.data input path)."""
+    augmentation, no flipped or translated test images, on TensorFlow (the tf.data input path)."""
     recipe, model = spec["recipe"], spec["model"]
     return bool(
         model.get("weights")
         and recipe.get("freeze_base")
         and recipe.get("augment", "none") == "none"
         and not recipe.get("test_time_flip")
+        and not recipe.get("test_time_translate")
         and spec.get("backend", "tensorflow") == "tensorflow"
     )
 

@@ -178,8 +178,9 @@ def _evaluate(model, streams: dict, run: RunPlan, raw_weights):
     the training split's loss and top-1)."""
     test = model.evaluate(streams["test"], verbose=0)
     variants = None
-    if run.recipe["ema_decay"] or run.recipe["test_time_flip"]:
-        variants = test_variants(model, streams["test"], raw_weights)
+    recipe = run.recipe
+    if recipe["ema_decay"] or recipe["test_time_flip"] or recipe["test_time_translate"]:
+        variants = test_variants(model, streams["test"], raw_weights, recipe["test_time_translate"])
         test = [test[0], variants[tested_variant(run.recipe)]]
     if not np.isfinite(test[0]):
         raise TrainingDiverged(f"run {run.id}: test loss is {test[0]}")
