@@ -3,6 +3,8 @@ one-cycle schedules, AdamW on kernels only, flip and translate test-time augment
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import keras
 import numpy as np
 import pandas as pd
@@ -208,3 +210,37 @@ def test_every_test_time_variant_is_measured_on_the_same_weights():
     recipe = {"ema_decay": 0.9, "test_time_flip": True, "test_time_translate": 2}
     assert evaluation.tested_variant(recipe) == "ema_flip_translate"
     assert evaluation.tested_variant({"test_time_translate": 1}) == "raw_translate"
+
+
+def test_averaged_and_raw_weights_are_each_tested_with_statistics_of_their_own():
+    """A run's step 5 and 6 with ema_decay and precise_bn_batches (loop.train_run): the raw
+    weights' batch-norm statistics are recomputed too, and both the averaged and the raw
+    weights' accuracies are recorded, each equal to a model holding only those weights."""
+    import tensorflow as tf
+
+    from mobilenet_repro.training.evaluation import RawWeights, top1
+    from mobilenet_repro.training.precise_bn import recompute_bn_statistics, settle_statistics
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(2.0, 3.0, (64, 4, 4, 3)).astype("float32")
+    y = np.eye(2, dtype="float32")[rng.integers(0, 2, 64)]
+    stream = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+    streams = {"precise_bn": stream, "val": stream}
+    model = _tiny_model()
+    model.compile(loss="categorical_crossentropy", metrics=["accuracy"])
+    raw = RawWeights(last_period=1)
+    raw.weights = [
+        w * rng.uniform(0.5, 1.5, w.shape).astype("float32") for w in model.get_weights()
+    ]
+    given = [w.copy() for w in raw.weights]
+    run = SimpleNamespace(precise_bn_batches=4, recipe={"batch_size": 16}, train_images=64)
+    record = settle_statistics(model, streams, run, raw, val_before=0.0)
+    assert record["batches"] == 4
+    variants = evaluation.test_variants(model, stream, raw.weights)
+    for weights, name in ((given, "raw"), (_tiny_model().get_weights(), "ema")):
+        alone = _tiny_model()
+        alone.set_weights(weights)
+        recompute_bn_statistics(alone, stream, 4)
+        assert variants[name] == top1(alone, stream, flip=False), name
+    moving = [i for i, v in enumerate(model.weights) if "moving" in v.name]
+    assert all(not np.allclose(raw.weights[i], given[i]) for i in moving)
