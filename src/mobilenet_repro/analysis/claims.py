@@ -7,9 +7,10 @@ statement (what the network or protocol is) is checked against an independent re
 where one exists, and our runs' fidelity to it is recorded apart, never as a verdict on the
 document; an *erratum* is listed with the reading the pipeline uses, and the cells it names
 are read that way wherever a published table is compared; the document's own *arithmetic*
-holds or fails; an *opinion* is not checkable as stated. Claim-specific checks live in
-`claim_checks` (registered with `check` and `fidelity`; this module never imports them, the
-caller does).
+holds or fails; an *opinion* is not checkable as stated. A claim's own test is the check
+kind its `check:` block names (and `fidelity_check:` for our runs' fidelity), registered in
+`kinds.KINDS` by the `claim_checks` modules (this module never imports them, the caller
+does). Every verdict comes with the kind that gave it and its values; the report words them.
 """
 
 from __future__ import annotations
