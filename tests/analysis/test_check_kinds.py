@@ -26,9 +26,10 @@ def _render(kind: str, finding: Finding, claim: dict) -> None:
         source = '{% import "content/evidence.j2" as ev %}{{ ev.finding(kind, v, c, o) }}'
         _ENVS.extend(env.from_string(source) for env in environments())
     values = json.loads(json.dumps(plain(finding.values)))  # as the report reads it back
-    for template in _ENVS:
-        text = template.render(kind=kind, v=values, c=claim, o=finding.outcome)
-        assert text.strip(), (kind, finding)
+    html, typst = (t.render(kind=kind, v=values, c=claim, o=finding.outcome) for t in _ENVS)
+    assert html.strip() and typst.strip(), (kind, finding)
+    # Typst is not HTML: text joined to a macro's output must not come out HTML-escaped.
+    assert "&#" not in typst and "&amp;" not in typst, (kind, typst)
 
 
 def run(kind: str, evidence: Evidence, claim: dict | None = None, **params) -> Finding:
