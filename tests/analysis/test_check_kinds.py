@@ -286,7 +286,7 @@ def test_graph_properties(tmp_path, prop, extra, graph, outcome):
 
 
 def test_an_unknown_graph_property_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="known: residual_where_shapes_agree"):
+    with pytest.raises(ValueError, match="property 'x'; allowed: residual_where_shapes_agree"):
         run("graph_property", evidence(tmp_path, graph=_bottleneck(True)), model="m", property="x")
 
 
@@ -495,6 +495,10 @@ def test_every_claims_check_block_names_a_registered_kind_with_valid_parameters(
         ({"kind": "ratio_to_law", "model": "m"}, r"missing \['multiplier'"),
         ({"kind": "keras_agrees", "model": "m", "tolerance": 1}, r"unknown \['tolerance'\]"),
         ({"model": "m"}, r"must be a mapping with `kind`"),
+        (
+            {"kind": "curve_shape", "shape": "wiggly", "min_epochs": 1, "data": "d"},
+            r"shape 'wiggly'; allowed: fast_then_slow",
+        ),
     ],
 )
 def test_a_bad_check_block_is_refused_naming_the_claim(block, message):

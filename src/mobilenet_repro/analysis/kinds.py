@@ -31,19 +31,22 @@ class Kind:
     fn: Callable  # fn(evidence, params, claim) -> Finding
     required: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
+    choices: dict = field(default_factory=dict)  # parameter -> the values it may take
 
 
 KINDS: dict[str, Kind] = {}
 BLOCKS = ("check", "fidelity_check")  # the claim keys that name a kind
 
 
-def kind(name: str, required=(), optional=()):
-    """Register `fn(evidence, params, claim) -> Finding` as the kind `name`."""
+def kind(name: str, required=(), optional=(), choices=None):
+    """Register `fn(evidence, params, claim) -> Finding` as the kind `name`; `choices` names
+    the values a parameter may take (a kind's sub-tests), so a misspelt one fails when the
+    registry is validated rather than when the claim is judged."""
 
     def register(fn: Callable) -> Callable:
         if name in KINDS:
             raise ValueError(f"check kind {name!r} registered twice: {KINDS[name].fn} and {fn}")
-        KINDS[name] = Kind(name, fn, tuple(required), tuple(optional))
+        KINDS[name] = Kind(name, fn, tuple(required), tuple(optional), dict(choices or {}))
         return fn
 
     return register
@@ -73,6 +76,12 @@ def validate_block(claim_id: str, key: str, block) -> None:
             + (f"unknown {unknown}; " if unknown else "")
             + f"required {list(spec.required)}, optional {list(spec.optional)}"
         )
+    for param, allowed in spec.choices.items():
+        if param in block and block[param] not in allowed:
+            raise ValueError(
+                f"{where} (kind {spec.name}) has {param} {block[param]!r}; "
+                f"allowed: {', '.join(map(str, allowed))}"
+            )
 
 
 def validate_checks(registry: dict) -> None:

@@ -55,7 +55,11 @@ def formula(expression: str, names: dict):
     return eval(compile(tree, "<claim>", "eval"), {"__builtins__": {}}, names)  # noqa: S307
 
 
-@kind("layer_formula", required=("layer_kind", "formula"))
+@kind(
+    "layer_formula",
+    required=("layer_kind", "formula"),
+    choices={"layer_kind": ("conv", "depthwise", "pointwise")},
+)
 def layer_formula(evidence: Evidence, params: dict, claim: dict) -> Finding:
     """Every layer of one kind costs what the formula over k x k (kk), input channels (m),
     output channels (n) and output positions (ff, stride 2 included) says."""
@@ -152,7 +156,11 @@ def _at(multiplier: str, value) -> dict:
     return FULL | {MULTIPLIERS[multiplier]: value}
 
 
-@kind("multiplier_scaling", required=("model", "multiplier", "at"))
+@kind(
+    "multiplier_scaling",
+    required=("model", "multiplier", "at"),
+    choices={"multiplier": MULTIPLIERS},
+)
 def multiplier_scaling(evidence: Evidence, params: dict, claim: dict) -> Finding:
     """Each layer at width alpha has alpha times the channels of width 1.0, rounded down;
     each feature map at side s has s / 224 times the side it has at 224 px."""
@@ -198,7 +206,12 @@ def _constant(evidence: Evidence, params: dict) -> tuple[bool, dict]:
     return all(len(v) == 1 for v in seen.values()), seen
 
 
-@kind("monotone", required=("model", "multiplier", "at", "falling"), optional=("constant",))
+@kind(
+    "monotone",
+    required=("model", "multiplier", "at", "falling"),
+    optional=("constant",),
+    choices={"multiplier": MULTIPLIERS},
+)
 def monotone(evidence: Evidence, params: dict, claim: dict) -> Finding:
     """Each `falling` quantity falls strictly along `at` (widths or sides, largest first);
     each `constant` quantity does not change."""
@@ -216,6 +229,7 @@ def monotone(evidence: Evidence, params: dict, claim: dict) -> Finding:
     "ratio_to_law",
     required=("model", "multiplier", "at", "quantity", "law", "tolerance"),
     optional=("constant",),
+    choices={"multiplier": MULTIPLIERS},
 )
 def ratio_to_law(evidence: Evidence, params: dict, claim: dict) -> Finding:
     """The quantity at each multiplier value over its value at width 1.0 / 224 px, against

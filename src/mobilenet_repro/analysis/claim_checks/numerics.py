@@ -83,11 +83,11 @@ def bn_folding(channels_in: int, channels_out: int, positions: int, tolerance: f
 EXPERIMENTS = {"group_conv": group_conv, "relu_collapse": relu_collapse, "bn_folding": bn_folding}
 
 
-@kind("numeric_experiment", required=("experiment", "settings"))
+@kind(
+    "numeric_experiment", required=("experiment", "settings"), choices={"experiment": EXPERIMENTS}
+)
 def numeric_experiment(evidence: Evidence, params: dict, claim: dict) -> Finding:
     """One of EXPERIMENTS, run here with `settings` as its arguments."""
     name = params["experiment"]
-    if name not in EXPERIMENTS:
-        raise ValueError(f"claim {claim['id']}: experiment {name!r}; known: {list(EXPERIMENTS)}")
     holds, values = EXPERIMENTS[name](**params["settings"])
     return Finding(_verdict(holds), {"experiment": name, **values})

@@ -178,15 +178,11 @@ PROPERTIES = {
     "graph_property",
     required=("model", "property"),
     optional=("blocks", "tail", "channels_in", "channels_out"),
+    choices={"property": PROPERTIES},
 )
 def graph_property(evidence: Evidence, params: dict, claim: dict) -> Finding:
     """A property of the network's layer graph, named by `property` (PROPERTIES), with the
     parameters that property takes."""
-    if params["property"] not in PROPERTIES:
-        raise ValueError(
-            f"claim {claim['id']}: graph property {params['property']!r}; "
-            f"known: {', '.join(PROPERTIES)}"
-        )
     test, needs = PROPERTIES[params["property"]]
     missing = [p for p in needs if p not in params]
     if missing:

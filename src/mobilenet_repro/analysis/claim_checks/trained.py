@@ -133,7 +133,7 @@ def _titles(evidence: Evidence, experiments) -> list[str]:
     return sorted({datasets[d].get("title") or d for d in _datasets(evidence, experiments)})
 
 
-@kind("relation", required=("arch", "vary", "data"))
+@kind("relation", required=("arch", "vary", "data"), choices={"vary": ("params", "resolution")})
 def relation(evidence: Evidence, params: dict, claim: dict) -> Finding:
     """Within each experiment, the runs of `arch` that differ only in `vary` (params or
     resolution): the larger more accurate than the smaller, by the interval of the
@@ -217,7 +217,7 @@ PLAN_TABLES = {  # the plan's questions: the analysis table answering each, and 
 }
 
 
-@kind("plan_question", required=("table",))
+@kind("plan_question", required=("table",), choices={"table": PLAN_TABLES})
 def plan_question(evidence: Evidence, params: dict, claim: dict) -> Finding:
     """Fidelity: the slides' plan asks a question; the analysis `table` of its experiment
     answers it, followed where nothing differs from a comparison of the architectures."""
@@ -234,7 +234,11 @@ def plan_question(evidence: Evidence, params: dict, claim: dict) -> Finding:
     return Finding("deviated" if differences else "followed", values)
 
 
-@kind("small_data_relation", required=("measure",))
+@kind(
+    "small_data_relation",
+    required=("measure",),
+    choices={"measure": ("gap_mean", "test_top1_mean")},
+)
 def small_data_relation(evidence: Evidence, params: dict, claim: dict) -> Finding:
     """On the plan's smallest training set, MobileNets against the larger networks: a
     smaller train-test gap (`measure: gap_mean`) or a higher test top-1 (`test_top1_mean`).
@@ -301,6 +305,7 @@ SHAPES = {"fast_then_slow": _fast_then_slow, "near_100": _near_100, "plateau": _
     "curve_shape",
     required=("shape", "min_epochs", "data"),
     optional=("until", "factor", "from_epoch", "at_least", "after", "rise"),
+    choices={"shape": SHAPES},
 )
 def curve_shape(evidence: Evidence, params: dict, claim: dict) -> Finding:
     """A learning curve's shape (SHAPES), on the mean over seeds of our runs' histories.
