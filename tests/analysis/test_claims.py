@@ -10,8 +10,6 @@ import pytest
 from mobilenet_repro.analysis import claim_checks  # noqa: F401 - registers the checks
 from mobilenet_repro.analysis.claim_checks.trained import _relation
 from mobilenet_repro.analysis.claims import (
-    CHECKS,
-    FIDELITY_CHECKS,
     OUTCOMES,
     TYPES,
     Evidence,
@@ -30,7 +28,6 @@ def test_registry_ids_are_unique_typed_and_every_check_names_a_claim():
     claims = registry["claims"]
     ids = [c["id"] for c in claims]
     assert len(ids) == len(set(ids))
-    assert set(CHECKS) <= set(ids) and set(FIDELITY_CHECKS) <= set(ids)
     assert {c["type"] for c in claims} <= set(TYPES)
     assert set(registry["types"]) == set(TYPES)
     for c in claims:
@@ -43,9 +40,8 @@ def test_registry_ids_are_unique_typed_and_every_check_names_a_claim():
         if c["type"] == "arithmetic":
             assert c.get("arithmetic"), c["id"]
     # A check of the reference and a fidelity check only where the type has them.
-    kinds = {c["id"]: c["type"] for c in claims}
-    assert {kinds[i] for i in FIDELITY_CHECKS} == {"design"}
-    assert {kinds[i] for i in CHECKS} <= {"result", "design"}
+    assert {c["type"] for c in claims if "fidelity_check" in c} == {"design"}
+    assert {c["type"] for c in claims if "check" in c} <= {"result", "design"}
 
 
 @pytest.mark.parametrize(
@@ -61,28 +57,28 @@ def test_arithmetic_is_listed_as_checked_never_as_a_reproduction(tmp_path):
     holds = judge({"id": "x.a", "type": "arithmetic", "arithmetic": "3*3 + 3*3 == 18"}, evidence)
     slip = {"id": "x.b", "type": "arithmetic", "arithmetic": "round(3.47 / 4.24 * 100) == 80"}
     fails = judge(slip, evidence)
-    assert holds["verdict"] == "holds" and "not as a reproduction" in holds["evidence"]
-    assert fails["verdict"] == "fails"
-    assert "==" not in holds["evidence"]  # no Python in prose
+    assert holds["verdict"] == "holds" and holds["check_kind"] == "arithmetic"
+    assert fails["verdict"] == "fails" and fails["values"]["holds"] is False
 
 
 def test_opinions_and_errata_are_not_findings(tmp_path):
     evidence = Evidence(arch_dir=tmp_path, config=DEFAULT)
     opinion = judge({"id": "x.o", "type": "opinion", "why": "No number is given."}, evidence)
-    assert opinion["verdict"] == "not_checkable" and opinion["evidence"] == "No number is given."
+    assert opinion["verdict"] == "not_checkable"
+    assert opinion["values"] == {"why": "No number is given."}
     erratum = judge({"id": "x.e", "type": "erratum", "reading": "Stride 1."}, evidence)
-    assert erratum["verdict"] == "erratum" and "Stride 1." in erratum["evidence"]
+    assert erratum["verdict"] == "erratum" and erratum["values"] == {"reading": "Stride 1."}
 
 
 def test_a_result_nothing_here_runs_says_what_it_needs(tmp_path):
     evidence = Evidence(arch_dir=tmp_path, config=DEFAULT)
     claim = {"id": "x.y", "type": "result", "testable_in": [], "needs": "ImageNet and GPU-weeks"}
     out = judge(claim, evidence)
-    assert out["verdict"] == "not_run" and "ImageNet and GPU-weeks" in out["evidence"]
+    assert out["verdict"] == "not_run" and out["values"]["needs"] == "ImageNet and GPU-weeks"
     claim = {"id": "x.z", "type": "result", "testable_in": ["config/paper.yaml"], "needs": None,
              "experiments": {"config/paper.yaml": ["stanford_dogs"]}}  # fmt: skip
     out = judge(claim, evidence)
-    assert out["verdict"] == "not_run" and "config/paper.yaml" in out["evidence"]
+    assert out["verdict"] == "not_run" and out["values"]["testable_in"] == ["config/paper.yaml"]
 
 
 def test_a_type_cannot_get_another_types_verdict(tmp_path):
@@ -115,9 +111,10 @@ def test_printed_numbers_match_or_not_at_the_printed_precision(tmp_path):
     claim = {"id": "x.p", "type": "result", "testable_in": ["config/config.yaml"],
              "tested_by": [{"published": "t", "column": "params"}]}  # fmt: skip
     out = judge(claim, Evidence(arch_dir=tmp_path, config=DEFAULT))
-    assert out["verdict"] == "not_reproduced"
-    assert "1 of 2 printed values match" in out["evidence"]
-    assert "printed 3.4M, ours 3.50" in out["evidence"]
+    assert out["verdict"] == "not_reproduced" and out["check_kind"] == "printed_values"
+    assert out["values"]["matched"] == 1 and out["values"]["compared"] == 2
+    differing = {"row": "B", "quantity": "params", "printed": "3.4M", "ours": "3.50"}
+    assert out["values"]["differing"] == [differing]
 
 
 def test_a_misprinted_cell_is_read_as_its_erratum_says_and_judged_once(tmp_path):
@@ -135,7 +132,7 @@ def test_a_misprinted_cell_is_read_as_its_erratum_says_and_judged_once(tmp_path)
     errata = _errata(table_claim, registry)
     out = judge(table_claim, Evidence(arch_dir=tmp_path, config=DEFAULT), errata)
     assert out["verdict"] == "reproduced"  # never downgraded by the misprint
-    assert "2 of 2" in out["evidence"] and out["errata"] == "doc.last_stride"
+    assert out["values"]["compared"] == 2 and out["errata"] == "doc.last_stride"
     # Without the erratum the same cell would count against it.
     alone = judge(table_claim, Evidence(arch_dir=tmp_path, config=DEFAULT))
     assert alone["verdict"] == "not_reproduced"
@@ -148,7 +145,8 @@ def test_a_design_of_the_documents_own_network_is_fidelity_not_support(tmp_path)
              "tested_by": [{"published": "cifar"}]}  # fmt: skip
     out = judge(claim, Evidence(arch_dir=tmp_path, config=DEFAULT))
     assert out["verdict"] == "no_reference"
-    assert out["fidelity"] == "deviated" and "1 of 2" in out["fidelity_evidence"]
+    assert out["fidelity"] == "deviated" and out["fidelity_kind"] == "builder"
+    assert out["fidelity_values"]["check"]["values"]["matched"] == 1
 
 
 def _recipe_config(**recipe):
@@ -193,10 +191,12 @@ def test_an_accuracy_relation_on_other_data_is_not_comparable_as_run(tmp_path):
     config = _recipe_config()
     claim = {"id": "mnv1_notes.smaller_less_accurate", "type": "result",
              "testable_in": ["config/config.yaml"],
-             "experiments": {"config/mine.yaml": ["cifar_mobilenetv2"]}}  # fmt: skip
+             "experiments": {"config/mine.yaml": ["cifar_mobilenetv2"]},
+             "check": {"kind": "relation", "arch": "mobilenet_v1", "vary": "params",
+                       "data": "imagenet"}}  # fmt: skip
     out = judge(claim, Evidence(arch_dir=tmp_path, config=config, runs_csv=runs))
     assert out["verdict"] == "not_comparable"
-    assert "ImageNet" in out["evidence"] and "Handwritten digits" in out["evidence"]
+    assert out["values"]["ours"] == ["Handwritten digits"]
 
 
 def _model(top1, seeds, n=1000, name="a", spread=0.002):
@@ -207,8 +207,8 @@ def _model(top1, seeds, n=1000, name="a", spread=0.002):
 def test_a_relation_uses_the_test_set_once_and_needs_three_seeds():
     # 2 points apart on 1,000 images: inside the noise whatever the number of seeds (pooling
     # 5 seeds as 5,000 independent predictions would have called it a finding).
-    outcome, text = _relation(_model(0.62, 5), _model(0.60, 5, name="b"))
-    assert outcome == "tied" and "1,000 test images" in text
+    outcome, values = _relation(_model(0.62, 5), _model(0.60, 5, name="b"))
+    assert outcome == "tied" and values["test_images"] == 1000
     # Far apart, but two seeds measure no seed-to-seed spread: not yet a finding.
     assert _relation(_model(0.9, 2), _model(0.5, 2, name="b"))[0] == "few_seeds"
     assert _relation(_model(0.9, 3), _model(0.5, 3, name="b"))[0] == "holds"
@@ -240,15 +240,15 @@ def test_wilson_interval_of_a_test_accuracy():
 def test_cheap_claims_are_run_here():
     from mobilenet_repro.analysis.claim_checks.numerics import (
         bn_folding,
-        group_conv_halves,
+        group_conv,
         relu_collapse_errors,
     )
 
     errors = relu_collapse_errors()
     assert errors[2] > errors[30] and errors[3] > errors[15]
-    assert bn_folding(None, {})[0] == "reproduced"
-    verdict, text = group_conv_halves(None, {})
-    assert verdict == "reproduced" and "exactly half" in text
+    assert bn_folding(8, 16, 32, 1e-9)[0]
+    holds, values = group_conv(16, 64, 3, 2)
+    assert holds and 2 * values["split"]["weights"] == values["whole"]["weights"]
 
 
 def test_the_documents_names_are_the_ones_the_docs_define():

@@ -1,6 +1,7 @@
 # Claims: every checkable statement of the five source documents (the package's claims.yaml)
-# judged on this run's outputs, one verdict and one sentence of evidence each. Judging is a
-# rule of its own, reading files only, so the report renders verdicts and computes none.
+# judged on this run's outputs, one verdict each with the check kind that gave it and its values
+# (the report words them). Judging is a rule of its own, reading files only, so the report
+# renders verdicts and computes none.
 
 
 rule check_claims:
@@ -17,9 +18,11 @@ rule check_claims:
         analysis=get_report_tables(),
         code=get_package_files(
             "analysis/claims.py",
+            "analysis/kinds.py",
             "analysis/claim_checks/__init__.py",
             "analysis/claim_checks/structure.py",
             "analysis/claim_checks/costs.py",
+            "analysis/claim_checks/numerics.py",
             "analysis/claim_checks/trained.py",
         ),
     output:

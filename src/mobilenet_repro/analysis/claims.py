@@ -7,15 +7,15 @@ statement (what the network or protocol is) is checked against an independent re
 where one exists, and our runs' fidelity to it is recorded apart, never as a verdict on the
 document; an *erratum* is listed with the reading the pipeline uses, and the cells it names
 are read that way wherever a published table is compared; the document's own *arithmetic*
-holds or fails; an *opinion* is not checkable as stated. Claim-specific checks live in
-`claim_checks` (registered with `check` and `fidelity`; this module never imports them, the
-caller does).
+holds or fails; an *opinion* is not checkable as stated. A claim's own test is the check
+kind its `check:` block names (and `fidelity_check:` for our runs' fidelity), registered in
+`kinds.KINDS` by the `claim_checks` modules (this module never imports them, the caller
+does). Every verdict comes with the kind that gave it and its values; the report words them.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from mobilenet_repro.analysis.kinds import Finding, nested, run_kind, to_json, validate_checks
 from mobilenet_repro.formatting import as_bool
 from mobilenet_repro.paths import CLAIMS, RUNS_DIR
 
@@ -64,39 +65,31 @@ COLUMNS = [
     "quote",
     "statement",
     "verdict",
-    "evidence",
+    "check_kind",
+    "values",
     "fidelity",
-    "fidelity_evidence",
+    "fidelity_kind",
+    "fidelity_values",
     "errata",
     "consistency_only",
-    "checked_by",
     "sources",
 ]
 
-Check = Callable[["Evidence", dict], tuple[str, str]]
-NO_CHECK = "no check yet"  # `checked_by` of a claim this configuration could test, unchecked
-CHECKS: dict[str, Check] = {}  # a result's verdict, or a design statement's reference check
-FIDELITY_CHECKS: dict[str, Check] = {}  # did our runs follow a design statement
-
-
-def _registrar(table: dict[str, Check], what: str):
-    def decorator(*claim_ids: str) -> Callable[[Check], Check]:
-        def register(fn: Check) -> Check:
-            for claim_id in claim_ids:
-                if claim_id in table:
-                    raise ValueError(f"claim {claim_id} has two {what}: {table[claim_id]} and {fn}")
-                table[claim_id] = fn
-            return fn
-
-        return register
-
-    return decorator
-
-
-# f(evidence, claim) -> (outcome, evidence sentence). `check` judges a result, or a design
-# statement against its reference; `fidelity` says whether our runs follow a design statement.
-check = _registrar(CHECKS, "checks")
-fidelity = _registrar(FIDELITY_CHECKS, "fidelity checks")
+# Kinds the engine itself gives, from the claim's own fields rather than a `check:` block:
+# the report renders them like registered kinds (report/templates/content/evidence.j2).
+RULE_KINDS = (
+    "opinion",  # not checkable, with the claim's `why`
+    "erratum",  # the claim's `reading`
+    "arithmetic",  # the document's own arithmetic, with the claim's `worked`
+    "not_run",  # nothing in this configuration tests it: what it would take
+    "no_check",  # this configuration could test it, but no check reads it yet
+    "no_reference",  # a design statement with no independent reference
+    "printed_values",  # the claim's published tables (`tested_by`) at the printed precision
+    "no_run_uses_it",  # fidelity: no run of this configuration uses the statement
+    "runs_follow",  # fidelity: our runs build the architecture as the reference is built
+    "builder",  # fidelity: our builder's network checked as a reference would be
+)
+NO_CHECK = "no_check"
 
 
 def load_claims(path: Path | str = CLAIMS) -> dict:
@@ -212,12 +205,14 @@ def running_experiments(claim: dict, evidence: Evidence) -> list[str]:
     return sorted(wanted & set(evidence.experiments()))
 
 
-def _needs(claim: dict) -> str:
-    configs = ", ".join(claim.get("testable_in") or [])
-    need = claim.get("needs") or ""
-    if configs and not need:
-        need = f"run {configs}"
-    return need.rstrip(".") + "." if need else "nothing in the pipeline can test it."
+def _needs(claim: dict) -> dict:
+    """What testing a claim would take: the claim's `needs` and the configurations that
+    test it (the report words it)."""
+    return {"needs": _text(claim.get("needs")), "testable_in": list(claim.get("testable_in") or [])}
+
+
+def _text(value) -> str:
+    return " ".join(str(value or "").split())
 
 
 def _arithmetic(expression: str) -> bool:
@@ -264,9 +259,9 @@ def _in_erratum(errata: list[dict], table: str, row, column: str) -> dict | None
     return None
 
 
-def _published_cells(claim: dict, evidence: Evidence, errata: list[dict]):
-    """(matched, compared, differing cells, cells read through an erratum) of the claim's
-    published tables, at the printed precision."""
+def _published_cells(claim: dict, evidence: Evidence, errata: list[dict]) -> dict:
+    """The claim's published tables at the printed precision: cells compared and matched,
+    those that differ, and the errata whose cells were read as they say."""
     matched, total, off, corrected = 0, 0, [], []
     for table in _tables(claim):
         # A column names a quantity of the count comparisons (params matches every
@@ -291,85 +286,71 @@ def _published_cells(claim: dict, evidence: Evidence, errata: list[dict]):
                     matched += 1
                 elif key == "verdicts":
                     off.append(
-                        f"{r.row} {r.quantity}: printed {r.published_text}, ours {r.ours_text}"
-                    )
+                        {"row": str(r.row), "quantity": str(r.quantity),
+                         "printed": str(r.published_text), "ours": str(r.ours_text)}
+                    )  # fmt: skip
                 else:
-                    off.append(f"{r.row}, {r.column}")
-    return matched, total, off, sorted(set(corrected))
+                    off.append({"row": str(r.row), "column": str(r.column)})
+    return {
+        "matched": matched,
+        "compared": total,
+        "differing": off,
+        "errata": sorted(set(corrected)),
+    }
 
 
-def _published(claim: dict, evidence: Evidence, errata: list[dict]) -> tuple[str, str] | None:
+def _published(claim: dict, evidence: Evidence, errata: list[dict]) -> Finding | None:
     """A claim's published numbers against the built networks, at the printed precision."""
     if not _tables(claim):
         return None
-    matched, total, off, corrected = _published_cells(claim, evidence, errata)
-    if total == 0:
+    cells = _published_cells(claim, evidence, errata)
+    if cells["compared"] == 0:
         return None
-    text = f"{matched} of {total} printed values match at the printed precision"
-    if off:
-        shown = "; ".join(off[:3]) + ("; ..." if len(off) > 3 else "")
-        text += f"; differing: {shown}"
-    if corrected:
-        text += "; its misprinted cells are read as the errata say"
-    # The errata it read cells through, for the claims index (never written in prose).
-    evidence.errata_read.update(corrected)
-    return ("reproduced" if matched == total else "not_reproduced"), text + "."
+    # The errata it read cells through, for the claims index.
+    evidence.errata_read.update(cells["errata"])
+    return Finding("reproduced" if not cells["differing"] else "not_reproduced", cells)
 
 
-def _not_run(claim: dict, evidence: Evidence) -> tuple[str, str] | None:
+def _not_run(claim: dict, evidence: Evidence) -> Finding | None:
     """`not_run` with what it would take, when nothing in this configuration tests the claim."""
     has_experiments = bool(claim.get("experiments"))
     if has_experiments and not running_experiments(claim, evidence):
-        return "not_run", "Not run in this configuration: " + _needs(claim)
+        return Finding("not_run", {"reason": "not_in_this_configuration", **_needs(claim)})
     if not has_experiments and not claim.get("testable_in"):
-        return "not_run", "Nothing in the pipeline produces it: " + _needs(claim)
+        return Finding("not_run", {"reason": "nothing_produces_it", **_needs(claim)})
     return None
 
 
-def _judge_result(claim: dict, evidence: Evidence, errata: list[dict]) -> tuple[str, str, str]:
+def _run_check(claim: dict, evidence: Evidence) -> Finding:
+    return run_kind(claim["check"], evidence, claim)
+
+
+def _judge_result(claim: dict, evidence: Evidence, errata: list[dict]) -> tuple[str, Finding]:
     if skip := _not_run(claim, evidence):
-        return (*skip, "rule")
-    if claim["id"] in CHECKS:
-        verdict, sentence = CHECKS[claim["id"]](evidence, claim)
-        return verdict, sentence, CHECKS[claim["id"]].__name__
-    published = _published(claim, evidence, errata)
-    if published:
-        return (*published, "published tables")
-    outputs = ", ".join(
+        return "not_run", skip
+    if "check" in claim:
+        return claim["check"]["kind"], _run_check(claim, evidence)
+    if published := _published(claim, evidence, errata):
+        return "printed_values", published
+    outputs = [
         t if isinstance(t, str) else f"published table {t['published']}"
         for t in (claim.get("tested_by") or [])
-    )
-    return (
-        "not_run",
-        "This configuration runs what would test it, but no automated check reads it yet"
-        + (f" (its outputs: {outputs})" if outputs else "")
-        + ".",
-        NO_CHECK,
-    )
+    ]
+    return NO_CHECK, Finding("not_run", {"outputs": outputs})
 
 
-def _judge_design(claim: dict, evidence: Evidence, errata: list[dict]) -> tuple[str, str, str]:
+def _judge_design(claim: dict, evidence: Evidence, errata: list[dict]) -> tuple[str, Finding]:
     """A design statement against its independent reference (Keras's build), if it has one."""
     if claim.get("reference") != "keras":
-        why = claim.get("why") or (
-            "No independent reference states it: it is what a reproduction must follow."
-        )
-        return "no_reference", why, "rule"
-    if claim["id"] in CHECKS:
-        verdict, sentence = CHECKS[claim["id"]](evidence, claim)
-        return verdict, sentence, CHECKS[claim["id"]].__name__
+        return "no_reference", Finding("no_reference", {"why": _text(claim.get("why"))})
+    if "check" in claim:
+        return claim["check"]["kind"], _run_check(claim, evidence)
     if published := _published(claim, evidence, errata):
-        return (*published, "published tables")
-    return "not_run", "No automated check reads the reference yet.", NO_CHECK
+        return "printed_values", published
+    return NO_CHECK, Finding("not_run", {"outputs": []})
 
 
 REFERENCE_SIDE = {"mobilenet_v1": 224, "mobilenet_v2": 224, "inception_v3": 299, "vgg16": 224}
-ARCH_WORDS = {
-    "mobilenet_v1": "MobileNet V1",
-    "mobilenet_v2": "MobileNetV2",
-    "inception_v3": "Inception V3",
-    "cifar_mobilenet_v2": "the CIFAR-10 MobileNetV2",
-}
 
 
 def _trained_models(evidence: Evidence, arch: str) -> list[dict]:
@@ -379,99 +360,101 @@ def _trained_models(evidence: Evidence, arch: str) -> list[dict]:
     return [models[m] for m in sorted(used) if models.get(m, {}).get("arch") == arch]
 
 
-def _runs_follow(claim: dict, evidence: Evidence) -> tuple[str, str]:
+def _runs_follow(claim: dict, evidence: Evidence) -> Finding:
     """Fidelity of our runs to a statement about one architecture (`arch`): followed when
     they build it as the reference is built, deviated where the statement depends on a
     width or input size (`depends_on`) that our runs change, not run when none trains it."""
     arch = claim["arch"]
-    words = ARCH_WORDS.get(arch, arch)
     models = _trained_models(evidence, arch)
     if not models:
-        return "not_run", f"No run of this configuration trains {words}."
-    differ = []
+        return Finding("not_run", {"arch": arch})
     depends = claim.get("depends_on") or []
     sides = sorted({int(m.get("resolution", 0)) for m in models})
     alphas = sorted({float(m.get("alpha", 1.0)) for m in models})
+    values = {"arch": arch, "resolutions": sides, "alphas": alphas, "differs_in": []}
     if "resolution" in depends and arch in REFERENCE_SIDE and sides != [REFERENCE_SIDE[arch]]:
-        shown = ", ".join(f"{s} px" for s in sides)
-        differ.append(f"our runs train it at {shown}, not {REFERENCE_SIDE[arch]} px")
+        values["differs_in"].append("resolution")
+        values["reference_resolution"] = REFERENCE_SIDE[arch]
     if "width" in depends and alphas != [1.0]:
-        differ.append(f"at width {', '.join(f'{a:g}' for a in alphas)}, not 1.0")
-    if differ:
-        said = "; ".join(differ)
-        return "deviated", f"{said[0].upper()}{said[1:]} (choices of this configuration)."
-    return "followed", f"Our runs of {words} build it with the same builder."
+        values["differs_in"].append("width")
+    return Finding("deviated" if values["differs_in"] else "followed", values)
 
 
-def _judge_fidelity(claim: dict, evidence: Evidence, errata: list[dict]) -> tuple[str, str]:
+def _judge_fidelity(
+    claim: dict, evidence: Evidence, errata: list[dict], reference: tuple[str, Finding]
+) -> tuple[str, Finding] | None:
     """Did our runs (or our builder) follow a design statement: never a verdict on the
     document. A statement about the document's own network is followed when our builder's
     network satisfies it (the same check that would test a reference) and our runs do not
-    change what it depends on."""
-    if claim["id"] in FIDELITY_CHECKS:
+    change what it depends on. `reference` is the claim's reference check, as judged."""
+    if "fidelity_check" in claim:
         if claim.get("experiments") and not running_experiments(claim, evidence):
-            return "not_run", "No run of this configuration uses it."
-        return FIDELITY_CHECKS[claim["id"]](evidence, claim)
+            return "no_run_uses_it", Finding("not_run", {})
+        return claim["fidelity_check"]["kind"], run_kind(claim["fidelity_check"], evidence, claim)
     if claim.get("reference") == "keras":
         if not claim.get("arch"):
-            return "", ""
-        runs, how = _runs_follow(claim, evidence)
-        if runs == "followed" and claim["id"] in CHECKS:
+            return None
+        runs = _runs_follow(claim, evidence)
+        check_kind, check = reference
+        if runs.outcome == "followed" and "check" in claim and check.outcome == "not_reproduced":
             # Our runs use the reference's builder: what it lacks, they lack too.
-            verdict, sentence = CHECKS[claim["id"]](evidence, claim)
-            if verdict == "not_reproduced":
-                return "deviated", f"{how[:-1]}, which differs from the statement: {sentence}"
-        return runs, how
-    if claim["id"] in CHECKS:
-        verdict, sentence = CHECKS[claim["id"]](evidence, claim)
+            values = {"runs": runs.values, "check": nested(check_kind, check)}
+            return "builder", Finding("deviated", values)
+        return "runs_follow", runs
+    if "check" in claim:
+        check_kind, check = claim["check"]["kind"], _run_check(claim, evidence)
     elif published := _published(claim, evidence, errata):
-        verdict, sentence = published
+        check_kind, check = "printed_values", published
     else:
-        return "", ""
-    if verdict == "reproduced" and claim.get("arch"):
-        runs, how = _runs_follow(claim, evidence)
-        if runs == "deviated":
-            return "deviated", f"Our builder follows it: {sentence} {how}"
-    return {"reproduced": "followed", "not_reproduced": "deviated"}.get(
-        verdict, "not_run"
-    ), sentence
+        return None
+    values = {"check": nested(check_kind, check)}
+    if check.outcome == "reproduced" and claim.get("arch"):
+        runs = _runs_follow(claim, evidence)
+        if runs.outcome == "deviated":
+            return "builder", Finding("deviated", {**values, "runs": runs.values})
+    outcome = {"reproduced": "followed", "not_reproduced": "deviated"}.get(check.outcome, "not_run")
+    return "builder", Finding(outcome, values)
+
+
+def _judge_rule(claim: dict) -> tuple[str, Finding]:
+    """An opinion, an erratum or the document's own arithmetic: decided by the claim's fields."""
+    if claim["type"] == "opinion":
+        why = claim.get("why") or claim.get("needs") or "it names no number or relation"
+        return "opinion", Finding("not_checkable", {"why": _text(why)})
+    if claim["type"] == "erratum":
+        reading = _text(claim.get("reading") or claim.get("note"))
+        return "erratum", Finding("erratum", {"reading": reading})
+    holds = _arithmetic(claim["arithmetic"])
+    values = {"holds": holds, "worked": _text(claim.get("worked"))}
+    return "arithmetic", Finding("holds" if holds else "fails", values)
 
 
 def judge(claim: dict, evidence: Evidence, errata: list[dict] = ()) -> dict:
-    """One claim's verdict under its type's rules (claims.yaml `types`), with its evidence."""
+    """One claim's verdict under its type's rules (claims.yaml `types`), with the kind that
+    gave it and its values."""
     kind = claim.get("type")
     if kind not in TYPES:
         raise ValueError(f"claim {claim['id']} has type {kind!r}; allowed: {', '.join(TYPES)}")
-    out = {"fidelity": "", "fidelity_evidence": "", "errata": ""}
     evidence.errata_read = set()
-    if kind == "opinion":
-        why = claim.get("why") or claim.get("needs") or "it names no number or relation"
-        out.update(verdict="not_checkable", evidence=why, checked_by="rule")
-    elif kind == "erratum":
-        reading = " ".join((claim.get("reading") or claim.get("note") or "").split())
-        out.update(verdict="erratum", evidence="Reading used: " + reading, checked_by="rule")
-    elif kind == "arithmetic":
-        holds = _arithmetic(claim["arithmetic"])
-        worked = " ".join((claim.get("worked") or "").split())
-        sentence = (
-            f"The document's own arithmetic {'holds' if holds else 'does not hold'} at its "
-            f"printed precision{': ' + worked if worked else ''}. Listed as checked arithmetic, "
-            "not as a reproduction."
-        )
-        out.update(
-            verdict="holds" if holds else "fails", evidence=sentence, checked_by="arithmetic"
-        )
+    out = {"fidelity": "", "fidelity_kind": "", "fidelity_values": {}}
+    if kind in ("opinion", "erratum", "arithmetic"):
+        check_kind, finding = _judge_rule(claim)
     elif kind == "result":
-        verdict, sentence, by = _judge_result(claim, evidence, errata)
-        out.update(verdict=verdict, evidence=sentence, checked_by=by)
-    else:  # design
-        verdict, sentence, by = _judge_design(claim, evidence, errata)
-        out.update(verdict=verdict, evidence=sentence, checked_by=by)
-        out["fidelity"], out["fidelity_evidence"] = _judge_fidelity(claim, evidence, errata)
+        check_kind, finding = _judge_result(claim, evidence, errata)
+    else:
+        check_kind, finding = _judge_design(claim, evidence, errata)
+        fidelity = _judge_fidelity(claim, evidence, errata, (check_kind, finding))
+        if fidelity is not None:
+            fidelity_kind, found = fidelity
+            out.update(
+                fidelity=found.outcome, fidelity_kind=fidelity_kind, fidelity_values=found.values
+            )
+    out.update(verdict=finding.outcome, check_kind=check_kind, values=finding.values)
     allowed = OUTCOMES[kind]
     if out["verdict"] not in allowed:
         raise ValueError(
-            f"claim {claim['id']} ({kind}) got verdict {out['verdict']!r}; allowed: {allowed}"
+            f"claim {claim['id']} ({kind}) got verdict {out['verdict']!r} from kind "
+            f"{check_kind}; allowed: {allowed}"
         )
     if out["fidelity"] and out["fidelity"] not in FIDELITY:
         raise ValueError(f"claim {claim['id']}: fidelity {out['fidelity']!r} not in {FIDELITY}")
@@ -481,6 +464,7 @@ def judge(claim: dict, evidence: Evidence, errata: list[dict] = ()) -> dict:
 
 def judge_all(registry: dict, evidence: Evidence) -> pd.DataFrame:
     """One row per claim of the registry, in its order."""
+    validate_checks(registry)
     evidence.known_configs = frozenset(
         f
         for claim in registry["claims"]
@@ -498,15 +482,16 @@ def judge_all(registry: dict, evidence: Evidence) -> pd.DataFrame:
                 "section": claim["section"],
                 "type": claim["type"],
                 "kind": claim["kind"],
-                "quote": " ".join(claim["quote"].split()),
+                "quote": _text(claim["quote"]),
                 "statement": claim["statement"],
                 "verdict": result["verdict"],
-                "evidence": " ".join(str(result["evidence"]).split()),
+                "check_kind": result["check_kind"],
+                "values": to_json(result["values"]),
                 "fidelity": result["fidelity"],
-                "fidelity_evidence": " ".join(str(result["fidelity_evidence"]).split()),
+                "fidelity_kind": result["fidelity_kind"],
+                "fidelity_values": to_json(result["fidelity_values"]),
                 "errata": result["errata"],
                 "consistency_only": bool(claim.get("consistency_only")),
-                "checked_by": result["checked_by"],
                 "sources": ";".join(sorted(read)),
             }
         )

@@ -11,6 +11,7 @@ the claim, so a change of verdict between builds is reported.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -55,7 +56,23 @@ def _verdict(r, source: str, column: str = "verdict") -> Number:
     return Number(VERDICT_WORDS[r[column]], r["id"], source, column, kind="verdict")
 
 
-def _claim(r, source: str, shared: set) -> dict:
+def _values(text: str) -> dict:
+    return json.loads(text) if text else {}
+
+
+def _said(check_kind: str, values: str) -> str:
+    """What a not-run claim's evidence says (content/evidence.j2 `not_run`): its claim's
+    `needs` where it has one, else the configurations that test it; "" for any other."""
+    if check_kind != "not_run":
+        return ""
+    v = _values(values)
+    return json.dumps([v.get("reason"), v.get("needs") or v.get("testable_in")])
+
+
+def _claim(r, source: str, shared: set, entry: dict) -> dict:
+    """A claim for the templates: its verdict with the kind that gave it and the values it
+    found, which content/evidence.j2 words (a not-run claim of `shared` is said once, in
+    its document's group); `entry` is the claim's registry entry (its check parameters)."""
     return {
         "id": r["id"],
         "section": r["section"],
@@ -64,9 +81,14 @@ def _claim(r, source: str, shared: set) -> dict:
         "type": r["type"],
         "verdict_word": _verdict(r, source),
         "good": GOOD.get(r["verdict"]),
-        "evidence": "" if r["id"] in shared else r["evidence"],
+        "outcome": r["verdict"],
+        "check_kind": "" if r["id"] in shared else r["check_kind"],
+        "values": _values(r["values"]),
         "fidelity": _verdict(r, source, "fidelity") if r["fidelity"] else "",
-        "fidelity_evidence": r["fidelity_evidence"],
+        "fidelity_outcome": r["fidelity"],
+        "fidelity_kind": r["fidelity_kind"],
+        "fidelity_values": _values(r["fidelity_values"]),
+        "claim": entry,
         "consistency_only": r["consistency_only"],
         # Results that count in the scorecard: consistency checks are Keras's own.
         "scored_result": r["type"] == "result" and not r["consistency_only"],
@@ -76,22 +98,33 @@ def _claim(r, source: str, shared: set) -> dict:
 def _documents(table: pd.DataFrame, registry: dict, source: str) -> list[dict]:
     """Each document with its claims; what a claim not run here would take is often the same
     for many claims, so it is said once per document with the claims it applies to."""
-    repeated = table[table["verdict"] == "not_run"]["evidence"].value_counts()
+    by_id = {c["id"]: c for c in registry["claims"]}
+    said = zip(table["check_kind"], table["values"], strict=True)
+    table = table.assign(said=[_said(k, v) for k, v in said])
+    repeated = table[table["said"] != ""]["said"].value_counts()
     repeated = set(repeated[repeated > 1].index)
     documents = []
     for key, doc in registry["documents"].items():
         part = table[table["document"] == key]
-        shared = part[part["evidence"].isin(repeated) & (part["verdict"] == "not_run")]
+        shared = part[part["said"].isin(repeated)]
         documents.append(
             {
                 "key": key,
                 "title": doc["title"],
                 "title_cap": doc["title"][0].upper() + doc["title"][1:],
                 "description": _text(doc["description"]),
-                "claims": [_claim(r, source, set(shared["id"])) for _, r in part.iterrows()],
+                "claims": [
+                    _claim(r, source, set(shared["id"]), by_id.get(r["id"], {}))
+                    for _, r in part.iterrows()
+                ],
                 "not_run_groups": [
-                    {"evidence": text, "ids": list(group["id"])}
-                    for text, group in shared.groupby("evidence", sort=False)
+                    {
+                        "kind": "not_run",
+                        "values": _values(group["values"].iloc[0]),
+                        "claim": by_id[group["id"].iloc[0]],
+                        "ids": list(group["id"]),
+                    }
+                    for _, group in shared.groupby("said", sort=False)
                 ],
                 "by_type": [
                     _count(int((part["type"] == t).sum()), source, f"{key}: {t}")
@@ -143,12 +176,16 @@ def _scorecard(table: pd.DataFrame, source: str) -> list[dict]:
 
 
 def _fidelity(table: pd.DataFrame, registry: dict, source: str) -> list[dict]:
+    by_id = {c["id"]: c for c in registry["claims"]}
     return [
         {
             "statement": r["statement"],
             "document": registry["documents"][r["document"]]["title"],
             "fidelity": _verdict(r, source, "fidelity"),
-            "evidence": r["fidelity_evidence"],
+            "outcome": r["fidelity"],
+            "kind": r["fidelity_kind"],
+            "values": _values(r["fidelity_values"]),
+            "claim": by_id.get(r["id"], {}),
         }
         for _, r in table[table["fidelity"] != ""].iterrows()
     ]

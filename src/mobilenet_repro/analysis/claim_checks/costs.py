@@ -1,12 +1,23 @@
-"""Checks of cost claims: the formulas, width and resolution multipliers, counts."""
+"""Kinds for cost claims: the formulas, width and resolution multipliers, counts.
+
+Each kind reads the architecture stage's tables (layers.csv, separable_ratios.csv,
+stats.csv); which model, which widths or sides and which thresholds come from the claim's
+`check:` block.
+"""
 
 from __future__ import annotations
 
+import ast
+
 import pandas as pd
 
-from mobilenet_repro.analysis.claim_checks.structure import LABELS
-from mobilenet_repro.analysis.claims import Evidence, check
+from mobilenet_repro.analysis.claims import Evidence
+from mobilenet_repro.analysis.kinds import Finding, kind
 from mobilenet_repro.formatting import as_bool
+
+
+def _verdict(holds: bool) -> str:
+    return "reproduced" if holds else "not_reproduced"
 
 
 # ------------------------------------------------------------------------- cost formulas
@@ -19,9 +30,9 @@ def _side(shape: str) -> tuple[int, int]:
     return h, w
 
 
-def _formula_rows(evidence: Evidence, kind: str) -> pd.DataFrame:
+def _formula_rows(evidence: Evidence, layer_kind: str) -> pd.DataFrame:
     layers = evidence.arch("layers")
-    rows = layers[layers["kind"] == kind].copy()
+    rows = layers[layers["kind"] == layer_kind].copy()
     k = rows["kernel"].str.split("x", expand=True).astype(int)
     hw = rows["output_shape"].map(_side)
     rows["kk"] = k[0] * k[1]
@@ -31,352 +42,316 @@ def _formula_rows(evidence: Evidence, kind: str) -> pd.DataFrame:
     return rows
 
 
-def _cost_formula(kind: str, formula, words: str):
-    def cost_formula(evidence: Evidence, claim: dict):
-        rows = _formula_rows(evidence, kind)
-        expected = formula(rows)
-        off = int((rows["mult_adds"] != expected).sum())
-        if off:
-            return "not_reproduced", f"{off} of {len(rows)} {words} differ from the formula."
-        return "reproduced", (
-            f"Our counter gives each of the {len(rows)} {words} of the built networks exactly "
-            "this count (stride 2: D_F is the output side)."
-        )
-
-    return cost_formula
+def formula(expression: str, names: dict):
+    """A formula of the registry over named columns: names, numbers and arithmetic only."""
+    tree = ast.parse(expression, mode="eval")
+    allowed = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Name, ast.Load, ast.Constant,
+               ast.operator, ast.unaryop)  # fmt: skip
+    for node in ast.walk(tree):
+        if not isinstance(node, allowed):
+            raise ValueError(f"formula {expression!r}: {type(node).__name__} not allowed")
+        if isinstance(node, ast.Name) and node.id not in names:
+            raise ValueError(f"formula {expression!r}: unknown name {node.id}; known {names}")
+    return eval(compile(tree, "<claim>", "eval"), {"__builtins__": {}}, names)  # noqa: S307
 
 
-check("dogs.standard_conv_cost", "mnv1_notes.standard_conv_cost")(
-    _cost_formula("conv", lambda r: r["kk"] * r["m"] * r["n"] * r["ff"], "standard convolutions")
+@kind(
+    "layer_formula",
+    required=("layer_kind", "formula"),
+    choices={"layer_kind": ("conv", "depthwise", "pointwise")},
 )
-check("dogs.depthwise_cost", "mnv1_notes.depthwise_cost")(
-    _cost_formula("depthwise", lambda r: r["kk"] * r["m"] * r["ff"], "depthwise convolutions")
-)
-check("dogs.pointwise_cost", "mnv1_notes.pointwise_cost")(
-    _cost_formula("pointwise", lambda r: r["m"] * r["n"] * r["ff"], "pointwise convolutions")
-)
+def layer_formula(evidence: Evidence, params: dict, claim: dict) -> Finding:
+    """Every layer of one kind costs what the formula over k x k (kk), input channels (m),
+    output channels (n) and output positions (ff, stride 2 included) says."""
+    rows = _formula_rows(evidence, params["layer_kind"])
+    names = {c: rows[c] for c in ("kk", "m", "n", "ff")}
+    off = int((rows["mult_adds"] != formula(params["formula"], names)).sum())
+    values = {"layer_kind": params["layer_kind"], "layers": len(rows), "differing": off}
+    return Finding(_verdict(off == 0 and len(rows) > 0), values)
 
 
-@check("cifar_mnv2.separable_cost_ratio", "dogs.separable_ratio", "mnv1_notes.separable_ratio")
-def separable_ratio(evidence: Evidence, claim: dict):
+@kind("separable_ratio", optional=("stride",))
+def separable_ratio(evidence: Evidence, params: dict, claim: dict) -> Finding:
+    """Each depthwise-pointwise pair costs 1/N + 1/D_K^2 of a standard convolution of the
+    same shape (only the pairs of one stride, where `stride` is given)."""
     ratios = evidence.arch("separable_ratios")
+    if params.get("stride"):
+        layers = evidence.arch("layers")
+        stride = f"{params['stride']}x{params['stride']}"
+        strided = set(
+            zip(
+                layers.loc[layers["strides"] == stride, "model"],
+                layers.loc[layers["strides"] == stride, "layer"],
+                strict=True,
+            )
+        )
+        keep = [
+            (m, d) in strided for m, d in zip(ratios["model"], ratios["depthwise"], strict=True)
+        ]
+        ratios = ratios[keep]
+    if ratios.empty:
+        return Finding("not_run", {"stride": params.get("stride")})
     ok = ratios["matches"].map(as_bool)
-    worst = float(ratios["abs_error"].max())
-    models = ratios["model"].nunique()
-    verdict = "reproduced" if ok.all() else "not_reproduced"
-    return verdict, (
-        f"In {int(ok.sum())} of {len(ratios)} depthwise-pointwise pairs of {models} built "
-        f"networks the mult-adds ratio to a standard convolution of the same shape is "
-        f"1/N + 1/D_K^2 (largest difference {worst:.1g}); the formula "
-        "is analytic."
-    )
+    values = {
+        "stride": params.get("stride"),
+        "pairs": len(ratios),
+        "matching": int(ok.sum()),
+        "models": int(ratios["model"].nunique()),
+        "largest_error": float(ratios["abs_error"].max()),
+    }
+    return Finding(_verdict(bool(ok.all())), values)
 
 
-@check("mnv1_notes.ratio_any_stride")
-def separable_ratio_strided(evidence: Evidence, claim: dict):
+def _pairs(evidence: Evidence, params: dict) -> pd.DataFrame:
     ratios = evidence.arch("separable_ratios")
-    layers = evidence.arch("layers")
-    strided = set(
-        zip(
-            layers.loc[layers["strides"] == "2x2", "model"],
-            layers.loc[layers["strides"] == "2x2", "layer"],
-            strict=True,
-        )
-    )
-    part = ratios[
-        [(m, d) in strided for m, d in zip(ratios["model"], ratios["depthwise"], strict=True)]
-    ]
-    ok = part["matches"].map(as_bool)
-    if part.empty:
-        return "not_run", "No stride-2 depthwise-pointwise pair was built."
-    verdict = "reproduced" if ok.all() else "not_reproduced"
-    return verdict, (
-        f"All {int(ok.sum())} of {len(part)} stride-2 depthwise-pointwise pairs of the built "
-        "networks have the ratio 1/N + 1/D_K^2."
-    )
+    ratios = ratios[ratios["model"] == params["model"]]
+    if "kernel" in params:
+        ratios = ratios[ratios["kernel"] == params["kernel"]]
+    return ratios
 
 
-@check("cifar_mnv2.separable_fewer_params")
-def separable_fewer_params(evidence: Evidence, claim: dict):
-    ratios = evidence.arch("separable_ratios")
-    cifar = ratios[ratios["model"] == "cifar_mobilenet_v2"]
-    saving = 1 / cifar["measured_ratio"]
-    verdict = "reproduced" if (saving > 1).all() else "not_reproduced"
-    return verdict, (
-        f"Each of the {len(cifar)} depthwise-pointwise pairs of the CIFAR-10 MobileNetV2 has "
-        f"{saving.min():.1f} to {saving.max():.1f} times fewer weights than a standard 3x3 "
-        "convolution of the same shape (the parameter ratio equals the cost ratio)."
-    )
+@kind("separable_saving", required=("model", "above"), optional=("kernel",))
+def separable_saving(evidence: Evidence, params: dict, claim: dict) -> Finding:
+    """Every depthwise-pointwise pair of a model saves more than `above` times the weights
+    (the parameter ratio equals the cost ratio) of a standard convolution of its shape."""
+    pairs = _pairs(evidence, params)
+    if pairs.empty:
+        return Finding("not_run", {"model": params["model"]})
+    saving = 1 / pairs["measured_ratio"]
+    values = {"model": params["model"], "pairs": len(pairs)}
+    values |= {"least": float(saving.min()), "most": float(saving.max())}
+    return Finding(_verdict(bool((saving > params["above"]).all())), values)
 
 
-@check("dogs.eight_to_nine_times")
-def eight_to_nine_times(evidence: Evidence, claim: dict):
-    # The MobileNets paper's "8 to 9 times less computation" is about the network's 3x3
-    # separable layers taken together; per pair it depends on N (1/N + 1/9).
-    ratios = evidence.arch("separable_ratios")
-    k3 = ratios[(ratios["kernel"] == 3) & (ratios["model"] == "mobilenet_v1")]
-    if k3.empty:
-        return "not_run", "No MobileNet V1 was built."
-    whole = k3["standard_mult_adds"].sum() / k3["separable_mult_adds"].sum()
-    saving = 1 / k3["measured_ratio"]
-    verdict = "reproduced" if 8 <= round(whole, 1) <= 9 else "not_reproduced"
-    return verdict, (
-        f"Over the {len(k3)} depthwise separable layers of MobileNet V1, standard 3x3 "
-        f"convolutions of the same shapes would cost {whole:.2f} times as many mult-adds; "
-        f"layer by layer the saving runs from {saving.min():.1f} (fewest output channels) to "
-        f"{saving.max():.2f}."
-    )
+@kind("separable_saving_overall", required=("model", "between", "digits"), optional=("kernel",))
+def separable_saving_overall(evidence: Evidence, params: dict, claim: dict) -> Finding:
+    """The saving of a model's separable layers taken together (standard mult-adds over
+    separable ones), at `digits` decimals, within `between`."""
+    pairs = _pairs(evidence, params)
+    if pairs.empty:
+        return Finding("not_run", {"model": params["model"]})
+    overall = float(pairs["standard_mult_adds"].sum() / pairs["separable_mult_adds"].sum())
+    saving = 1 / pairs["measured_ratio"]
+    low, high = params["between"]
+    values = {"model": params["model"], "layers": len(pairs), "overall": overall}
+    values |= {"least": float(saving.min()), "most": float(saving.max())}
+    return Finding(_verdict(low <= round(overall, params["digits"]) <= high), values)
 
 
 # ------------------------------------------------------------------ width and resolution
-def _v1(evidence: Evidence, alpha=1.0, resolution=224) -> pd.Series:
-    return evidence.stat("mobilenet_v1", alpha, resolution)
-
-
-def _v1_layers(evidence: Evidence, alpha: float, resolution: int) -> pd.DataFrame:
+def _layers(evidence: Evidence, model: str, alpha: float, resolution: int) -> pd.DataFrame:
     layers = evidence.arch("layers")
     return layers[
-        (layers["model"] == "mobilenet_v1") & (layers["alpha"] == alpha)
+        (layers["model"] == model) & (layers["alpha"] == alpha)
         & (layers["resolution"] == resolution) & (layers["classes"] == 1000)
         & (layers["kind"] != "dense")
     ].reset_index(drop=True)  # fmt: skip
 
 
-@check("dogs.width_multiplier_channels")
-def width_multiplier_channels(evidence: Evidence, claim: dict):
-    full = _v1_layers(evidence, 1.0, 224)
+FULL = {"alpha": 1.0, "resolution": 224}  # the reference width and side of the multipliers
+MULTIPLIERS = {"width": "alpha", "resolution": "resolution"}
+
+
+def _at(multiplier: str, value) -> dict:
+    return FULL | {MULTIPLIERS[multiplier]: value}
+
+
+@kind(
+    "multiplier_scaling",
+    required=("model", "multiplier", "at"),
+    choices={"multiplier": MULTIPLIERS},
+)
+def multiplier_scaling(evidence: Evidence, params: dict, claim: dict) -> Finding:
+    """Each layer at width alpha has alpha times the channels of width 1.0, rounded down;
+    each feature map at side s has s / 224 times the side it has at 224 px."""
+    model, multiplier = params["model"], params["multiplier"]
+    full = _layers(evidence, model, **FULL)
     checked, off = 0, 0
-    for alpha in (0.75, 0.5, 0.25):
-        thin = _v1_layers(evidence, alpha, 224)
-        if len(thin) != len(full):
+    for value in params["at"]:
+        other = _layers(evidence, model, **_at(multiplier, value))
+        if len(other) != len(full):
             continue
-        for a, b in zip(full["output_shape"], thin["output_shape"], strict=True):
+        for a, b in zip(full["output_shape"], other["output_shape"], strict=True):
             checked += 1
-            off += _channels(b) != int(_channels(a) * alpha)
+            if multiplier == "width":
+                off += _channels(b) != int(_channels(a) * value)
+            else:
+                off += _side(b)[0] != _side(a)[0] * value // FULL["resolution"]
+    values = {"model": model, "multiplier": multiplier, "at": list(params["at"])}
     if not checked:
-        return "not_run", "No thinner MobileNet V1 was built."
-    verdict = "reproduced" if off == 0 else "not_reproduced"
-    return verdict, (
-        f"In MobileNet V1 at widths 0.75, 0.5 and 0.25, {checked - off} of {checked} layers have "
-        "alpha times the channels of width 1.0, rounded down."
-    )
+        return Finding("not_run", values)
+    return Finding(_verdict(off == 0), values | {"layers": checked, "agreeing": checked - off})
 
 
-@check("dogs.resolution_multiplier_feature_maps", "dogs.resolution_shrinks_representation")
-def resolution_multiplier_feature_maps(evidence: Evidence, claim: dict):
-    full = _v1_layers(evidence, 1.0, 224)
-    checked, off = 0, 0
-    for side in (192, 160, 128):
-        small = _v1_layers(evidence, 1.0, side)
-        if len(small) != len(full):
-            continue
-        for a, b in zip(full["output_shape"], small["output_shape"], strict=True):
-            checked += 1
-            off += _side(b)[0] != _side(a)[0] * side // 224
-    if not checked:
-        return "not_run", "No lower-resolution MobileNet V1 was built."
-    verdict = "reproduced" if off == 0 else "not_reproduced"
-    return verdict, (
-        f"In MobileNet V1 at 192, 160 and 128 px, {checked - off} of {checked} feature maps "
-        "have side rho times that at 224 px, rho = side / 224."
-    )
-
-
-def _series(evidence: Evidence, key: str, values, by: str) -> list[tuple[float, float]]:
+def _series(evidence: Evidence, model: str, quantity: str, multiplier: str, at) -> list:
+    """[[multiplier value, quantity]] for the values the architecture stage built."""
     out = []
-    for v in values:
+    for value in at:
         try:
-            s = _v1(evidence, alpha=v) if by == "alpha" else _v1(evidence, resolution=v)
+            row = evidence.stat(model, **_at(multiplier, value))
         except LookupError:
             continue
-        out.append((v, float(s[key])))
+        out.append([value, float(row[quantity])])
     return out
 
 
-def _millions(pairs, digits=2) -> str:
-    return ", ".join(f"{v:g}: {x / 1e6:.{digits}f}M" for v, x in pairs)
-
-
-@check("dogs.width_reduces_weights")
-def width_reduces_weights(evidence: Evidence, claim: dict):
-    params = _series(evidence, "trainable_params", (1.0, 0.75, 0.5, 0.25), "alpha")
-    falling = all(a[1] > b[1] for a, b in zip(params, params[1:], strict=False))
-    return ("reproduced" if falling else "not_reproduced"), (
-        f"MobileNet V1-224's parameters by width ({_millions(params)}) fall with it."
-    )
-
-
-@check("dogs.width_reduces_cost")
-def width_reduces_cost(evidence: Evidence, claim: dict):
-    params = _series(evidence, "trainable_params", (1.0, 0.75, 0.5, 0.25), "alpha")
-    madds = _series(evidence, "mult_adds", (1.0, 0.75, 0.5, 0.25), "alpha")
-    falling = all(a[1] > b[1] for s in (params, madds) for a, b in zip(s, s[1:], strict=False))
-    return ("reproduced" if falling else "not_reproduced"), (
-        f"MobileNet V1-224 by width: parameters {_millions(params)}; mult-adds "
-        f"{_millions(madds, 0)}."
-    )
-
-
-@check("dogs.resolution_reduces_madds")
-def resolution_reduces_madds(evidence: Evidence, claim: dict):
-    madds = _series(evidence, "mult_adds", (224, 192, 160, 128), "resolution")
-    params = {
-        x for _, x in _series(evidence, "trainable_params", (224, 192, 160, 128), "resolution")
+def _constant(evidence: Evidence, params: dict) -> tuple[bool, dict]:
+    """(every `constant` quantity takes one value along the multiplier, those values)."""
+    # The reference (width 1.0, 224 px) counts too: constant means equal to it.
+    at = [FULL[MULTIPLIERS[params["multiplier"]]], *params["at"]]
+    seen = {
+        q: sorted({x for _, x in _series(evidence, params["model"], q, params["multiplier"], at)})
+        for q in params.get("constant") or []
     }
-    falling = all(a[1] > b[1] for a, b in zip(madds, madds[1:], strict=False))
-    verdict = "reproduced" if falling and len(params) == 1 else "not_reproduced"
-    return verdict, (
-        f"1.0 MobileNet V1 by resolution: mult-adds {_millions(madds, 0)}; parameters "
-        f"{', '.join(f'{p:,.0f}' for p in sorted(params))} at every resolution."
-    )
+    return all(len(v) == 1 for v in seen.values()), seen
 
 
-ABOUT = (0.8, 1.25)  # "about" / "roughly": within a factor of 1.25 either way
-
-
-@check("mnv1_notes.width_alpha_squared")
-def width_alpha_squared(evidence: Evidence, claim: dict):
-    full = float(_v1(evidence)["mult_adds"])
-    rows = [(a, m / full) for a, m in _series(evidence, "mult_adds", (0.75, 0.5, 0.25), "alpha")]
-    text = "; ".join(f"width {a:g}: {r:.3f} against alpha^2 = {a * a:.3f}" for a, r in rows)
-    close = all(ABOUT[0] <= r / (a * a) <= ABOUT[1] for a, r in rows)
-    return ("reproduced" if close else "not_reproduced"), (
-        f"MobileNet V1-224's mult-adds relative to width 1.0: {text}; 'about' "
-        "read as within a factor of 1.25 (the first layer and the depthwise layers scale "
-        "as alpha, not alpha^2)."
-    )
-
-
-@check("mnv1_notes.resolution_rho_squared")
-def resolution_rho_squared(evidence: Evidence, claim: dict):
-    full = float(_v1(evidence)["mult_adds"])
-    rows = [(s, m / full) for s, m in _series(evidence, "mult_adds", (192, 160, 128), "resolution")]
-    text = "; ".join(f"{s} px: {r:.3f} against rho^2 = {(s / 224) ** 2:.3f}" for s, r in rows)
-    params = {
-        x for _, x in _series(evidence, "trainable_params", (224, 192, 160, 128), "resolution")
+@kind(
+    "monotone",
+    required=("model", "multiplier", "at", "falling"),
+    optional=("constant",),
+    choices={"multiplier": MULTIPLIERS},
+)
+def monotone(evidence: Evidence, params: dict, claim: dict) -> Finding:
+    """Each `falling` quantity falls strictly along `at` (widths or sides, largest first);
+    each `constant` quantity does not change."""
+    series = {
+        q: _series(evidence, params["model"], q, params["multiplier"], params["at"])
+        for q in params["falling"]
     }
-    close = all(ABOUT[0] <= r / (s / 224) ** 2 <= ABOUT[1] for s, r in rows)
-    return ("reproduced" if close and len(params) == 1 else "not_reproduced"), (
-        f"1.0 MobileNet V1's mult-adds relative to 224 px: {text}; its parameters do not change."
-    )
+    falling = all(a[1] > b[1] for s in series.values() for a, b in zip(s, s[1:], strict=False))
+    constant, seen = _constant(evidence, params)
+    values = {"model": params["model"], "multiplier": params["multiplier"], "series": series}
+    return Finding(_verdict(falling and constant), values | {"constant": seen})
 
 
-@check("mnv1_notes.half_width_factors")
-def half_width_factors(evidence: Evidence, claim: dict):
-    full, half = _v1(evidence), _v1(evidence, alpha=0.5)
-    m = float(half["mult_adds"]) / float(full["mult_adds"])
-    p = float(half["trainable_params"]) / float(full["trainable_params"])
-    holds = round(1 / m) == 4 and round(1 / p) == 3
-    return ("reproduced" if holds else "not_reproduced"), (
-        f"0.5 MobileNet V1-224 has {m:.3f} of width 1.0's mult-adds (1/{1 / m:.1f}) and "
-        f"{p:.3f} of its parameters (1/{1 / p:.1f}); parameters do not scale as alpha^2 = 0.25."
-    )
-
-
-@check("mnv1_notes.output_7x7x1024")
-def output_7x7x1024(evidence: Evidence, claim: dict):
-    last = _v1_layers(evidence, 1.0, 224)["output_shape"].iloc[-1]
-    return ("reproduced" if last == "7x7x1024" else "not_reproduced"), (
-        f"1.0 MobileNet V1-224's last convolution outputs {last.replace('x', ' x ')}."
-    )
-
-
-@check("mnv1_notes.channels_32_to_1024")
-def channels_32_to_1024(evidence: Evidence, claim: dict):
-    layers = _v1_layers(evidence, 1.0, 224)
-    first, last = (
-        _channels(layers["output_shape"].iloc[0]),
-        _channels(layers["output_shape"].iloc[-1]),
-    )
-    return ("reproduced" if (first, last) == (32, 1024) else "not_reproduced"), (
-        f"1.0 MobileNet V1's first layer has {first} channels and its last {last}."
-    )
-
-
-@check("mnv1_notes.vgg_over_130m")
-def vgg_over_130m(evidence: Evidence, claim: dict):
-    vgg = float(evidence.stat("vgg16", 1.0, 224)["trainable_params"])
-    v1 = float(_v1(evidence)["trainable_params"])
-    return ("reproduced" if vgg > 130e6 else "not_reproduced"), (
-        f"VGG16 has {vgg / 1e6:.1f}M parameters, {vgg / v1:.0f} times MobileNet V1's "
-        f"{v1 / 1e6:.2f}M."
-    )
-
-
-@check("explainer.inception_cheaper_than_vgg")
-def inception_cheaper_than_vgg(evidence: Evidence, claim: dict):
-    inc = evidence.stat("inception_v3", 1.0, 299)
-    vgg = evidence.stat("vgg16", 1.0, 224)
-    fewer = (
-        inc["trainable_params"] < vgg["trainable_params"] and inc["mult_adds"] < vgg["mult_adds"]
-    )
-    return ("reproduced" if fewer else "not_reproduced"), (
-        f"Inception V3 (299 px): {inc['trainable_params'] / 1e6:.1f}M parameters, "
-        f"{inc['mult_adds'] / 1e9:.2f}G mult-adds; VGG16 (224 px): "
-        f"{vgg['trainable_params'] / 1e6:.1f}M, {vgg['mult_adds'] / 1e9:.2f}G."
-    )
-
-
-@check("dogs.tensorflow_implementation")
-def keras_implementation(evidence: Evidence, claim: dict):
-    stats = evidence.arch("stats")
-    v1 = stats[stats["model"] == "mobilenet_v1"]
-    equal = int((v1["keras_check"] == "equal").sum())
-    verdict = "reproduced" if equal == len(v1) else "not_reproduced"
-    return verdict, (
-        f"Our MobileNet V1 builder has keras.applications' parameter count in {equal} of "
-        f"{len(v1)} configurations: a check of Keras against itself, not of the "
-        "document's runs."
-    )
-
-
-@check("mnv1_notes.count_gap_batch_norm")
-def count_gap_batch_norm(evidence: Evidence, claim: dict):
-    parts = []
-    supported = True  # every printed count is a reading without batch norm
-    for arch, printed in (("mobilenet_v1", 4.24e6), ("mobilenet_v2", 3.47e6)):
-        s = evidence.stat(arch, 1.0, 224, 1001)
-        readings = {
-            "all": s["params"],
-            "trainable": s["trainable_params"],
-            "batch norm folded": s["params_bn_folded"],
-            "no batch norm": s["kernel_params"],
-        }
-        hits = [k for k, v in readings.items() if round(v / 1e4) == round(printed / 1e4)]
-        supported &= bool(hits) and "all" not in hits
-        shown = ", ".join(f"{k} {v:,.0f}" for k, v in readings.items())
-        parts.append(
-            f"{LABELS[arch]} (1,001 classes): {shown}; {printed / 1e6:.2f}M is "
-            + (f"the count {' or '.join(hits)}" if hits else "none of them")
+@kind(
+    "ratio_to_law",
+    required=("model", "multiplier", "at", "quantity", "law", "tolerance"),
+    optional=("constant",),
+    choices={"multiplier": MULTIPLIERS},
+)
+def ratio_to_law(evidence: Evidence, params: dict, claim: dict) -> Finding:
+    """The quantity at each multiplier value over its value at width 1.0 / 224 px, against
+    the law (a formula of the multiplier m = alpha or side / 224), within a factor of
+    `tolerance` either way ("about", "roughly")."""
+    model, multiplier = params["model"], params["multiplier"]
+    full = float(evidence.stat(model, **FULL)[params["quantity"]])
+    rows = []
+    for value, x in _series(evidence, model, params["quantity"], multiplier, params["at"]):
+        m = value if multiplier == "width" else value / FULL["resolution"]
+        rows.append(
+            {"at": value, "ratio": x / full, "law": float(formula(params["law"], {"m": m}))}
         )
-    return ("reproduced" if supported else "not_reproduced"), "; ".join(parts) + "."
+    tol = params["tolerance"]
+    close = bool(rows) and all(1 / tol <= r["ratio"] / r["law"] <= tol for r in rows)
+    constant, seen = _constant(evidence, params)
+    values = {"model": model, "multiplier": multiplier, "rows": rows, "constant": seen}
+    return Finding(_verdict(close and constant), values)
 
 
-def _v1_v2(evidence: Evidence, key: str) -> tuple[float, float]:
-    return float(_v1(evidence)[key]), float(evidence.stat("mobilenet_v2", 1.0, 224)[key])
+@kind("reduction_factors", required=("model", "alpha", "factors"))
+def reduction_factors(evidence: Evidence, params: dict, claim: dict) -> Finding:
+    """At width `alpha`, each quantity is 1/factor of width 1.0's, the factor rounded."""
+    full = evidence.stat(params["model"], **FULL)
+    thin = evidence.stat(params["model"], **_at("width", params["alpha"]))
+    shares = {q: float(thin[q]) / float(full[q]) for q in params["factors"]}
+    holds = all(round(1 / shares[q]) == f for q, f in params["factors"].items())
+    return Finding(_verdict(holds), {"model": params["model"], "shares": shares})
 
 
-@check("mnv1_notes.v2_almost_twice_as_fast")
-def v2_almost_twice_as_fast(evidence: Evidence, claim: dict):
-    # Judged on the built networks, not on the document's own 569 / 300.
-    v1, v2 = _v1_v2(evidence, "mult_adds")
-    ratio = v1 / v2
-    holds = 1.75 <= ratio < 2
-    return ("reproduced" if holds else "not_reproduced"), (
-        f"The built 1.0 MobileNet V1-224 costs {v1 / 1e6:.0f}M mult-adds and MobileNetV2 "
-        f"{v2 / 1e6:.0f}M: {ratio:.2f} times ('almost twice' read as 1.75 to 2)."
-    )
+@kind("feature_shape", required=("model",), optional=("last_output", "channels"))
+def feature_shape(evidence: Evidence, params: dict, claim: dict) -> Finding:
+    """The first and last convolutions' outputs of the model at width 1.0 and 224 px:
+    the last one's shape (`last_output`), or [first, last] channels (`channels`)."""
+    layers = _layers(evidence, params["model"], **FULL)
+    shapes = list(layers["output_shape"])
+    values = {"model": params["model"], "last_output": shapes[-1]}
+    values["channels"] = [_channels(shapes[0]), _channels(shapes[-1])]
+    holds = all(values[k] == params[k] for k in ("last_output", "channels") if k in params)
+    return Finding(_verdict(holds), values)
 
 
-@check("mnv1_notes.v2_80_percent_params")
-def v2_80_percent_params(evidence: Evidence, claim: dict):
-    v1, v2 = _v1_v2(evidence, "trainable_params")
-    share = v2 / v1
-    holds = round(share, 1) == 0.8
-    return ("reproduced" if holds else "not_reproduced"), (
-        f"The built MobileNetV2 has {v2 / 1e6:.2f}M trainable parameters, {share:.0%} of MobileNet "
-        f"V1's {v1 / 1e6:.2f}M (80% read at its one significant figure)."
-    )
+# ---------------------------------------------------------------- counts between models
+def _stat(evidence: Evidence, spec: dict):
+    return evidence.stat(spec["model"], 1.0, spec.get("resolution", 224))
+
+
+@kind("threshold", required=("model", "quantity", "above"), optional=("resolution", "beside"))
+def threshold(evidence: Evidence, params: dict, claim: dict) -> Finding:
+    """A model's count above a threshold; `beside` names a model it is set against."""
+    value = float(_stat(evidence, params)[params["quantity"]])
+    values = {"model": params["model"], "quantity": params["quantity"], "value": value}
+    if params.get("beside"):
+        beside = float(evidence.stat(params["beside"], 1.0, 224)[params["quantity"]])
+        values |= {"beside": params["beside"], "beside_value": beside}
+    return Finding(_verdict(value > params["above"]), values)
+
+
+@kind("fewer_than", required=("model", "than", "quantities"))
+def fewer_than(evidence: Evidence, params: dict, claim: dict) -> Finding:
+    """Model A (`{model, resolution}`) has fewer of every quantity than model B (`than`)."""
+    a, b = _stat(evidence, params["model"]), _stat(evidence, params["than"])
+    quantities = params["quantities"]
+    values = {
+        "model": params["model"] | {q: float(a[q]) for q in quantities},
+        "than": params["than"] | {q: float(b[q]) for q in quantities},
+    }
+    return Finding(_verdict(all(a[q] < b[q] for q in quantities)), values)
+
+
+@kind(
+    "count_ratio",
+    required=("numerator", "denominator", "quantity"),
+    optional=("between", "rounds_to", "digits", "reads"),
+)
+def count_ratio(evidence: Evidence, params: dict, claim: dict) -> Finding:
+    """numerator's count over denominator's: within `between` [low, high), or rounding to
+    `rounds_to` at `digits` decimals ("almost twice", "80%")."""
+    top = float(evidence.stat(params["numerator"], 1.0, 224)[params["quantity"]])
+    bottom = float(evidence.stat(params["denominator"], 1.0, 224)[params["quantity"]])
+    ratio = top / bottom
+    holds = True
+    if "between" in params:
+        holds &= params["between"][0] <= ratio < params["between"][1]
+    if "rounds_to" in params:
+        holds &= round(ratio, params.get("digits", 0)) == params["rounds_to"]
+    values = {"numerator": top, "denominator": bottom, "ratio": ratio}
+    return Finding(_verdict(holds), values)
+
+
+@kind("keras_agrees", required=("model",))
+def keras_agrees(evidence: Evidence, params: dict, claim: dict) -> Finding:
+    """Our builder's parameter count equals keras.applications' in every configuration."""
+    stats = evidence.arch("stats")
+    rows = stats[stats["model"] == params["model"]]
+    equal = int((rows["keras_check"] == "equal").sum())
+    values = {"model": params["model"], "equal": equal, "configurations": len(rows)}
+    return Finding(_verdict(equal == len(rows) and len(rows) > 0), values)
+
+
+READINGS = {
+    "all": "params",
+    "trainable": "trainable_params",
+    "batch norm folded": "params_bn_folded",
+    "no batch norm": "kernel_params",
+}
+
+
+@kind("count_readings", required=("printed", "classes", "unit"))
+def count_readings(evidence: Evidence, params: dict, claim: dict) -> Finding:
+    """Which reading of each model's weights (all, trainable, batch norm folded, none)
+    gives its printed count at the printed unit; supported when every printed count is a
+    reading other than all the weights."""
+    models, supported = [], True
+    for model, printed in params["printed"].items():
+        s = evidence.stat(model, 1.0, 224, params["classes"])
+        counts = {name: int(s[column]) for name, column in READINGS.items()}
+        unit = params["unit"]
+        hits = [k for k, v in counts.items() if round(v / unit) == round(printed / unit)]
+        supported &= bool(hits) and "all" not in hits
+        models.append({"model": model, "printed": printed, "counts": counts, "hits": hits})
+    return Finding(_verdict(supported), {"classes": params["classes"], "models": models})
 
 
 def _non_depthwise_bn_channels(graph: pd.DataFrame) -> int:
@@ -389,17 +364,16 @@ def _non_depthwise_bn_channels(graph: pd.DataFrame) -> int:
     return total
 
 
-@check("mnv1_notes.metal_counts")
-def metal_counts(evidence: Evidence, claim: dict):
-    # The same section says the tensorflow/models MobileNetV2 has batch norm after its
-    # depthwise convolutions only, and biases elsewhere: a bias (1 weight a channel) in place
-    # of each other batch norm (4 a channel) is the reading of V2's Metal port.
-    v1 = int(evidence.stat("mobilenet_v1", 1.0, 224, 1001)["params"])
-    v2_all = int(evidence.stat("mobilenet_v2", 1.0, 224, 1001)["params"])
-    v2 = v2_all - 3 * _non_depthwise_bn_channels(evidence.graph("mobilenet_v2"))
-    holds = (v1, v2) == (4_254_889, 3_510_505)
-    return ("reproduced" if holds else "not_reproduced"), (
-        f"Keras's MobileNet V1 with 1,001 classes has {v1:,} weights; MobileNetV2 has "
-        f"{v2_all:,}, and {v2:,} with a bias in place of every batch norm that follows an "
-        "ordinary convolution, as the same section says the tensorflow/models network has."
-    )
+@kind("bias_for_batch_norm", required=("classes", "counts", "replaced_in"))
+def bias_for_batch_norm(evidence: Evidence, params: dict, claim: dict) -> Finding:
+    """Each model's weights, where in `replaced_in` a bias (1 weight a channel) stands in
+    for each batch norm (4 a channel) that follows an ordinary convolution, against the
+    counts the document prints (as a port of the network without those batch norms has)."""
+    ours, built = {}, {}
+    for model in params["counts"]:
+        built[model] = int(evidence.stat(model, 1.0, 224, params["classes"])["params"])
+        ours[model] = built[model]
+        if model in params["replaced_in"]:
+            ours[model] -= 3 * _non_depthwise_bn_channels(evidence.graph(model))
+    holds = all(ours[m] == c for m, c in params["counts"].items())
+    return Finding(_verdict(holds), {"classes": params["classes"], "built": built, "ours": ours})

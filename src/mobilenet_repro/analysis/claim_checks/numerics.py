@@ -1,44 +1,46 @@
-"""Checks that need no pipeline output, only CPU seconds: a grouped convolution's count, the
-MobileNetV2 paper's ReLU-collapse experiment and batch-norm folding, each run here."""
+"""The `numeric_experiment` kind: checks that need no pipeline output, only CPU seconds (a
+grouped convolution's count, the MobileNetV2 paper's ReLU-collapse experiment, batch-norm
+folding), each run here with the sizes the claim's `check:` block gives."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from mobilenet_repro.analysis.claims import Evidence, check
+from mobilenet_repro.analysis.claims import Evidence
+from mobilenet_repro.analysis.kinds import Finding, kind
 
 
-@check("slides.group_conv_halves")
-def group_conv_halves(evidence: Evidence, claim: dict):
-    import keras  # the layer itself counts its weights; imported only for this claim
+def _verdict(holds: bool) -> str:
+    return "reproduced" if holds else "not_reproduced"
 
-    side, channels, k = 16, 64, 3
+
+def group_conv(side: int, channels: int, kernel: int, groups: int) -> tuple[bool, dict]:
+    """A Keras convolution's weights and mult-adds, whole and split into `groups`."""
+    import keras  # the layer itself counts its weights; imported only for this experiment
+
     counts = {}
-    for groups in (1, 2):
-        layer = keras.layers.Conv2D(channels, k, groups=groups, padding="same", use_bias=False)
+    for g in (1, groups):
+        layer = keras.layers.Conv2D(channels, kernel, groups=g, padding="same", use_bias=False)
         layer.build((None, side, side, channels))
         weights = int(layer.count_params())
         # Each output value costs one multiply-add per kernel weight feeding it.
-        counts[groups] = (weights, weights // channels * channels * side * side)
-    (p1, m1), (p2, m2) = counts[1], counts[2]
-    holds = 2 * p2 == p1 and 2 * m2 == m1
-    return ("reproduced" if holds else "not_reproduced"), (
-        f"A Keras 3x3 convolution from {channels} to {channels} channels has {p1:,} weights "
-        f"and {m1:,} mult-adds on a {side}x{side} map; split into 2 groups, {p2:,} and "
-        f"{m2:,}: {'exactly' if holds else 'not'} half."
-    )
+        counts[g] = {"weights": weights, "mult_adds": weights // channels * channels * side * side}
+    whole, split = counts[1], counts[groups]
+    holds = all(groups * split[k] == whole[k] for k in whole)
+    return holds, {"side": side, "channels": channels, "kernel": kernel, "groups": groups,
+                   "whole": whole, "split": split}  # fmt: skip
 
 
-def _spiral(points: int = 400) -> np.ndarray:
+def _spiral(points: int) -> np.ndarray:
     t = np.linspace(0.5, 4 * np.pi, points)
     return np.stack([t * np.cos(t), t * np.sin(t)], axis=1) / (4 * np.pi)
 
 
-def relu_collapse_errors(dims=(2, 3, 5, 15, 30), trials: int = 20) -> dict[int, float]:
+def relu_collapse_errors(dims=(2, 3, 5, 15, 30), trials: int = 20, points: int = 400) -> dict:
     """The MobileNetV2 paper's Figure 1 experiment: 2-D points embedded in m dimensions by a
     random matrix T, ReLU, and mapped back with T's pseudo-inverse. The error is relative,
     after the best scale (ReLU halves a random embedding's energy), averaged over trials."""
-    x = _spiral()
+    x = _spiral(points)
     rng = np.random.default_rng(0)
     out = {}
     for m in dims:
@@ -52,24 +54,22 @@ def relu_collapse_errors(dims=(2, 3, 5, 15, 30), trials: int = 20) -> dict[int, 
     return out
 
 
-@check("slides.relu_low_dimension_collapse")
-def relu_low_dimension_collapse(evidence: Evidence, claim: dict):
-    errors = relu_collapse_errors()
-    small, large = max(errors[2], errors[3]), min(errors[15], errors[30])
-    holds = small > 2 * large
-    text = ", ".join(f"m = {m}: {e:.2f}" for m, e in errors.items())
-    return ("reproduced" if holds else "not_reproduced"), (
-        f"Run here on a 2-D spiral of 400 points, 20 random matrices per m: the relative "
-        f"error after ReLU and the pseudo-inverse is {text}; information is "
-        + ("lost at small m and kept at large m." if holds else "not lost more at small m.")
-    )
+def relu_collapse(dims, small, large, trials, points, factor) -> tuple[bool, dict]:
+    """Information is lost at small m: the worst error of the `small` dimensions (of `dims`)
+    exceeds `factor` times the best of the `large` ones."""
+    errors = relu_collapse_errors(dims, trials, points)
+    worst_small = max(errors[m] for m in small)
+    best_large = min(errors[m] for m in large)
+    values = {"points": points, "trials": trials, "errors": {str(m): e for m, e in errors.items()}}
+    return worst_small > factor * best_large, values
 
 
-@check("mnv1_notes.bn_folding")
-def bn_folding(evidence: Evidence, claim: dict):
+def bn_folding(channels_in: int, channels_out: int, positions: int, tolerance: float):
+    """A 1x1 convolution followed by batch norm in inference mode against the same
+    convolution with the batch norm folded into its weights and bias (float64)."""
     rng = np.random.default_rng(0)
-    m, n = 8, 16
-    x = rng.standard_normal((32, m))  # 32 positions of a 1x1 convolution's input
+    m, n = channels_in, channels_out
+    x = rng.standard_normal((positions, m))
     w, b = rng.standard_normal((m, n)), rng.standard_normal(n)
     gamma, beta = rng.uniform(0.5, 2, n), rng.standard_normal(n)
     mean, var, eps = rng.standard_normal(n), rng.uniform(0.5, 2, n), 1e-3
@@ -77,9 +77,17 @@ def bn_folding(evidence: Evidence, claim: dict):
     scale = gamma / np.sqrt(var + eps)
     folded = x @ (w * scale) + (b - mean) * scale + beta
     worst = float(np.abs(folded - reference).max())
-    holds = worst < 1e-9
-    return ("reproduced" if holds else "not_reproduced"), (
-        f"Run here: a convolution followed by batch norm in inference mode, and the same "
-        f"convolution with the batch norm folded into its weights and bias, differ by at most "
-        f"{worst:.0e} on random inputs (float64)."
-    )
+    return worst < tolerance, {"largest_difference": worst, "tolerance": tolerance}
+
+
+EXPERIMENTS = {"group_conv": group_conv, "relu_collapse": relu_collapse, "bn_folding": bn_folding}
+
+
+@kind(
+    "numeric_experiment", required=("experiment", "settings"), choices={"experiment": EXPERIMENTS}
+)
+def numeric_experiment(evidence: Evidence, params: dict, claim: dict) -> Finding:
+    """One of EXPERIMENTS, run here with `settings` as its arguments."""
+    name = params["experiment"]
+    holds, values = EXPERIMENTS[name](**params["settings"])
+    return Finding(_verdict(holds), {"experiment": name, **values})

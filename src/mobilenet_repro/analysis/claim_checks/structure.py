@@ -1,58 +1,52 @@
-"""Checks of structural claims: the layer graph (graph.csv) and the layer table."""
+"""Kinds for structural claims: the layer graph (graph.csv) and the layer table of a built
+network. Which network and what to count or test come from the claim's `check:` block."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from mobilenet_repro.analysis.claims import Evidence, check
+from mobilenet_repro.analysis.claims import Evidence
+from mobilenet_repro.analysis.kinds import Finding, kind
 
-LABELS = {
-    "cifar_mobilenet_v2": "CIFAR-10 MobileNetV2",
-    "mobilenet_v1": "MobileNet V1",
-    "mobilenet_v2": "MobileNetV2",
-    "inception_v3": "Inception V3",
-    "vgg16": "VGG16",
-}
-HEADS = ("Dense", "Activation")  # the classifier's softmax: not a hidden nonlinearity
+
+def _verdict(holds: bool) -> str:
+    return "reproduced" if holds else "not_reproduced"
 
 
 def _hidden_activations(graph: pd.DataFrame) -> pd.Series:
     acts = graph["activation"].fillna("")
-    return acts[(acts != "") & (acts != "softmax")]
+    return acts[(acts != "") & (acts != "softmax")]  # the classifier's softmax is no hidden one
 
 
-def _relu6_only(arch: str):
-    def relu6_everywhere(evidence: Evidence, claim: dict):
-        acts = _hidden_activations(evidence.graph(arch)).value_counts()
-        text = ", ".join(f"{n} {kind}" for kind, n in acts.items())
-        if set(acts.index) == {"relu6"}:
-            return "reproduced", (
-                f"Every nonlinearity of the built {LABELS[arch]} before its softmax "
-                f"classifier is ReLU6 ({text})."
-            )
-        return "not_reproduced", f"The built {LABELS[arch]} uses {text}."
-
-    return relu6_everywhere
+@kind("graph_activations", required=("model", "allowed"))
+def graph_activations(evidence: Evidence, params: dict, claim: dict) -> Finding:
+    """Every nonlinearity before the softmax classifier is one of `allowed`."""
+    acts = _hidden_activations(evidence.graph(params["model"])).value_counts()
+    counts = {str(k): int(n) for k, n in acts.items()}
+    holds = bool(counts) and set(counts) <= set(params["allowed"])
+    return Finding(_verdict(holds), {"model": params["model"], "activations": counts})
 
 
-check("cifar_mnv2.relu6")(_relu6_only("cifar_mobilenet_v2"))
-check("explainer.relu6")(_relu6_only("mobilenet_v2"))
-check("mnv1_notes.relu6")(_relu6_only("mobilenet_v1"))
+@kind("graph_count", required=("model", "layers"), optional=("at_least", "at_most"))
+def graph_count(evidence: Evidence, params: dict, claim: dict) -> Finding:
+    """How many layers of each class in `layers` the network has: each at least `at_least`
+    and at most `at_most`."""
+    classes = evidence.graph(params["model"])["class"].value_counts()
+    counts = {c: int(classes.get(c, 0)) for c in params["layers"]}
+    holds = all(
+        params.get("at_least", 0) <= n <= params.get("at_most", float("inf"))
+        for n in counts.values()
+    )
+    return Finding(_verdict(holds), {"model": params["model"], "counts": counts})
 
 
-@check("dogs.relu_except_final")
-def rectifier_except_classifier(evidence: Evidence, claim: dict):
-    # The MobileNets paper, whose wording the document repeats, also says ReLU for the
-    # clipped ReLU6 its implementation (and Keras's) uses: a rectifier either way.
-    acts = _hidden_activations(evidence.graph("mobilenet_v1")).value_counts()
-    text = ", ".join(f"{n} {kind}" for kind, n in acts.items())
-    if set(acts.index) <= {"relu", "relu6"}:
-        return "reproduced", (
-            f"Every layer of Keras's MobileNet V1 before its softmax classifier has a rectifier "
-            f"({text}): ReLU6 is the clipped ReLU that the MobileNets paper's implementation "
-            "uses under the name ReLU."
-        )
-    return "not_reproduced", f"Keras's MobileNet V1 uses {text} before its softmax classifier."
+@kind("graph_classes", required=("model", "present"))
+def graph_classes(evidence: Evidence, params: dict, claim: dict) -> Finding:
+    """The network has a layer of every class in `present`."""
+    classes = set(evidence.graph(params["model"])["class"])
+    lacking = [c for c in params["present"] if c not in classes]
+    values = {"model": params["model"], "present": params["present"], "lacking": lacking}
+    return Finding(_verdict(not lacking), values)
 
 
 # ------------------------------------------------------------------ MobileNetV2 blocks
@@ -60,10 +54,7 @@ def _blocks(graph: pd.DataFrame) -> list[dict]:
     """Per bottleneck block: input and output shapes, stride and whether it adds its input."""
     shapes = dict(zip(graph["layer"], graph["output_shape"], strict=True))
     inbound = dict(zip(graph["layer"], graph["inbound"].fillna(""), strict=True))
-    prefixes = []
-    for name in graph["layer"]:
-        if name.endswith("_project"):
-            prefixes.append(name[: -len("project")])
+    prefixes = [n[: -len("project")] for n in graph["layer"] if n.endswith("_project")]
     blocks = []
     for prefix in prefixes:
         first = f"{prefix}expand" if f"{prefix}expand" in shapes else f"{prefix}depthwise"
@@ -86,30 +77,6 @@ def _blocks(graph: pd.DataFrame) -> list[dict]:
     return blocks
 
 
-def _residual_rule(arch: str):
-    def residual_where_shapes_agree(evidence: Evidence, claim: dict):
-        blocks = _blocks(evidence.graph(arch))
-        adds = sum(b["adds"] for b in blocks)
-        wrong = [b["block"] for b in blocks if b["adds"] != b["same_shape"]]
-        stride2 = [b for b in blocks if b["stride"] == 2]
-        text = (
-            f"{adds} of the {len(blocks)} bottleneck blocks of the built {LABELS[arch]} add "
-            f"their input to their output, exactly those whose input and output shapes agree; "
-            f"none of its {len(stride2)} stride-2 blocks does"
-        )
-        if wrong or any(b["adds"] for b in stride2):
-            return "not_reproduced", f"Blocks {', '.join(wrong)} break the rule."
-        return "reproduced", text + "."
-
-    return residual_where_shapes_agree
-
-
-check("cifar_mnv2.residual_connection")(_residual_rule("cifar_mobilenet_v2"))
-check("explainer.stride2_no_residual", "mnv1_notes.v2_residual_rule")(
-    _residual_rule("mobilenet_v2")
-)
-
-
 def _linear_projections(graph: pd.DataFrame) -> tuple[int, list[str]]:
     """(projections, those followed by a nonlinearity)."""
     consumers: dict[str, list[str]] = {}
@@ -126,68 +93,38 @@ def _linear_projections(graph: pd.DataFrame) -> tuple[int, list[str]]:
     return len(projections), activated
 
 
-@check("mnv1_notes.v2_linear_projection", "explainer.linear_projection")
-def linear_projection(evidence: Evidence, claim: dict):
-    graph = evidence.graph("mobilenet_v2")
+def _residual(graph: pd.DataFrame, params: dict) -> tuple[bool, dict]:
+    blocks = _blocks(graph)
+    wrong = [b["block"] for b in blocks if b["adds"] != b["same_shape"]]
+    stride2 = [b for b in blocks if b["stride"] == 2]
+    wrong += [b["block"] for b in stride2 if b["adds"] and b["block"] not in wrong]
+    adds = sum(b["adds"] for b in blocks)
+    values = {"blocks": len(blocks), "adding": adds, "stride2": len(stride2), "breaking": wrong}
+    return not wrong, values
+
+
+def _projections(graph: pd.DataFrame, params: dict) -> tuple[bool, dict]:
     n, activated = _linear_projections(graph)
-    if activated:
-        return (
-            "not_reproduced",
-            f"{len(activated)} of {n} projections are followed by a nonlinearity.",
-        )
-    return "reproduced", (
-        f"None of the {n} projection convolutions of the built MobileNetV2 is followed by a "
-        "nonlinearity (batch norm only); its expansion and depthwise convolutions are followed "
-        "by batch norm and ReLU6."
-    )
+    return not activated, {"projections": n, "activated": activated}
 
 
-@check("explainer.v2_two_features")
-def linear_bottlenecks_and_shortcuts(evidence: Evidence, claim: dict):
-    graph = evidence.graph("mobilenet_v2")
+def _projections_and_shortcuts(graph: pd.DataFrame, params: dict) -> tuple[bool, dict]:
     n, activated = _linear_projections(graph)
     adds = sum(b["adds"] for b in _blocks(graph))
-    verdict = "reproduced" if not activated and adds else "not_reproduced"
-    return verdict, (
-        f"The built MobileNetV2 has {n - len(activated)} linear projections of {n} and "
-        f"{adds} shortcut additions between bottlenecks."
-    )
+    values = {"projections": n, "linear": n - len(activated), "shortcuts": adds}
+    return not activated and adds > 0, values
 
 
-def _three_convolutions(arch: str):
-    def expansion_depthwise_projection(evidence: Evidence, claim: dict):
-        blocks = _blocks(evidence.graph(arch))
-        three = [b for b in blocks if b["expands"]]
-        if len(three) == len(blocks):
-            return "reproduced", (
-                f"All {len(blocks)} bottleneck blocks of the built {LABELS[arch]} have a 1x1 "
-                "expansion, a 3x3 depthwise and a 1x1 projection convolution."
-            )
-        others = [b["block"] for b in blocks if not b["expands"]]
-        # A block with expansion factor 1 has nothing to expand: the MobileNetV2 paper's
-        # implementation leaves its 1x1 expansion out, as Keras's does.
-        verdict = (
-            "reproduced"
-            if len(others) <= 1 and blocks and not blocks[0]["expands"]
-            else ("not_reproduced")
-        )
-        return verdict, (
-            f"{len(three)} of the {len(blocks)} bottleneck blocks of the built {LABELS[arch]} "
-            "have a 1x1 expansion, a 3x3 depthwise and a 1x1 projection convolution; the "
-            "first, with expansion factor 1, has no expansion convolution, as in the "
-            "MobileNetV2 paper's implementation."
-        )
-
-    return expansion_depthwise_projection
+def _three_convolutions(graph: pd.DataFrame, params: dict) -> tuple[bool, dict]:
+    # A block with expansion factor 1 has nothing to expand: the MobileNetV2 paper's
+    # implementation leaves its 1x1 expansion out, as Keras's does (only the first).
+    blocks = _blocks(graph)
+    others = [b["block"] for b in blocks if not b["expands"]]
+    holds = not others or (len(others) <= 1 and bool(blocks) and not blocks[0]["expands"])
+    return holds, {"blocks": len(blocks), "three": len(blocks) - len(others), "without": others}
 
 
-check("cifar_mnv2.three_layers_per_block")(_three_convolutions("cifar_mobilenet_v2"))
-check("mnv1_notes.v2_three_layer_block")(_three_convolutions("mobilenet_v2"))
-
-
-@check("cifar_mnv2.batch_norm_after_every_conv")
-def batch_norm_after_every_convolution(evidence: Evidence, claim: dict):
-    graph = evidence.graph("cifar_mobilenet_v2")
+def _batch_norm_after_conv(graph: pd.DataFrame, params: dict) -> tuple[bool, dict]:
     classes = dict(zip(graph["layer"], graph["class"], strict=True))
     convs = [n for n, c in classes.items() if c in ("Conv2D", "DepthwiseConv2D")]
     followed = set()
@@ -195,151 +132,97 @@ def batch_norm_after_every_convolution(evidence: Evidence, claim: dict):
         if classes[layer] == "BatchNormalization":
             followed.update(inbound.split(";"))
     missing = [c for c in convs if c not in followed]
-    if missing:
-        return "not_reproduced", f"{', '.join(missing)} have no batch norm after them."
-    return "reproduced", (
-        f"Each of the {len(convs)} convolutions of the built CIFAR-10 MobileNetV2 feeds a "
-        "batch-normalization layer."
-    )
+    return not missing, {"convolutions": len(convs), "missing": missing}
 
 
-@check("cifar_mnv2.no_dropout")
-def no_dropout(evidence: Evidence, claim: dict):
-    # The graph is what the builder makes of any configuration (its builder has no dropout
-    # argument, so a model's `dropout` setting does not reach it).
-    n = int((evidence.graph("cifar_mobilenet_v2")["class"] == "Dropout").sum())
-    if n:
-        return (
-            "not_reproduced",
-            f"The built CIFAR-10 MobileNetV2 has {n} dropout layers.",
-        )
-    return "reproduced", "The built CIFAR-10 MobileNetV2 has no dropout layer."
-
-
-@check("dogs.dropout_and_batch_norm")
-def dropout_and_batch_norm(evidence: Evidence, claim: dict):
-    classes = evidence.graph("mobilenet_v1")["class"].value_counts()
-    drop, bn = int(classes.get("Dropout", 0)), int(classes.get("BatchNormalization", 0))
-    verdict = "reproduced" if drop and bn else "not_reproduced"
-    return verdict, (
-        f"Keras's MobileNet V1 as built here has {drop} dropout layer before its classifier "
-        f"and {bn} batch-normalization layers: a check of Keras against itself."
-    )
-
-
-@check("explainer.inception_layers")
-def inception_layer_types(evidence: Evidence, claim: dict):
-    classes = set(evidence.graph("inception_v3")["class"])
-    wanted = ["Conv2D", "AveragePooling2D", "MaxPooling2D", "Dense", "BatchNormalization"]
-    words = {
-        "Conv2D": "convolutions",
-        "AveragePooling2D": "average pooling",
-        "MaxPooling2D": "max pooling",
-        "Dense": "a fully connected classifier",
-        "BatchNormalization": "batch normalization",
-    }
-    lacking = [words[c] for c in wanted if c not in classes]
-    if lacking:
-        return "not_reproduced", f"Keras's Inception V3 has no {', '.join(lacking)}."
-    if "Dropout" not in classes:
-        # Keras's application is an inference build: it leaves out the paper's dropout
-        # before the classifier (TF-slim's Inception V3 has it).
-        return "not_reproduced", (
-            "Keras's Inception V3 has convolutions, average and max pooling, batch "
-            "normalization and a fully connected classifier, but no dropout layer: its "
-            "inference build leaves out the dropout before the classifier that the Inception V3 "
-            "paper's implementation has."
-        )
-    return "reproduced", (
-        "Keras's Inception V3 has convolutions, average and max pooling, dropout, batch "
-        "normalization and a fully connected classifier."
-    )
-
-
-@check("mnv1_notes.v2_17_blocks")
-def seventeen_blocks(evidence: Evidence, claim: dict):
-    graph = evidence.graph("mobilenet_v2").reset_index(drop=True)
-    blocks = _blocks(graph)
+def _blocks_then_tail(graph: pd.DataFrame, params: dict) -> tuple[bool, dict]:
+    graph = graph.reset_index(drop=True)
     last_block = max(i for i, n in enumerate(graph["layer"]) if n.endswith("_project_BN"))
-    tail = [c for c in graph["class"].iloc[last_block + 1 :] if c in TAIL_CLASSES]
+    wanted = params["tail"]
+    tail = [c for c in graph["class"].iloc[last_block + 1 :] if c in wanted]
     tail = [c for i, c in enumerate(tail) if i == 0 or c != tail[i - 1]]
-    holds = len(blocks) == 17 and tail[:3] == ["Conv2D", "GlobalAveragePooling2D", "Dense"]
-    return ("reproduced" if holds else "not_reproduced"), (
-        f"Keras's MobileNetV2 has {len(blocks)} bottleneck blocks, then "
-        + ", ".join(TAIL_CLASSES[c] for c in tail)
-        + "."
-    )
+    blocks = len(_blocks(graph))
+    return blocks == params["blocks"] and tail[: len(wanted)] == wanted, {
+        "blocks": blocks,
+        "tail": tail,
+    }
 
 
-TAIL_CLASSES = {
-    "Conv2D": "a convolution",
-    "GlobalAveragePooling2D": "global average pooling",
-    "Dense": "a fully connected classifier",
+def _expansion(graph: pd.DataFrame, params: dict) -> tuple[bool, dict]:
+    shapes = dict(zip(graph["layer"], graph["output_shape"], strict=True))
+    inbound = dict(zip(graph["layer"], graph["inbound"].fillna(""), strict=True))
+    widths = [
+        int(shapes[name].split("x")[-1])
+        for name in graph["layer"]
+        if name.endswith("_expand")
+        and int(shapes[inbound[name].split(";")[0]].split("x")[-1]) == params["channels_in"]
+    ]
+    values = {"channels_in": params["channels_in"], "blocks": len(widths)}
+    values["widths"] = sorted(set(widths))
+    return bool(widths) and set(widths) == {params["channels_out"]}, values
+
+
+# A property of a bottleneck network's graph: f(graph, params) -> (holds, values).
+PROPERTIES = {
+    "residual_where_shapes_agree": (_residual, ()),
+    "linear_projections": (_projections, ()),
+    "linear_projections_and_shortcuts": (_projections_and_shortcuts, ()),
+    "three_convolutions_per_block": (_three_convolutions, ()),
+    "batch_norm_after_every_convolution": (_batch_norm_after_conv, ()),
+    "blocks_then_tail": (_blocks_then_tail, ("blocks", "tail")),
+    "expansion": (_expansion, ("channels_in", "channels_out")),
 }
 
 
-def _v1_layer_kinds(evidence: Evidence) -> pd.Series:
-    """How many layers of each kind (conv, depthwise, pointwise, dense) 1.0 MobileNet-224 has."""
+@kind(
+    "graph_property",
+    required=("model", "property"),
+    optional=("blocks", "tail", "channels_in", "channels_out"),
+    choices={"property": PROPERTIES},
+)
+def graph_property(evidence: Evidence, params: dict, claim: dict) -> Finding:
+    """A property of the network's layer graph, named by `property` (PROPERTIES), with the
+    parameters that property takes."""
+    test, needs = PROPERTIES[params["property"]]
+    missing = [p for p in needs if p not in params]
+    if missing:
+        raise ValueError(
+            f"claim {claim['id']}: graph property {params['property']} needs {missing}"
+        )
+    holds, values = test(evidence.graph(params["model"]), params)
+    return Finding(_verdict(holds), {"model": params["model"], **values})
+
+
+def _v1_layer_kinds(evidence: Evidence, model: str) -> dict:
+    """How many layers of each kind (conv, depthwise, pointwise, dense) the model has at
+    width 1.0 and 224 px."""
     layers = evidence.arch("layers")
-    v1 = layers[
-        (layers["model"] == "mobilenet_v1") & (layers["alpha"] == 1.0)
+    rows = layers[
+        (layers["model"] == model) & (layers["alpha"] == 1.0)
         & (layers["resolution"] == 224) & (layers["classes"] == 1000)
     ]  # fmt: skip
-    return v1["kind"].value_counts()
+    counts = rows["kind"].value_counts()
+    return {k: int(counts.get(k, 0)) for k in ("conv", "depthwise", "pointwise", "dense")}
 
 
-@check("slides.depthwise_factorization", "slides.v1_first_layer_full")
-def depthwise_factorization(evidence: Evidence, claim: dict):
-    kinds = _v1_layer_kinds(evidence)
-    conv, dw, pw = (int(kinds.get(k, 0)) for k in ("conv", "depthwise", "pointwise"))
-    verdict = "reproduced" if conv == 1 and dw == pw > 0 else "not_reproduced"
-    return verdict, (
-        f"1.0 MobileNet-224 has {conv} standard convolution (the first layer) and {dw} "
-        f"depthwise convolutions, each followed by a 1x1 pointwise one ({pw})."
-    )
+@kind("layer_kinds", required=("model", "standard"))
+def layer_kinds(evidence: Evidence, params: dict, claim: dict) -> Finding:
+    """`standard` ordinary convolutions (the first layer), then depthwise convolutions each
+    followed by a pointwise one."""
+    counts = _v1_layer_kinds(evidence, params["model"])
+    holds = counts["conv"] == params["standard"] and counts["depthwise"] == counts["pointwise"] > 0
+    return Finding(_verdict(holds), {"model": params["model"], "counts": counts})
 
 
-def _expansion(channels_in: int, channels_out: int):
-    """'A block with `channels_in` input channels expands them to `channels_out`': on every
-    such block of Keras's MobileNetV2, the expansion convolution's output channels."""
-
-    def expansion(evidence: Evidence, claim: dict):
-        graph = evidence.graph("mobilenet_v2")
-        shapes = dict(zip(graph["layer"], graph["output_shape"], strict=True))
-        inbound = dict(zip(graph["layer"], graph["inbound"].fillna(""), strict=True))
-        widths = [
-            int(shapes[name].split("x")[-1])
-            for name in graph["layer"]
-            if name.endswith("_expand")
-            and int(shapes[inbound[name].split(";")[0]].split("x")[-1]) == channels_in
-        ]
-        if not widths:
-            return "not_reproduced", f"Keras's MobileNetV2 has no block with {channels_in} inputs."
-        holds = set(widths) == {channels_out}
-        return ("reproduced" if holds else "not_reproduced"), (
-            f"Each of the {len(widths)} blocks of Keras's MobileNetV2 with {channels_in} input "
-            f"channels expands them to {', '.join(str(w) for w in sorted(set(widths)))}."
-        )
-
-    return expansion
-
-
-check("explainer.expansion_64_to_384")(_expansion(64, 384))
-check("mnv1_notes.v2_expansion_24_to_144")(_expansion(24, 144))
-
-
-@check("mnv1_notes.v1_30_layers")
-def thirty_layers(evidence: Evidence, claim: dict):
-    # Table 1 lists 30 rows: the convolutions, the average pool, the fully connected layer and
-    # the softmax; the MobileNets paper counts 28 (convolutions and the fully connected layer).
-    kinds = _v1_layer_kinds(evidence)
-    convs = sum(int(kinds.get(k, 0)) for k in ("conv", "depthwise", "pointwise"))
-    dense = int(kinds.get("dense", 0))
-    graph = evidence.graph("mobilenet_v1")
+@kind("layer_total", required=("model", "total"))
+def layer_total(evidence: Evidence, params: dict, claim: dict) -> Finding:
+    """The layers as a table of the network lists them: convolutions, the average pool, the
+    fully connected layers and the softmax."""
+    counts = _v1_layer_kinds(evidence, params["model"])
+    convs = counts["conv"] + counts["depthwise"] + counts["pointwise"]
+    graph = evidence.graph(params["model"])
     pooled = int(graph["class"].isin(["GlobalAveragePooling2D", "AveragePooling2D"]).any())
-    total = convs + dense + pooled + 1  # the softmax, a layer of Table 1
-    return ("reproduced" if total == 30 else "not_reproduced"), (
-        f"Keras's MobileNet V1 has {convs} convolutions, {pooled} average pool, {dense} fully "
-        f"connected layer and a softmax: {total} layers when pooling and softmax count, as the "
-        f"rows of Table 1 do ({convs + dense} by the MobileNets paper's count of weighted layers)."
-    )
+    total = convs + counts["dense"] + pooled + 1  # the softmax
+    values = {"model": params["model"], "convolutions": convs, "dense": counts["dense"]}
+    values |= {"pooling": pooled, "total": total}
+    return Finding(_verdict(total == params["total"]), values)
