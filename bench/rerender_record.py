@@ -69,6 +69,7 @@ ALWAYS_COPIED = ("report.html", "report.pdf", "numbers.json")
 # turns the recomputation on (10 batches) for configurations that do not name it, so a record
 # trained before it existed is described by its configuration only with 0 set explicitly.
 OFF_WHEN_ABSENT = {**LATER_RECIPE_DEFAULTS, "precise_bn_batches": 0}
+NOT_YET_NOTE = {"from": "chosen", "note": "off: the runs trained before the code had this setting"}
 
 
 class RecordError(RuntimeError):
@@ -153,7 +154,10 @@ def as_trained(raw: dict, record: Path) -> tuple[dict, list[str]]:
                     f"which value of {key} means the run did without it (OFF_WHEN_ABSENT)"
                 )
             if value != OFF_WHEN_ABSENT[key]:
-                raw["recipes"][name][key] = OFF_WHEN_ABSENT[key]
+                recipe = raw["recipes"][name]
+                recipe[key] = OFF_WHEN_ABSENT[key]
+                # The report's "Where each setting came from" says why, not "reason not recorded".
+                recipe.setdefault("origins", {}).setdefault(key, dict(NOT_YET_NOTE))
                 notes.append(
                     f"recipes.{name}.{key}: {OFF_WHEN_ABSENT[key]!r} (the schema's default is "
                     f"{value!r}; its runs trained before the key existed)"
