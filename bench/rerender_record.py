@@ -61,6 +61,7 @@ BENCHMARK_HEADER = "\t".join(
     ("s", "h:m:s", "max_rss", "max_vms", "max_uss", "max_pss", "io_in", "io_out")
     + ("mean_load", "cpu_time\n")
 )
+RECORDS_DIR = "bench/results/"
 CONFIG_NAME = ".rerender-config.yaml"  # in the scratch checkout, untracked: not "dirty"
 # Outputs always copied back, whether or not the record held them before.
 ALWAYS_COPIED = ("report.html", "report.pdf", "numbers.json")
@@ -237,7 +238,11 @@ def make_scratch(repo: Path, work: Path) -> None:
     _git(repo, "clone", "--quiet", "--shared", "--no-checkout", str(repo), str(work))
     _git(work, "checkout", "--quiet", "--detach", head)
     changed = _git(repo, "ls-files", "-z", "--modified", "--others", "--exclude-standard")
+    # Records are data, staged from this checkout: a record rebuilt and not yet committed
+    # must not make the next report say its code had uncommitted changes.
     for name in filter(None, changed.split("\0")):
+        if name.startswith(RECORDS_DIR):
+            continue
         src, dest = repo / name, work / name
         if src.is_file():
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -332,11 +337,21 @@ def copy_back(work: Path, record: Path, config: dict) -> list[str]:
     return copied
 
 
-def _relative_to_repo(path: Path) -> str | None:
-    try:
-        return path.resolve().relative_to(ROOT).as_posix()
-    except ValueError:
+def stage_previous(record: Path, work: Path) -> str | None:
+    """The record's numbers.json (the last rebuild's) at its own path in the scratch checkout,
+    for the report's "Changes since the previous report": what the new code moved."""
+    previous = record / "numbers.json"
+    if not previous.is_file():
         return None
+    try:
+        name = previous.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(previous.resolve())
+    shutil.copyfile(previous, work / name)
+    if name in _git(work, "ls-files", "--modified"):
+        # An uncommitted rebuild's record: data, not a change to the code the report names.
+        _git(work, "update-index", "--assume-unchanged", name)
+    return name
 
 
 def rerender(record: Path, configfile: Path, cores: int, keep: bool) -> list[str]:
@@ -356,10 +371,7 @@ def rerender(record: Path, configfile: Path, cores: int, keep: bool) -> list[str
         (work / CONFIG_NAME).write_text(yaml.safe_dump(raw, sort_keys=False))
         # The committed numbers.json, where the scratch checkout also has it: the report's
         # "Changes since the previous report" then names what the new code moved.
-        previous = record / "numbers.json"
-        compare_with = None
-        if previous.is_file():
-            compare_with = _relative_to_repo(previous) or str(previous.resolve())
+        compare_with = stage_previous(record, work)
         render(work, CONFIG_NAME, config, cores, compare_with)
         return copy_back(work, record, config)
     finally:
