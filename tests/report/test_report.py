@@ -65,18 +65,6 @@ def full_context(tmp_path) -> dict:
         "device_kind": "CPU core",
         "chance_margin": "5",
         "experiments": [experiment],
-        "cifar_params": {
-            "stated": "1,184,746",
-            "trainable": "1,760,362",
-            "diff": "+575,616",
-            "diff_pct": "+48.6",
-            "exact": [],
-            "closest": "no batch norm",
-            "closest_distance": "1,718",
-            "runs": [
-                {"model": "c", "alpha": 0.5, "resolution": 32, "classes": 10, "trainable": "9"}
-            ],
-        },
         "models": [
             {
                 "label": NASTY,

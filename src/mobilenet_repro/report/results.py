@@ -146,7 +146,7 @@ def rank_models(rows: list[dict]) -> list[dict]:
             if interval:
                 low, high = interval
                 entry["interval"] = f"{low * 100:+.1f} to {high * 100:+.1f}"
-                enough = min(first["seeds"], second["seeds"]) >= MIN_SEEDS_FOR_STD
+                enough = min(int(first["seeds"]), int(second["seeds"])) >= MIN_SEEDS_FOR_STD
                 entry["kind"] = "tied" if low <= 0 else ("ahead" if enough else "ahead_few_seeds")
             else:
                 entry["interval"] = "unknown (no test-set size recorded)"
