@@ -21,7 +21,12 @@ def full_context(tmp_path) -> dict:
     row |= {"train_seconds": "12.5", "images_per_second": "815", "interval": "90.9-92.4"}
     experiment = {"title": "Tiny " + NASTY, "description": "About " + NASTY, "seeds": [0, 7]}
     experiment |= {"recipe_name": "quick", "recipe": recipe, "rows": [row], "best": row}
-    experiment |= {"datasets": ["digits"], "not_learned": [], "seed002": {}}
+    experiment |= {
+        "datasets": ["digits"],
+        "not_learned": [],
+        "seed002": {},
+        "published_marked": True,
+    }
     ranking = {"dataset": "digits", "first": row, "second": row, "kind": "tied"}
     ranking |= {"diff": "+0.4", "interval": "-1.6 to +2.4"}
     experiment |= {"ranking": [ranking], "underpowered": True, "surprises": ["Net " + NASTY]}

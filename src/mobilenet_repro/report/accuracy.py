@@ -75,6 +75,9 @@ def _verdict_row(r) -> dict:
         "data_text": r["data_text"],
         # Only where our per-epoch test curve was compared with theirs (an exact network).
         "curve_text": r["curve_text"] if isinstance(r.get("curve_text"), str) else "",
+        # Their curve read at our epochs: the source publishes one, so the curves figure
+        # draws it under our run (accuracy.plot_curves), whatever the network.
+        "has_curve": not pd.isna(r.get("curve_at_our_epochs", float("nan"))),
     }
 
 
@@ -151,6 +154,6 @@ def accuracy_context(verdicts_path, arch_verdicts_path, published: dict) -> dict
         ],
         "n_compared": card["accuracy"]["compared"],
         # The curves figure only where a run is compared with a published per-epoch curve.
-        "has_curves": any(r.get("curve_text") for g in groups for r in g["rows"]),
+        "has_curves": any(r.get("has_curve") for g in groups for r in g["rows"]),
         "n_published": card["accuracy"]["published"],
     }

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from mobilenet_repro.analysis.accuracy import compared_with
 from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD
 from mobilenet_repro.analysis.results import CHANCE_MARGIN
 from mobilenet_repro.config import experiment_backends
@@ -308,6 +309,8 @@ def _experiment_context(exp_id, exp, inputs: ReportInputs, runs, index) -> dict:
         "head_only_seeds": bool(recipe.get("freeze_base")),
         "not_learned": [f"{r['label']} ({r['dataset']})" for r in rows if not r["learned"]],
         "seed002": seed002_context(analysis_dir, exp.get("analyses", []), labels, fig),
+        # The notebooks draw the published accuracies these runs are compared with.
+        "published_marked": not compared_with(_accuracy_verdicts(inputs), exp_id).empty,
         "figures": {name: fig(name) for name in EXPERIMENT_FIGURES},
     }
 
@@ -436,6 +439,10 @@ def _architectures(inputs: ReportInputs) -> tuple[dict | None, dict]:
     return report_context(arch_dir), {"madds_vs_params": figure(png, svg, inputs.root)}
 
 
+def _accuracy_verdicts(inputs: ReportInputs) -> Path | None:
+    return Path(inputs.accuracy_dir, "verdicts.csv") if inputs.accuracy_dir else None
+
+
 def _accuracy(inputs: ReportInputs, published: dict) -> tuple[dict | None, dict]:
     """Trained accuracies against the published ones, and the figure of their curves."""
     if inputs.accuracy_dir is None:
@@ -446,6 +453,6 @@ def _accuracy(inputs: ReportInputs, published: dict) -> tuple[dict | None, dict]
     )
     png, svg = accuracy_dir / "curves.png", accuracy_dir / "curves.svg"
     return (
-        accuracy_context(accuracy_dir / "verdicts.csv", arch_verdicts, published),
+        accuracy_context(_accuracy_verdicts(inputs), arch_verdicts, published),
         {"accuracy_curves": figure(png, svg, inputs.root)},
     )
