@@ -46,7 +46,8 @@ def full_context(tmp_path) -> dict:
         "learning_curves": figures["c"],
         "lr_schedule": figures["d"],
     }
-    dataset = {"name": "digits", "num_classes": 10, "image_shape": [8, 8, 1]}
+    dataset = {"name": "digits", "title": "Digits " + NASTY, "num_classes": 10}
+    dataset["image_shape"] = [8, 8, 1]
     dataset |= {"counts": {"train": 1203, "val": 297, "test": 297}, "class_names": ["0", "1"]}
     dataset["counts_per_class"] = {s: {"0": 31, "1": 32} for s in ("train", "val", "test")}
     dataset["datasheet"] = [("Name", "Digits " + NASTY), ("Images", "train 1,203")]
@@ -74,6 +75,7 @@ def full_context(tmp_path) -> dict:
             {
                 "label": NASTY,
                 "arch": "mobilenet_v1",
+                "architecture": "MobileNet V1",
                 "alpha": 0.25,
                 "resolution": 32,
                 "weights": None,
@@ -81,6 +83,7 @@ def full_context(tmp_path) -> dict:
         ],
         "arch": None,
         "datasets": [dataset],
+        "dataset_titles": {"digits": "Digits " + NASTY},
         "accuracy": {
             "n_compared": 1,
             "n_published": 6,

@@ -12,6 +12,7 @@ import pandas as pd
 
 from mobilenet_repro.analysis.accuracy import scorecard
 from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD
+from mobilenet_repro.report.datasheets import source_name
 from mobilenet_repro.report.numbers import Number, sourced
 
 NOISE_LABELS = {
@@ -117,7 +118,7 @@ def accuracy_context(verdicts_path, arch_verdicts_path, published: dict) -> dict
                 "caption": ref.get("caption", ref_id),
                 "source": source.get("title", ref.get("source", "")),
                 "url": source.get("url", ""),
-                "dataset": frame["dataset_published"].iloc[0],
+                "dataset": source_name(frame["dataset_published"].iloc[0]),
                 "metric": ref.get("metric", ""),
                 "network": ref.get("network", ""),
                 "recipe": _recipe_text(ref.get("recipe")),

@@ -26,6 +26,7 @@ from mobilenet_repro.analysis.results import CHANCE_MARGIN
 from mobilenet_repro.config import experiment_backends
 from mobilenet_repro.files import read_json
 from mobilenet_repro.formatting import fmt_int
+from mobilenet_repro.models.specs import ARCH_SPECS
 from mobilenet_repro.paths import ARCHITECTURE_FILES, RUNS_DIR
 from mobilenet_repro.report.accuracy import accuracy_context
 from mobilenet_repro.report.agreement import backends_context
@@ -96,8 +97,16 @@ def build_context(inputs: ReportInputs) -> dict:
         "experiments": experiments,
         "datasets": [_dataset(read_json(p), Path(p).as_posix()) for p in inputs.manifest_files],
         "models": [
-            {**v, "id": k, "label": v.get("label") or k} for k, v in config["models"].items()
+            {
+                **v,
+                "id": k,
+                "label": v.get("label") or k,
+                "architecture": ARCH_SPECS[v["arch"]].label,
+            }
+            for k, v in config["models"].items()
         ],
+        # Data sets are named by their titles in the text, never by their ids.
+        "dataset_titles": _names(config["datasets"], "title"),
         **_environment(metrics, inputs.metrics_files),
         "git": git_state(Path(inputs.repo)),
         "config_yaml": yaml.safe_dump(config, sort_keys=False),
@@ -134,6 +143,11 @@ def git_state(root: Path) -> dict:
     commit = git("rev-parse", "HEAD")
     dirty = git("status", "--porcelain", "--untracked-files=no")
     return {"commit": commit or "unknown (not a git checkout)", "dirty": bool(dirty)}
+
+
+def _names(entries: dict, field: str) -> dict[str, str]:
+    """Id -> the configuration's name for it (a model's label, a data set's title)."""
+    return {k: (v or {}).get(field) or k for k, v in entries.items()}
 
 
 def _run_index(metrics: list[dict]) -> dict[tuple, list[tuple[str, str]]]:
@@ -325,6 +339,7 @@ def _dataset(manifest: dict, path: str) -> dict:
 
     return {
         **manifest,
+        "title": manifest.get("title") or name,
         "datasheet": datasheet(manifest),
         "counts": {
             split: count(n, f"{split} images", f"counts.{split}")
@@ -436,7 +451,12 @@ def _architectures(inputs: ReportInputs) -> tuple[dict | None, dict]:
         return None, {}
     arch_dir = Path(inputs.arch_dir)
     png, svg = arch_dir / "madds_vs_params.png", arch_dir / "madds_vs_params.svg"
-    return report_context(arch_dir), {"madds_vs_params": figure(png, svg, inputs.root)}
+    section = report_context(
+        arch_dir,
+        models=_names(inputs.config["models"], "label"),
+        datasets=_names(inputs.config["datasets"], "title"),
+    )
+    return section, {"madds_vs_params": figure(png, svg, inputs.root)}
 
 
 def _accuracy_verdicts(inputs: ReportInputs) -> Path | None:

@@ -52,14 +52,22 @@ def _ctx_grid(own: pd.DataFrame) -> tuple[list[dict], list[str]]:
     return rows, [f"{c:,}" for c in others]
 
 
-def _ctx_configured(stats: pd.DataFrame) -> list[dict]:
+def _named(ids: str, names: dict) -> str:
+    """The stage's ";"-joined ids as the configuration names them."""
+    return ", ".join(names.get(i, i) for i in text(ids).split(";") if i)
+
+
+def _ctx_configured(stats: pd.DataFrame, models: dict, datasets: dict) -> list[dict]:
     """The configured models, as training builds them, on the data sets they train on."""
     rows = []
     for _, r in stats[stats["config_models"].map(text) != ""].iterrows():
         rows.append(
             {
-                "models": text(r["config_models"]).replace(";", ", "),
-                "datasets": text(r["datasets"]).replace(";", ", "),
+                # Ids for the numbers' labels (stable between builds), names for the text.
+                "model_ids": text(r["config_models"]).replace(";", ", "),
+                "dataset_ids": text(r["datasets"]).replace(";", ", "),
+                "models": _named(r["config_models"], models),
+                "datasets": _named(r["datasets"], datasets),
                 "config": config_label(r["model"], r["alpha"], r["resolution"], r["classes"]),
                 "head": "own top" if r["head"] == "own" else "new dense head",
                 "params": fmt_int(r["params"]),
@@ -163,7 +171,9 @@ def _ctx_separable(ratios: pd.DataFrame) -> tuple[list[dict], list[dict]]:
         size = f"{int(r['out_h'])}×{int(r['out_w'])}"
         pairs.append(
             {
-                "pair": f"{r['depthwise']} + {r['pointwise']}",
+                "pair_id": f"{r['depthwise']} + {r['pointwise']}",
+                # Keras's layer names (conv_dw_13) in words.
+                "pair": f"{_layer_name(r['depthwise'])} + {_layer_name(r['pointwise'])}",
                 "shape": f"{size}, {int(r['in_channels'])} → {int(r['out_channels'])}",
                 "kernel": int(r["kernel"]),
                 "separable": fmt_int(r["separable_mult_adds"]),
@@ -174,6 +184,14 @@ def _ctx_separable(ratios: pd.DataFrame) -> tuple[list[dict], list[dict]]:
             }
         )
     return models, pairs
+
+
+def _layer_name(keras_name: str) -> str:
+    words = {"conv_dw": "depthwise", "conv_pw": "pointwise"}
+    for prefix, word in words.items():
+        if str(keras_name).startswith(prefix + "_"):
+            return f"{word} {str(keras_name)[len(prefix) + 1 :]}"
+    return str(keras_name).replace("_", " ")
 
 
 def _ctx_verdicts(verdicts: pd.DataFrame, sources: dict) -> list[dict]:
@@ -321,11 +339,13 @@ def _ctx_cifar(src: _Sources, readings: pd.DataFrame, summary: dict) -> dict:
     }
 
 
-def report_context(arch_dir: Path) -> dict:
+def report_context(arch_dir: Path, models: dict | None = None, datasets: dict | None = None):
     """Everything the report's architecture section shows, read from the stage's files.
 
-    Numbers come formatted for display; the templates only lay them out.
+    Numbers come formatted for display; the templates only lay them out. `models` and
+    `datasets` name the configuration's ids (labels, titles); an id without one shows as is.
     """
+    models, datasets = models or {}, datasets or {}
     arch_dir = Path(arch_dir)
 
     def read(key, **kw):
@@ -359,14 +379,18 @@ def report_context(arch_dir: Path) -> dict:
         "n_configurations": len(stats),
         "seconds": f"{meta.get('seconds', math.nan):.1f}",
         "dataset_classes": [
-            {"name": k, "classes": fmt_int(v) if v else "unknown until prepared"}
+            {
+                "id": k,
+                "name": datasets.get(k, k),
+                "classes": fmt_int(v) if v else "unknown until prepared",
+            }
             for k, v in meta.get("dataset_classes", {}).items()
         ],
         "grid": grid,
         "other_classes": other_classes,
         "keras_checked": len(keras_checked),
         "keras_equal": int((keras_checked["keras_check"] == "equal").sum()),
-        "configured": _ctx_configured(stats),
+        "configured": _ctx_configured(stats, models, datasets),
         "multipliers": _ctx_multipliers(own),
         "layer_kinds": list(LAYER_KINDS),
         "by_kind": _ctx_by_kind(layers),
@@ -435,7 +459,7 @@ def _source_counts(ctx: dict, src: _Sources) -> None:
         ctx["separable_pairs"], "separable pairs", "ratios", "rows", "count"
     )
     for d in ctx["dataset_classes"]:
-        d["classes"] = src.one(d["classes"], f"classes of {d['name']}", "meta", "dataset_classes")
+        d["classes"] = src.one(d["classes"], f"classes of {d['id']}", "meta", "dataset_classes")
 
 
 def _source_grid(ctx: dict, src: _Sources) -> None:
@@ -453,7 +477,7 @@ def _source_grid(ctx: dict, src: _Sources) -> None:
         ctx["configured"],
         "stats",
         counts,
-        lambda r, k: f"configured: {r['models']} on {r['datasets']}: {k}",
+        lambda r, k: f"configured: {r['model_ids']} on {r['dataset_ids']}: {k}",
     )
     src.rows(
         ctx["multipliers"],
@@ -492,7 +516,7 @@ def _source_grid(ctx: dict, src: _Sources) -> None:
             "measured": "measured_ratio",
             "expected": "expected_ratio",
         },
-        lambda r, k: f"separable pair {r['pair']}: {k}",
+        lambda r, k: f"separable pair {r['pair_id']}: {k}",
     )
 
 

@@ -4,6 +4,21 @@ from __future__ import annotations
 
 from mobilenet_repro.data import SPLITS
 
+# The data sources (data.registry's, and the published data sets of report/published.yaml)
+# in words: the report names a source, never its id.
+SOURCE_NAMES = {
+    "sklearn_digits": "scikit-learn's bundled handwritten digits",
+    "cifar10": "CIFAR-10",
+    "mnist": "MNIST",
+    "stanford_dogs": "Stanford Dogs",
+    "imagenet": "ImageNet",
+    "image_folder": "a folder of images, one folder per class",
+}
+
+
+def source_name(source: str) -> str:
+    return SOURCE_NAMES.get(source, str(source).replace("_", " "))
+
 
 def _size(n: int) -> str:
     for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
@@ -29,7 +44,7 @@ def datasheet(man: dict) -> list[tuple[str, str]]:
     per_class = man.get("counts_per_class", {})
     rows = [
         ("Name", man.get("title") or man["name"]),
-        ("Source", man.get("source", "")),
+        ("Source", source_name(man["source"]) if man.get("source") else ""),
         ("Description", man.get("description", "")),
         ("Homepage", man.get("homepage", "")),
         ("Citation", man.get("citation", "")),
