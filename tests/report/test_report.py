@@ -31,7 +31,8 @@ def full_context(tmp_path) -> dict:
     ranking |= {"diff": "+0.4", "interval": "-1.6 to +2.4"}
     experiment |= {"ranking": [ranking], "underpowered": True, "surprises": ["Net " + NASTY]}
     experiment["settings"] = [
-        {"setting": "learning_rate", "value": "0.002", "origin": "chosen here", "note": NASTY}
+        {"setting": "learning_rate", "name": "learning rate", "value": "0.002"}
+        | {"origin": "chosen here", "note": NASTY}
     ]
     compared = {"dataset": "digits", "label": "V1 " + NASTY, "seeds": "2", "top1": "90.1 ± 0.5"}
     compared |= {"difference": "-1.6", "interval": "-9.0 to +5.8", "train_seconds": "30.2"}
