@@ -139,3 +139,27 @@ def test_the_default_run_report_has_no_identifiers_paths_or_code_in_its_prose(tm
         for what, hits in found.items()
         for hit in hits
     )
+
+
+def test_a_compared_accuracy_names_our_run_and_the_data_in_words():
+    """The CPU-hour configuration's run against chenyaofo's (its committed verdicts): what the
+    section prints of a comparison names the run and the data sets, never their ids."""
+    import yaml
+
+    from mobilenet_repro.report.accuracy import accuracy_context
+
+    verdicts = ROOT / "bench/results/cifar10_cpu_hour/final/verdicts.csv"
+    published = yaml.safe_load((ROOT / "report/published.yaml").read_text())
+    names = {"cifar10_jpeg_all": "CIFAR-10 (JPEG copy)", "cifar_mobilenetv2_0.50_32": "0.5 V2"}
+
+    def run_name(run):
+        _, dataset, model = run.split("/")
+        return f"{names[model]} on {names[dataset]}"
+
+    context = accuracy_context(verdicts, None, published, run_name)
+    (row,) = [r for g in context["groups"] for r in g["rows"] if r["compared"]]
+    assert row["run_name"] == "0.5 V2 on CIFAR-10 (JPEG copy)"
+    assert context["has_curves"]  # chenyaofo publishes the curve: the figure is shown
+    shown = [row["run_name"], row["noise_text"], row["budget_text"], row["network_text"]]
+    shown += [g["dataset"] for g in context["groups"]]
+    assert not offending(" ".join(shown), printed_row_names())

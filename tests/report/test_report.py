@@ -53,10 +53,11 @@ def full_context(tmp_path) -> dict:
     dataset["counts_per_class"] = {s: {"0": 31, "1": 32} for s in ("train", "val", "test")}
     dataset["datasheet"] = [("Name", "Digits " + NASTY), ("Images", "train 1,203")]
     accuracy_row = {"label": "1.0 MobileNet-224", "published": "83.3%", "compared": True}
-    accuracy_row |= {"run": "e/dogs/m", "ours": "80.10 ± 1.00 (3 seeds)", "diff": "-3.20"}
+    accuracy_row |= {"run": "e/dogs/m", "run_name": "V1 on dogs " + NASTY}
+    accuracy_row |= {"ours": "80.10 ± 1.00 (3 seeds)", "diff": "-3.20"}
     accuracy_row |= {"noise": "below", "noise_text": "below by 3.20 points " + NASTY}
     accuracy_row |= {"budget_text": "6.8% of their training budget", "network_text": "exact"}
-    accuracy_row["data_text"] = "the published data set (stanford_dogs)"
+    accuracy_row["data_text"] = "the published data set (Stanford Dogs)"
     return {
         "title": "Report " + NASTY,
         "authors": "pytest",

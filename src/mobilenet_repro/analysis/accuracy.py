@@ -31,6 +31,7 @@ import pandas as pd
 
 from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD, interval_text, means_difference
 from mobilenet_repro.files import read_json
+from mobilenet_repro.formatting import source_name
 from mobilenet_repro.paths import PUBLISHED
 from mobilenet_repro.runs import Run
 
@@ -274,11 +275,12 @@ def network_verdict(relation: str, differences: Sequence[str] = ()) -> str:
 
 def data_verdict(published_dataset: str, dataset_cfg: dict) -> str:
     if dataset_cfg.get("source") == published_dataset:
-        return f"the published data set ({published_dataset})"
+        return f"the published data set ({source_name(published_dataset)})"
     stand_in = dataset_cfg.get("compare_as") or {}
     title = dataset_cfg.get("title") or dataset_cfg.get("source")
     note = stand_in.get("note", "")
-    return f"a copy standing in for {published_dataset}: {title}" + (f"; {note}" if note else "")
+    standing_in = f"a copy standing in for {source_name(published_dataset)}: {title}"
+    return standing_in + (f"; {note}" if note else "")
 
 
 # ------------------------------------------------------------------ matching

@@ -12,7 +12,7 @@ import pandas as pd
 
 from mobilenet_repro.analysis.accuracy import scorecard
 from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD
-from mobilenet_repro.report.datasheets import source_name
+from mobilenet_repro.formatting import source_name
 from mobilenet_repro.report.numbers import Number, sourced
 
 NOISE_LABELS = {
@@ -58,7 +58,7 @@ def _recipe_text(recipe: dict | None) -> str:
     return "; ".join(parts)
 
 
-def _verdict_row(r) -> dict:
+def _verdict_row(r, run_name) -> dict:
     """One published result of a table: with our runs and the verdicts, when compared."""
     if r["status"] != "compared":
         return {"label": r["label"], "published": r["published_text"], "compared": False}
@@ -67,6 +67,7 @@ def _verdict_row(r) -> dict:
         "published": r["published_text"],
         "compared": True,
         "run": r["run"],
+        "run_name": run_name(r["run"]),
         "ours": _ours(r),
         "diff": f"{r['diff_points']:+.2f}",
         "noise": NOISE_LABELS[r["noise"]],
@@ -82,8 +83,12 @@ def _verdict_row(r) -> dict:
     }
 
 
-def accuracy_context(verdicts_path, arch_verdicts_path, published: dict) -> dict:
-    """Tables of published top-1 accuracies with our runs and verdicts, and the scorecard."""
+def accuracy_context(verdicts_path, arch_verdicts_path, published: dict, run_name=None) -> dict:
+    """Tables of published top-1 accuracies with our runs and verdicts, and the scorecard.
+
+    `run_name(run)` names the verdicts' runs (experiment/data set/model) in the text; the
+    numbers' labels keep the ids, stable between builds."""
+    run_name = run_name or str
     verdicts = pd.read_csv(verdicts_path, keep_default_na=False, na_values=[""])
     arch = None
     if arch_verdicts_path and Path(arch_verdicts_path).exists():
@@ -95,7 +100,7 @@ def accuracy_context(verdicts_path, arch_verdicts_path, published: dict) -> dict
     for ref_id, frame in verdicts.groupby("reference", sort=False):
         ref = trained.get(ref_id) or tables.get(ref_id) or {}
         source = sources.get(ref.get("source"), {})
-        rows = [_verdict_row(r) for _, r in frame.iterrows()]
+        rows = [_verdict_row(r, run_name) for _, r in frame.iterrows()]
         sourced(
             rows,
             {

@@ -472,7 +472,14 @@ def _accuracy(inputs: ReportInputs, published: dict) -> tuple[dict | None, dict]
         Path(inputs.arch_dir, ARCHITECTURE_FILES["verdicts"]) if inputs.arch_dir else None
     )
     png, svg = accuracy_dir / "curves.png", accuracy_dir / "curves.svg"
+    models = _names(inputs.config["models"], "label")
+    datasets = _names(inputs.config["datasets"], "title")
+
+    def run_name(run: str) -> str:  # experiment/data set/model, as the verdicts name a run
+        _, dataset, model = run.split("/")
+        return f"{models.get(model, model)} on {datasets.get(dataset, dataset)}"
+
     return (
-        accuracy_context(_accuracy_verdicts(inputs), arch_verdicts, published),
+        accuracy_context(_accuracy_verdicts(inputs), arch_verdicts, published, run_name),
         {"accuracy_curves": figure(png, svg, inputs.root)},
     )

@@ -3,21 +3,7 @@
 from __future__ import annotations
 
 from mobilenet_repro.data import SPLITS
-
-# The data sources (data.registry's, and the published data sets of report/published.yaml)
-# in words: the report names a source, never its id.
-SOURCE_NAMES = {
-    "sklearn_digits": "scikit-learn's bundled handwritten digits",
-    "cifar10": "CIFAR-10",
-    "mnist": "MNIST",
-    "stanford_dogs": "Stanford Dogs",
-    "imagenet": "ImageNet",
-    "image_folder": "a folder of images, one folder per class",
-}
-
-
-def source_name(source: str) -> str:
-    return SOURCE_NAMES.get(source, str(source).replace("_", " "))
+from mobilenet_repro.formatting import source_name
 
 
 def _size(n: int) -> str:
