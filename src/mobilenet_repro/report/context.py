@@ -27,7 +27,7 @@ from mobilenet_repro.config import experiment_backends
 from mobilenet_repro.files import read_json
 from mobilenet_repro.formatting import fmt_int
 from mobilenet_repro.models.specs import ARCH_SPECS
-from mobilenet_repro.paths import ARCHITECTURE_FILES, RUNS_DIR
+from mobilenet_repro.paths import ARCHITECTURE_FILES, PUBLISHED, RUNS_DIR
 from mobilenet_repro.report.accuracy import accuracy_context
 from mobilenet_repro.report.agreement import backends_context
 from mobilenet_repro.report.audit import audit_context
@@ -64,7 +64,7 @@ class ReportInputs:
     analysis_dir: Path | str = "."
     manifest_files: list = field(default_factory=list)
     benchmark_files: list = field(default_factory=list)
-    published_file: Path | str = "report/published.yaml"
+    published_file: Path | str = PUBLISHED
     arch_dir: Path | str | None = None
     accuracy_dir: Path | str | None = None
     claims_file: Path | str | None = None
