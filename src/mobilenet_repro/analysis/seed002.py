@@ -175,10 +175,11 @@ def _axes(ncols=1, width=6.0):
     return plt.subplots(1, ncols, figsize=(width, 3.8), squeeze=False)
 
 
-def _error_bars(table: pd.DataFrame, column: str) -> pd.Series:
+def _error_bars(table: pd.DataFrame, column: str) -> pd.Series | None:
     """A std as error bars (points) from three seeds only: two seeds measure no spread, and
-    the report's captions name error bars only then."""
-    return (table[column].where(table["seeds"] >= MIN_SEEDS_FOR_STD) * 100).fillna(0.0)
+    the report's captions name error bars only then (None: no bars, not even their caps)."""
+    spread = table[column].where(table["seeds"] >= MIN_SEEDS_FOR_STD) * 100
+    return None if spread.isna().all() else spread.fillna(0.0)
 
 
 def plot_steps_to_accuracy(table: pd.DataFrame, histories: pd.DataFrame, labels: dict):
