@@ -291,7 +291,8 @@ EXPERIMENT_FIGURES = (
 def _experiment_context(exp_id, exp, inputs: ReportInputs, runs, index) -> dict:
     config, analysis_dir = inputs.config, Path(inputs.analysis_dir) / exp_id
     recipe = config["recipes"][exp["recipe"]]
-    labels = {k: v.get("label") or k for k, v in config["models"].items()}
+    labels = _names(config["models"], "label")
+    titles = _names(config["datasets"], "title")
 
     def runs_of(row):
         return index.get((exp_id, row["dataset"], row["model"], row["backend"]), [])
@@ -321,7 +322,11 @@ def _experiment_context(exp_id, exp, inputs: ReportInputs, runs, index) -> dict:
         "underpowered": len(exp["seeds"]) < MIN_SEEDS_FOR_STD,
         # Seeds of a frozen base share its features: they vary the new head only.
         "head_only_seeds": bool(recipe.get("freeze_base")),
-        "not_learned": [f"{r['label']} ({r['dataset']})" for r in rows if not r["learned"]],
+        "not_learned": [
+            f"{r['label']} ({titles.get(r['dataset'], r['dataset'])})"
+            for r in rows
+            if not r["learned"]
+        ],
         "seed002": seed002_context(analysis_dir, exp.get("analyses", []), labels, fig),
         # The notebooks draw the published accuracies these runs are compared with.
         "published_marked": not compared_with(_accuracy_verdicts(inputs), exp_id).empty,
