@@ -83,6 +83,23 @@ def _verdict_row(r, run_name) -> dict:
     }
 
 
+def _scorecard(card: dict, verdicts_path, arch_verdicts_path) -> dict:
+    """The scorecard's counts as Numbers of the verdicts they count."""
+    return {
+        what: {
+            key: Number(
+                n,
+                f"scorecard: {what}: {key.replace('_', ' ')}",
+                Path(verdicts_path if what == "accuracy" else arch_verdicts_path).as_posix(),
+                "noise, status" if what == "accuracy" else "verdict",
+                kind="count",
+            )
+            for key, n in counts.items()
+        }
+        for what, counts in card.items()
+    }
+
+
 def accuracy_context(verdicts_path, arch_verdicts_path, published: dict, run_name=None) -> dict:
     """Tables of published top-1 accuracies with our runs and verdicts, and the scorecard.
 
@@ -132,17 +149,7 @@ def accuracy_context(verdicts_path, arch_verdicts_path, published: dict, run_nam
                 "n_compared": sum(r["compared"] for r in rows),
             }
         )
-    card = scorecard(arch, verdicts)
-    for what, counts in card.items():
-        source = verdicts_path if what == "accuracy" else arch_verdicts_path
-        for key in list(counts):
-            counts[key] = Number(
-                counts[key],
-                f"scorecard: {what}: {key.replace('_', ' ')}",
-                Path(source).as_posix(),
-                "noise, status" if what == "accuracy" else "verdict",
-                kind="count",
-            )
+    card = _scorecard(scorecard(arch, verdicts), verdicts_path, arch_verdicts_path)
     return {
         "groups": [g for g in groups if g["n_compared"]]
         + [g for g in groups if not g["n_compared"]],
