@@ -91,7 +91,12 @@ def main(argv=None) -> None:
             label=f"chenyaofo {label}, per epoch (published)",
         )
         ax.plot(
-            [200 * THEIR_TRAIN_IMAGES], [c["top1"].max()], "*", ms=9, color=ax.lines[-1].get_color()
+            [200 * THEIR_TRAIN_IMAGES],
+            [c["top1"].max()],
+            "*",
+            ms=9,
+            color=ax.lines[-1].get_color(),
+            label=f"chenyaofo {label}, best epoch {c['top1'].max():.2f}% (published)",
         )
     for record, group in ours.groupby("record", sort=False):
         per_epoch = group[group["split"] != "test (final)"]

@@ -52,3 +52,19 @@ def text(x) -> str:
 def as_bool(x) -> bool:
     """A boolean read back from a CSV (True or "True")."""
     return x is True or str(x) == "True"
+
+
+# The data sources (data.registry's, and the published data sets of report/published.yaml)
+# in words: the report names a source, never its id.
+SOURCE_NAMES = {
+    "sklearn_digits": "scikit-learn's bundled handwritten digits",
+    "cifar10": "CIFAR-10",
+    "mnist": "MNIST",
+    "stanford_dogs": "Stanford Dogs",
+    "imagenet": "ImageNet",
+    "image_folder": "a folder of images, one folder per class",
+}
+
+
+def source_name(source: str) -> str:
+    return SOURCE_NAMES.get(source, str(source).replace("_", " "))

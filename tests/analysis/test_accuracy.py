@@ -104,8 +104,8 @@ def test_a_copy_of_the_data_is_named_as_such():
             "compare_as": {"source": "cifar10", "note": "JPEG round trip"},
         },
     )
-    assert official == "the published data set (cifar10)"
-    assert "copy standing in for cifar10" in jpeg and "JPEG round trip" in jpeg
+    assert official == "the published data set (CIFAR-10)"
+    assert "copy standing in for CIFAR-10" in jpeg and "JPEG round trip" in jpeg
 
 
 def test_published_cifar10_references_are_complete():

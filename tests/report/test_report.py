@@ -21,12 +21,18 @@ def full_context(tmp_path) -> dict:
     row |= {"train_seconds": "12.5", "images_per_second": "815", "interval": "90.9-92.4"}
     experiment = {"title": "Tiny " + NASTY, "description": "About " + NASTY, "seeds": [0, 7]}
     experiment |= {"recipe_name": "quick", "recipe": recipe, "rows": [row], "best": row}
-    experiment |= {"datasets": ["digits"], "not_learned": [], "seed002": {}}
+    experiment |= {
+        "datasets": ["digits"],
+        "not_learned": [],
+        "seed002": {},
+        "published_marked": True,
+    }
     ranking = {"dataset": "digits", "first": row, "second": row, "kind": "tied"}
     ranking |= {"diff": "+0.4", "interval": "-1.6 to +2.4"}
     experiment |= {"ranking": [ranking], "underpowered": True, "surprises": ["Net " + NASTY]}
     experiment["settings"] = [
-        {"setting": "learning_rate", "value": "0.002", "origin": "chosen here", "note": NASTY}
+        {"setting": "learning_rate", "name": "learning rate", "value": "0.002"}
+        | {"origin": "chosen here", "note": NASTY}
     ]
     compared = {"dataset": "digits", "label": "V1 " + NASTY, "seeds": "2", "top1": "90.1 ± 0.5"}
     compared |= {"difference": "-1.6", "interval": "-9.0 to +5.8", "train_seconds": "30.2"}
@@ -41,15 +47,17 @@ def full_context(tmp_path) -> dict:
         "learning_curves": figures["c"],
         "lr_schedule": figures["d"],
     }
-    dataset = {"name": "digits", "num_classes": 10, "image_shape": [8, 8, 1]}
+    dataset = {"name": "digits", "title": "Digits " + NASTY, "num_classes": 10}
+    dataset["image_shape"] = [8, 8, 1]
     dataset |= {"counts": {"train": 1203, "val": 297, "test": 297}, "class_names": ["0", "1"]}
     dataset["counts_per_class"] = {s: {"0": 31, "1": 32} for s in ("train", "val", "test")}
     dataset["datasheet"] = [("Name", "Digits " + NASTY), ("Images", "train 1,203")]
     accuracy_row = {"label": "1.0 MobileNet-224", "published": "83.3%", "compared": True}
-    accuracy_row |= {"run": "e/dogs/m", "ours": "80.10 ± 1.00 (3 seeds)", "diff": "-3.20"}
+    accuracy_row |= {"run": "e/dogs/m", "run_name": "V1 on dogs " + NASTY}
+    accuracy_row |= {"ours": "80.10 ± 1.00 (3 seeds)", "diff": "-3.20"}
     accuracy_row |= {"noise": "below", "noise_text": "below by 3.20 points " + NASTY}
     accuracy_row |= {"budget_text": "6.8% of their training budget", "network_text": "exact"}
-    accuracy_row["data_text"] = "the published data set (stanford_dogs)"
+    accuracy_row["data_text"] = "the published data set (Stanford Dogs)"
     return {
         "title": "Report " + NASTY,
         "authors": "pytest",
@@ -65,22 +73,11 @@ def full_context(tmp_path) -> dict:
         "device_kind": "CPU core",
         "chance_margin": "5",
         "experiments": [experiment],
-        "cifar_params": {
-            "stated": "1,184,746",
-            "trainable": "1,760,362",
-            "diff": "+575,616",
-            "diff_pct": "+48.6",
-            "exact": [],
-            "closest": "no batch norm",
-            "closest_distance": "1,718",
-            "runs": [
-                {"model": "c", "alpha": 0.5, "resolution": 32, "classes": 10, "trainable": "9"}
-            ],
-        },
         "models": [
             {
                 "label": NASTY,
                 "arch": "mobilenet_v1",
+                "architecture": "MobileNet V1",
                 "alpha": 0.25,
                 "resolution": 32,
                 "weights": None,
@@ -88,6 +85,7 @@ def full_context(tmp_path) -> dict:
         ],
         "arch": None,
         "datasets": [dataset],
+        "dataset_titles": {"digits": "Digits " + NASTY},
         "accuracy": {
             "n_compared": 1,
             "n_published": 6,

@@ -14,6 +14,8 @@ rule analyse_results:
     input:
         notebook=get_repo_file("notebooks/results.ipynb"),
         metrics=get_experiment_metrics,
+        # The published top-1 accuracies the runs are compared with, marked on the figures.
+        accuracy_verdicts=for_config(paths.ACCURACY_VERDICTS),
     output:
         notebook=f"{ANALYSIS}/results.ipynb",
         table=report(
@@ -52,6 +54,7 @@ rule analyse_training:
         notebook=get_repo_file("notebooks/training.ipynb"),
         histories=get_experiment_histories,
         schedules=get_experiment_schedules,
+        accuracy_verdicts=for_config(paths.ACCURACY_VERDICTS),
     output:
         notebook=f"{ANALYSIS}/training.ipynb",
         curves_png=report(

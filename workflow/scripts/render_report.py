@@ -11,39 +11,32 @@ from mobilenet_repro.jobs import start_job  # noqa: E402
 
 start_job(snakemake)
 
-from mobilenet_repro.report.audit import audit_context
-from mobilenet_repro.report.build import build_report
-from mobilenet_repro.report.changes import run_records
-from mobilenet_repro.report.claims import claims_context
-from mobilenet_repro.report.context import build_context
+from mobilenet_repro.report.build import write_report
+from mobilenet_repro.report.context import ReportInputs
 
-context = build_context(
-    config=snakemake.params.config,
-    runs_csv=snakemake.input.runs,
-    metrics_files=snakemake.input.metrics,
-    analysis_dir=snakemake.params.analysis_dir,
-    manifest_files=snakemake.input.manifests,
-    benchmark_files=snakemake.input.benchmarks,
-    published_file=snakemake.input.published,
-    arch_dir=Path(snakemake.input.arch_stats).parent,
-    accuracy_dir=Path(snakemake.input.accuracy).parent,
-    repo=REPO,
-)
-context["claims"] = claims_context(snakemake.input.claims)
-context["audit"] = audit_context(snakemake.input.audit[0] if snakemake.input.audit else None)
-build_report(
-    context,
+inputs = snakemake.input
+write_report(
+    ReportInputs(
+        config=snakemake.params.config,
+        runs_csv=inputs.runs,
+        metrics_files=list(inputs.metrics),
+        analysis_dir=snakemake.params.analysis_dir,
+        manifest_files=list(inputs.manifests),
+        benchmark_files=list(inputs.benchmarks),
+        published_file=inputs.published,
+        arch_dir=Path(inputs.arch_stats).parent,
+        accuracy_dir=Path(inputs.accuracy).parent,
+        claims_file=inputs.claims,
+        audit_file=inputs.audit[0] if inputs.audit else None,
+        repo=REPO,
+    ),
     snakemake.output.html,
     snakemake.output.pdf,
     snakemake.output.numbers,
-    runs=run_records(snakemake.params.config, snakemake.input.metrics, snakemake.input.manifests),
     previous=snakemake.params.previous,
     compare_with=snakemake.params.compare_with,
     tolerance=snakemake.params.tolerance,
     # The templates the rule declares: the folder holding the top-level ones.
-    template_dir=next(
-        Path(t).parent for t in snakemake.input.templates if t.endswith("report.html.j2")
-    ),
-    repo=REPO,
+    template_dir=next(Path(t).parent for t in inputs.templates if t.endswith("report.html.j2")),
 )
 print("report rendered", file=sys.stderr)

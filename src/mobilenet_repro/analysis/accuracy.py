@@ -31,6 +31,7 @@ import pandas as pd
 
 from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD, interval_text, means_difference
 from mobilenet_repro.files import read_json
+from mobilenet_repro.formatting import source_name
 from mobilenet_repro.paths import PUBLISHED
 from mobilenet_repro.runs import Run
 
@@ -274,11 +275,12 @@ def network_verdict(relation: str, differences: Sequence[str] = ()) -> str:
 
 def data_verdict(published_dataset: str, dataset_cfg: dict) -> str:
     if dataset_cfg.get("source") == published_dataset:
-        return f"the published data set ({published_dataset})"
+        return f"the published data set ({source_name(published_dataset)})"
     stand_in = dataset_cfg.get("compare_as") or {}
     title = dataset_cfg.get("title") or dataset_cfg.get("source")
     note = stand_in.get("note", "")
-    return f"a copy standing in for {published_dataset}: {title}" + (f"; {note}" if note else "")
+    standing_in = f"a copy standing in for {source_name(published_dataset)}: {title}"
+    return standing_in + (f"; {note}" if note else "")
 
 
 # ------------------------------------------------------------------ matching
@@ -522,9 +524,43 @@ def scorecard(arch_verdicts: pd.DataFrame | None, accuracy: pd.DataFrame) -> dic
 
 
 # ------------------------------------------------------------------ figure
+def compared_with(verdicts_path: Path | str | None, experiment: str) -> pd.DataFrame:
+    """The published top-1 accuracies that this experiment's runs are compared with (the
+    compare_accuracy rule's verdicts.csv): data set, model, label, source and value."""
+    columns = ["dataset", "model", "reference", "source", "label", "published_text", "published"]
+    if not verdicts_path or not Path(verdicts_path).is_file():
+        return pd.DataFrame(columns=columns)
+    verdicts = pd.read_csv(verdicts_path, keep_default_na=False, na_values=[""])
+    rows = verdicts[verdicts["status"] == "compared"].copy()
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    # The verdicts' `run` is experiment/data set/model (Run's id without the seed).
+    parts = rows["run"].astype(str).str.split("/", expand=True)
+    rows["model"] = parts[2]
+    return rows[parts[0] == experiment][columns].reset_index(drop=True)
+
+
+def mark_published(ax, published: pd.DataFrame | None) -> None:
+    """Each published top-1 in `published` (`compared_with`) as a dashed line across the axes,
+    named in the legend: their networks and budgets are not ours (the verdicts say how), so
+    the line is a level to read our points against, not a point of the same axes."""
+    if published is None or published.empty:
+        return
+    styles = ((0, (5, 2)), (0, (1, 1.5)), (0, (5, 2, 1, 2)))
+    shown = published.drop_duplicates(["reference", "label"])
+    for i, (_, p) in enumerate(shown.iterrows()):
+        ax.axhline(
+            float(p["published"]),
+            color="k",
+            lw=1,
+            ls=styles[i % len(styles)],
+            label=f"published: {p['label']}, {p['published_text']}% ({p['source']})",
+        )
+
+
 def plot_curves(verdicts, published, history_files, png, svg, published_dir=PUBLISHED_DIR):
     """Our per-epoch top-1 (test or validation split, as the run evaluated) over each
-    published per-epoch curve it is compared with.
+    published per-epoch curve it is compared with, and the published figure as a star.
 
     The x axis is logarithmic so that a 15-epoch run and a 200-epoch schedule both read.
     """
@@ -559,9 +595,22 @@ def plot_curves(verdicts, published, history_files, png, svg, published_dir=PUBL
         ax.text(0.5, 0.5, "No run is compared with a published per-epoch curve", ha="center")
         ax.set_axis_off()
     for ref_key in dict.fromkeys(rows["reference"] + "/" + rows["label"]):
-        curve = refs[ref_key]["curve"]
+        ref = refs[ref_key]
+        (line,) = ax.plot(
+            list(ref["curve"]),
+            list(ref["curve"].values()),
+            lw=1.2,
+            label=f"published: {ref['label']}",
+        )
+        # The figure the source reports (best or final epoch), at the curve's last epoch.
         ax.plot(
-            list(curve), list(curve.values()), lw=1.2, label=f"published: {refs[ref_key]['label']}"
+            [max(ref["curve"])],
+            [ref["value"]],
+            "*",
+            ms=10,
+            color=line.get_color(),
+            markeredgecolor="k",
+            label=f"published: {ref['label']}, {ref['text']}% as reported",
         )
     for run in dict.fromkeys(rows["run"]):
         for seed, split, frame in histories.get(run, []):

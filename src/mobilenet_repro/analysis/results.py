@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from mobilenet_repro.analysis.accuracy import mark_published
 from mobilenet_repro.files import read_json
 from mobilenet_repro.runs import Run
 from mobilenet_repro.training.backends import DEFAULT as DEFAULT_BACKEND
@@ -91,9 +92,10 @@ def curve_label(model: str, backend: str, backends) -> str:
     return f"{model} ({backend})" if len(set(backends)) > 1 else model
 
 
-def plot_accuracy_vs(table: pd.DataFrame, x: str, xlabel: str):
+def plot_accuracy_vs(table: pd.DataFrame, x: str, xlabel: str, published=None):
     """Test top-1 (mean +- std over seeds) against model size or cost (seed 001, Fig. 4.1);
-    red rings mark runs that did not learn (`learned`)."""
+    red rings mark runs that did not learn (`learned`); dashed lines the published top-1
+    accuracies the runs are compared with (`accuracy.compared_with`)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -140,17 +142,19 @@ def plot_accuracy_vs(table: pd.DataFrame, x: str, xlabel: str):
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+    mark_published(ax, published)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("test top-1 accuracy (%)")
     ax.grid(True, alpha=0.3)
-    ax.legend(title="data set", fontsize=8)
+    ax.legend(title=None if published is not None and len(published) else "data set", fontsize=8)
     fig.tight_layout()
     declutter(fig, notes)
     return fig
 
 
-def plot_learning_curves(history: pd.DataFrame):
-    """Train and validation accuracy per epoch, mean over seeds (seed 001, Fig. 4.2)."""
+def plot_learning_curves(history: pd.DataFrame, published=None):
+    """Train and validation accuracy per epoch, mean over seeds (seed 001, Fig. 4.2), with
+    the published top-1 accuracies the runs are compared with (`accuracy.compared_with`)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -166,6 +170,7 @@ def plot_learning_curves(history: pd.DataFrame):
         axes[0].plot(epochs, part["val_accuracy"] * 100, "-", color=line.get_color(), label=label)
         axes[1].plot(epochs, part["loss"], "--", color=line.get_color(), alpha=0.7)
         axes[1].plot(epochs, part["val_loss"], "-", color=line.get_color())
+    mark_published(axes[0], published)
     from matplotlib.ticker import MaxNLocator
 
     axes[0].set_ylabel("accuracy (%) (dashed: train, solid: validation)")

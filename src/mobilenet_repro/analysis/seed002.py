@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD
 from mobilenet_repro.analysis.results import learned
 from mobilenet_repro.files import read_json
 
@@ -174,6 +175,13 @@ def _axes(ncols=1, width=6.0):
     return plt.subplots(1, ncols, figsize=(width, 3.8), squeeze=False)
 
 
+def _error_bars(table: pd.DataFrame, column: str) -> pd.Series | None:
+    """A std as error bars (points) from three seeds only: two seeds measure no spread, and
+    the report's captions name error bars only then (None: no bars, not even their caps)."""
+    spread = table[column].where(table["seeds"] >= MIN_SEEDS_FOR_STD) * 100
+    return None if spread.isna().all() else spread.fillna(0.0)
+
+
 def plot_steps_to_accuracy(table: pd.DataFrame, histories: pd.DataFrame, labels: dict):
     """Validation accuracy against optimizer steps (mean over seeds), the target dashed."""
     fig, ((ax,),) = _axes()
@@ -201,7 +209,7 @@ def plot_fully_trained(table: pd.DataFrame, labels: dict):
     ax.bar(
         names,
         table["test_top1_mean"] * 100,
-        yerr=table["test_top1_std"] * 100,
+        yerr=_error_bars(table, "test_top1_std"),
         capsize=4,
         color=colors,
     )
@@ -223,13 +231,14 @@ def plot_training_set_size(table: pd.DataFrame, labels: dict):
 
     from matplotlib.ticker import FuncFormatter
 
+    rings = False  # the red rings' legend entry, once
     for model, part in table.groupby("model", sort=False):
         label = "\n".join(textwrap.wrap(labels.get(model, model), 28))
         for ax, col in ((left, "test_top1"), (right, "gap")):
             ax.errorbar(
                 part["per_class"],
                 part[f"{col}_mean"] * 100,
-                yerr=part[f"{col}_std"] * 100,
+                yerr=_error_bars(part, f"{col}_std"),
                 marker="o",
                 capsize=3,
                 label=label,
@@ -237,8 +246,14 @@ def plot_training_set_size(table: pd.DataFrame, labels: dict):
         for ax, col in ((left, "test_top1_mean"), (right, "gap_mean")):
             missed = part[~part["learned"].astype(bool)]
             ax.scatter(
-                missed["per_class"], missed[col] * 100, s=90, facecolors="none", edgecolors="r"
+                missed["per_class"],
+                missed[col] * 100,
+                s=90,
+                facecolors="none",
+                edgecolors="r",
+                label="did not learn" if len(missed) and not rings else None,
             )
+            rings = rings or bool(len(missed))
     chance = 100 / table["classes"].iloc[0]
     left.axhline(chance, color="k", ls=":", lw=1, label=f"chance ({chance:.0f}%)")
     left.set_ylabel("test top-1 (%)")

@@ -203,7 +203,7 @@ def cifar_reading_rows(stated: int, n_closest: int = 3) -> tuple[pd.DataFrame, d
         )
         row = _reading_row(f"keras_mobilenetv2_{alpha:.2f}", "", None, total, trainable, stated)
         row["description"] = (
-            f"keras.applications.MobileNetV2(alpha={alpha:g}) at 32×32×3 with 10 classes: "
+            f"Keras's own MobileNetV2 at width {alpha:g}, 32×32×3 with 10 classes: "
             "the V2 paper's network"
         )
         rows.append(row)

@@ -53,7 +53,7 @@ def keras_reference_params(spec: Spec) -> tuple[int | None, str]:
     if spec.arch not in ("mobilenet_v1", "mobilenet_v2"):
         if spec.arch in ("cifar_mobilenet_v2", "chenyaofo_mobilenet_v2"):
             return None, "no keras model"
-        return None, "is keras.applications"
+        return None, "is Keras's own model"
     app = (
         keras.applications.MobileNet
         if spec.arch == "mobilenet_v1"

@@ -32,6 +32,6 @@ def load_sklearn_digits(name: str, spec: dict, resources_dir: Path) -> ImageData
             "UCI Machine Learning Repository, 1998.",
             "license": "CC BY 4.0",
             "files": {},
-            "splits_from": "stratified random split of the 1,797 images (split.seed)",
+            "splits_from": "stratified random split of the 1,797 images (its split seed)",
         },
     )

@@ -58,10 +58,10 @@ def assemble(
         )
         if val is None:
             val = (x[idx["val"]], y[idx["val"]])
-            how.append(f"validation: {val_fraction:g} of each training class (split.seed {seed})")
+            how.append(f"validation: {val_fraction:g} of each training class (split seed {seed})")
         if test is None:
             test = (x[idx["test"]], y[idx["test"]])
-            how.append(f"test: {test_fraction:g} of each training class (split.seed {seed})")
+            how.append(f"test: {test_fraction:g} of each training class (split seed {seed})")
         train = (x[idx["train"]], y[idx["train"]])
     base = meta.pop("splits_base", "official train/test split")
     meta.setdefault("splits_from", "; ".join([base] + how))

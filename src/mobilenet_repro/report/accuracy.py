@@ -12,6 +12,7 @@ import pandas as pd
 
 from mobilenet_repro.analysis.accuracy import scorecard
 from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD
+from mobilenet_repro.formatting import source_name
 from mobilenet_repro.report.numbers import Number, sourced
 
 NOISE_LABELS = {
@@ -57,7 +58,7 @@ def _recipe_text(recipe: dict | None) -> str:
     return "; ".join(parts)
 
 
-def _verdict_row(r) -> dict:
+def _verdict_row(r, run_name) -> dict:
     """One published result of a table: with our runs and the verdicts, when compared."""
     if r["status"] != "compared":
         return {"label": r["label"], "published": r["published_text"], "compared": False}
@@ -66,6 +67,7 @@ def _verdict_row(r) -> dict:
         "published": r["published_text"],
         "compared": True,
         "run": r["run"],
+        "run_name": run_name(r["run"]),
         "ours": _ours(r),
         "diff": f"{r['diff_points']:+.2f}",
         "noise": NOISE_LABELS[r["noise"]],
@@ -75,11 +77,35 @@ def _verdict_row(r) -> dict:
         "data_text": r["data_text"],
         # Only where our per-epoch test curve was compared with theirs (an exact network).
         "curve_text": r["curve_text"] if isinstance(r.get("curve_text"), str) else "",
+        # Their curve read at our epochs: the source publishes one, so the curves figure
+        # draws it under our run (accuracy.plot_curves), whatever the network.
+        "has_curve": not pd.isna(r.get("curve_at_our_epochs", float("nan"))),
     }
 
 
-def accuracy_context(verdicts_path, arch_verdicts_path, published: dict) -> dict:
-    """Tables of published top-1 accuracies with our runs and verdicts, and the scorecard."""
+def _scorecard(card: dict, verdicts_path, arch_verdicts_path) -> dict:
+    """The scorecard's counts as Numbers of the verdicts they count."""
+    return {
+        what: {
+            key: Number(
+                n,
+                f"scorecard: {what}: {key.replace('_', ' ')}",
+                Path(verdicts_path if what == "accuracy" else arch_verdicts_path).as_posix(),
+                "noise, status" if what == "accuracy" else "verdict",
+                kind="count",
+            )
+            for key, n in counts.items()
+        }
+        for what, counts in card.items()
+    }
+
+
+def accuracy_context(verdicts_path, arch_verdicts_path, published: dict, run_name=None) -> dict:
+    """Tables of published top-1 accuracies with our runs and verdicts, and the scorecard.
+
+    `run_name(run)` names the verdicts' runs (experiment/data set/model) in the text; the
+    numbers' labels keep the ids, stable between builds."""
+    run_name = run_name or str
     verdicts = pd.read_csv(verdicts_path, keep_default_na=False, na_values=[""])
     arch = None
     if arch_verdicts_path and Path(arch_verdicts_path).exists():
@@ -91,7 +117,7 @@ def accuracy_context(verdicts_path, arch_verdicts_path, published: dict) -> dict
     for ref_id, frame in verdicts.groupby("reference", sort=False):
         ref = trained.get(ref_id) or tables.get(ref_id) or {}
         source = sources.get(ref.get("source"), {})
-        rows = [_verdict_row(r) for _, r in frame.iterrows()]
+        rows = [_verdict_row(r, run_name) for _, r in frame.iterrows()]
         sourced(
             rows,
             {
@@ -114,7 +140,7 @@ def accuracy_context(verdicts_path, arch_verdicts_path, published: dict) -> dict
                 "caption": ref.get("caption", ref_id),
                 "source": source.get("title", ref.get("source", "")),
                 "url": source.get("url", ""),
-                "dataset": frame["dataset_published"].iloc[0],
+                "dataset": source_name(frame["dataset_published"].iloc[0]),
                 "metric": ref.get("metric", ""),
                 "network": ref.get("network", ""),
                 "recipe": _recipe_text(ref.get("recipe")),
@@ -123,17 +149,7 @@ def accuracy_context(verdicts_path, arch_verdicts_path, published: dict) -> dict
                 "n_compared": sum(r["compared"] for r in rows),
             }
         )
-    card = scorecard(arch, verdicts)
-    for what, counts in card.items():
-        source = verdicts_path if what == "accuracy" else arch_verdicts_path
-        for key in list(counts):
-            counts[key] = Number(
-                counts[key],
-                f"scorecard: {what}: {key.replace('_', ' ')}",
-                Path(source).as_posix(),
-                "noise, status" if what == "accuracy" else "verdict",
-                kind="count",
-            )
+    card = _scorecard(scorecard(arch, verdicts), verdicts_path, arch_verdicts_path)
     return {
         "groups": [g for g in groups if g["n_compared"]]
         + [g for g in groups if not g["n_compared"]],
@@ -151,6 +167,6 @@ def accuracy_context(verdicts_path, arch_verdicts_path, published: dict) -> dict
         ],
         "n_compared": card["accuracy"]["compared"],
         # The curves figure only where a run is compared with a published per-epoch curve.
-        "has_curves": any(r.get("curve_text") for g in groups for r in g["rows"]),
+        "has_curves": any(r.get("has_curve") for g in groups for r in g["rows"]),
         "n_published": card["accuracy"]["published"],
     }

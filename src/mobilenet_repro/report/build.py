@@ -1,4 +1,5 @@
-"""One report build: render, record every number, compare with the previous record.
+"""One report build: the context, rendered; every number recorded and compared with the
+previous record.
 
 The Changes section needs this build's numbers, which only rendering tells (numbers.py), so
 the HTML is rendered once to record them, then the comparison is made and both outputs are
@@ -14,6 +15,7 @@ from pathlib import Path
 from mobilenet_repro.files import write_json
 from mobilenet_repro.paths import TEMPLATES
 from mobilenet_repro.report import changes
+from mobilenet_repro.report.context import ReportInputs, build_context
 from mobilenet_repro.report.render import render, render_html
 
 
@@ -21,6 +23,34 @@ def tolerance_text(tolerance: float) -> str:
     if tolerance <= 0:
         return "none: any change of a printed value counts"
     return f"{tolerance * 100:g}% of the old value"
+
+
+def write_report(
+    inputs: ReportInputs,
+    html_path,
+    pdf_path,
+    numbers_path,
+    *,
+    previous: Path | str,
+    compare_with: str | None = None,
+    tolerance: float = 0.0,
+    template_dir: Path | str = TEMPLATES,
+) -> dict:
+    """The report of the files `inputs` names: context, HTML, PDF and numbers.json (see
+    `build_report`, which this calls with the runs' records). Returns the record."""
+    return build_report(
+        build_context(inputs),
+        html_path,
+        pdf_path,
+        numbers_path,
+        changes.run_records(inputs.config, inputs.metrics_files, inputs.manifest_files),
+        previous=previous,
+        compare_with=compare_with,
+        tolerance=tolerance,
+        root=inputs.root,
+        template_dir=template_dir,
+        repo=inputs.repo,
+    )
 
 
 def build_report(

@@ -24,8 +24,12 @@ def config_label(arch: str, alpha: float, resolution: int, classes: int | None =
     return label if classes is None else f"{label}, {int(classes):,} classes"
 
 
-def _ctx_grid(own: pd.DataFrame) -> tuple[list[dict], list[str]]:
+def _ctx_grid(own: pd.DataFrame, src: _Sources) -> tuple[list[dict], list[str]]:
     """The grid at 1,000 classes, with the parameters at the data sets' class counts."""
+
+    def label(r, k):
+        return f"grid: {r['label']} {r['alpha']}-{r['resolution']}: {k}"
+
     grid = own[own["in_grid"].map(as_bool)]
     others = sorted(int(c) for c in grid["classes"].unique() if c != IMAGENET_CLASSES)
     rows = []
@@ -49,17 +53,30 @@ def _ctx_grid(own: pd.DataFrame) -> tuple[list[dict], list[str]]:
                 "params_at": [fmt_int(at[c]["params"]) if c in at else "-" for c in others],
             }
         )
+        rows[-1]["params_at"] = [
+            src.one(v, label(rows[-1], f"params at {c:,} classes"), "stats", "params")
+            for v, c in zip(rows[-1]["params_at"], others, strict=True)
+        ]
+    src.rows(rows, "stats", COUNTS, label)
     return rows, [f"{c:,}" for c in others]
 
 
-def _ctx_configured(stats: pd.DataFrame) -> list[dict]:
+def _named(ids: str, names: dict) -> str:
+    """The stage's ";"-joined ids as the configuration names them."""
+    return ", ".join(names.get(i, i) for i in text(ids).split(";") if i)
+
+
+def _ctx_configured(stats: pd.DataFrame, models: dict, datasets: dict, src: _Sources):
     """The configured models, as training builds them, on the data sets they train on."""
     rows = []
     for _, r in stats[stats["config_models"].map(text) != ""].iterrows():
         rows.append(
             {
-                "models": text(r["config_models"]).replace(";", ", "),
-                "datasets": text(r["datasets"]).replace(";", ", "),
+                # Ids for the numbers' labels (stable between builds), names for the text.
+                "model_ids": text(r["config_models"]).replace(";", ", "),
+                "dataset_ids": text(r["datasets"]).replace(";", ", "),
+                "models": _named(r["config_models"], models),
+                "datasets": _named(r["datasets"], datasets),
                 "config": config_label(r["model"], r["alpha"], r["resolution"], r["classes"]),
                 "head": "own top" if r["head"] == "own" else "new dense head",
                 "params": fmt_int(r["params"]),
@@ -67,10 +84,16 @@ def _ctx_configured(stats: pd.DataFrame) -> list[dict]:
                 "mult_adds_m": fmt_millions(r["mult_adds"], 2),
             }
         )
+    src.rows(
+        rows,
+        "stats",
+        COUNTS,
+        lambda r, k: f"configured: {r['model_ids']} on {r['dataset_ids']}: {k}",
+    )
     return rows
 
 
-def _ctx_multipliers(own: pd.DataFrame) -> list[dict]:
+def _ctx_multipliers(own: pd.DataFrame, src: _Sources) -> list[dict]:
     """V1's width and resolution multipliers at 1,000 classes, relative to 1.0-224."""
 
     def get(alpha, res):
@@ -103,13 +126,28 @@ def _ctx_multipliers(own: pd.DataFrame) -> list[dict]:
                 "predicted_rel": f"{alpha**2 * rho**2:.3f}",
             }
         )
+    src.rows(
+        rows,
+        "stats",
+        {
+            "params_m": "params",
+            "trainable_m": "trainable_params",
+            "params_rel": "params / first",
+            "mult_adds_m": "mult_adds",
+            "madds_rel": "mult_adds / first",
+            "rho": "resolution / 224",
+            "alpha_sq": "alpha^2",
+            "predicted_rel": "alpha^2 rho^2",
+        },
+        lambda r, k: f"V1 multipliers: {r['alpha']}-{r['resolution']}: {k}",
+    )
     return rows
 
 
 LAYER_KINDS = ("conv", "depthwise", "pointwise", "dense")
 
 
-def _ctx_by_kind(layers: pd.DataFrame) -> list[dict]:
+def _ctx_by_kind(layers: pd.DataFrame, src: _Sources) -> list[dict]:
     """Share of mult-adds in each kind of layer, each grid model at 1,000 classes."""
     sel1000 = layers[(layers["classes"] == IMAGENET_CLASSES) & (layers["head"] == "own")]
     rows = []
@@ -122,14 +160,21 @@ def _ctx_by_kind(layers: pd.DataFrame) -> list[dict]:
         if sel.empty:
             continue
         total = sel["mult_adds"].sum()
+        config = config_label(arch, alpha, res)
         shares = [
-            f"{sel.loc[sel['kind'] == k, 'mult_adds'].sum() / total * 100:.2f}" for k in LAYER_KINDS
+            src.one(
+                f"{sel.loc[sel['kind'] == k, 'mult_adds'].sum() / total * 100:.2f}",
+                f"mult-adds share: {config}: {k}",
+                "layers",
+                "mult_adds by kind",
+            )
+            for k in LAYER_KINDS
         ]
-        rows.append({"config": config_label(arch, alpha, res), "shares": shares})
+        rows.append({"config": config, "shares": shares})
     return rows
 
 
-def _ctx_separable(ratios: pd.DataFrame) -> tuple[list[dict], list[dict]]:
+def _ctx_separable(ratios: pd.DataFrame, src: _Sources) -> tuple[list[dict], list[dict]]:
     """Per model: pairs and how far measured ratios are from 1/N + 1/D_K^2; V1's pairs."""
     models = []
     for arch, alpha, res, _ in GRID:
@@ -163,7 +208,9 @@ def _ctx_separable(ratios: pd.DataFrame) -> tuple[list[dict], list[dict]]:
         size = f"{int(r['out_h'])}×{int(r['out_w'])}"
         pairs.append(
             {
-                "pair": f"{r['depthwise']} + {r['pointwise']}",
+                "pair_id": f"{r['depthwise']} + {r['pointwise']}",
+                # Keras's layer names (conv_dw_13) in words.
+                "pair": f"{_layer_name(r['depthwise'])} + {_layer_name(r['pointwise'])}",
                 "shape": f"{size}, {int(r['in_channels'])} → {int(r['out_channels'])}",
                 "kernel": int(r["kernel"]),
                 "separable": fmt_int(r["separable_mult_adds"]),
@@ -173,10 +220,37 @@ def _ctx_separable(ratios: pd.DataFrame) -> tuple[list[dict], list[dict]]:
                 "matches": as_bool(r["matches"]),
             }
         )
+    src.rows(
+        models,
+        "ratios",
+        _same("pairs", "max_abs_error", "min_ratio", "max_ratio", "network_ratio"),
+        lambda r, k: f"separable: {r['config']}: {k}",
+        kinds={"pairs": "count"},
+    )
+    src.rows(
+        pairs,
+        "ratios",
+        {
+            "kernel": "kernel",
+            "separable": "separable_mult_adds",
+            "standard": "standard_mult_adds",
+            "measured": "measured_ratio",
+            "expected": "expected_ratio",
+        },
+        lambda r, k: f"separable pair {r['pair_id']}: {k}",
+    )
     return models, pairs
 
 
-def _ctx_verdicts(verdicts: pd.DataFrame, sources: dict) -> list[dict]:
+def _layer_name(keras_name: str) -> str:
+    words = {"conv_dw": "depthwise", "conv_pw": "pointwise"}
+    for prefix, word in words.items():
+        if str(keras_name).startswith(prefix + "_"):
+            return f"{word} {str(keras_name)[len(prefix) + 1 :]}"
+    return str(keras_name).replace("_", " ")
+
+
+def _ctx_verdicts(verdicts: pd.DataFrame, sources: dict, src: _Sources) -> list[dict]:
     tables = []
     for table_id, sel in verdicts.groupby("table", sort=False):
         first = sel.iloc[0]
@@ -196,6 +270,13 @@ def _ctx_verdicts(verdicts: pd.DataFrame, sources: dict) -> list[dict]:
                     "also_matches": r["also_matches"].replace("_", " ").replace(";", ", "),
                 }
             )
+        src.rows(
+            rows,
+            "verdicts",
+            {"published": "published_text", "ours": "ours_text", "verdict": "verdict"},
+            lambda r, k, t=table_id: f"{t}: {r['row']}, {r['column']}, {r['quantity']}: {k}",
+            kinds={"published": "published", "verdict": "verdict"},
+        )
         tables.append(
             {
                 "id": table_id,
@@ -212,7 +293,9 @@ def _ctx_verdicts(verdicts: pd.DataFrame, sources: dict) -> list[dict]:
     return tables
 
 
-def _ctx_acceptance(verdicts: pd.DataFrame, table: str, row: str) -> dict | None:
+def _ctx_acceptance(verdicts: pd.DataFrame, key: str, row: str, src: _Sources) -> dict | None:
+    """Seed 004's acceptance check (its versions table's `row`) as `key` names it."""
+    table = "seed004_versions"
     sel = verdicts[
         (verdicts["table"] == table)
         & (verdicts["row"] == row)
@@ -221,7 +304,8 @@ def _ctx_acceptance(verdicts: pd.DataFrame, table: str, row: str) -> dict | None
     if sel.empty:
         return None
     r = sel.iloc[0]
-    return {
+    numbers = {"ours_m": "ours", "relative": "relative_difference"}
+    acceptance = {
         "config": config_label(r["model"], r["alpha"], r["resolution"]),
         "ours_m": fmt_millions(r["ours"]),
         "published": r["published_text"],
@@ -229,24 +313,28 @@ def _ctx_acceptance(verdicts: pd.DataFrame, table: str, row: str) -> dict | None
         "tolerance": r["tolerance"],
         "matches": as_bool(r["matches"]),
     }
+    src.rows([acceptance], "verdicts", numbers, lambda _, k: f"acceptance {key}: {k}")
+    return acceptance
 
 
-def _ctx_structures(structures: pd.DataFrame, sources: dict) -> list[dict]:
+def _ctx_structures(structures: pd.DataFrame, sources: dict, src: _Sources) -> list[dict]:
     tables = []
     for table_id, sel in structures.groupby("table", sort=False):
         sel = sel.assign(row=sel["row"].astype(int), column_index=sel["column_index"].astype(int))
         first = sel.iloc[0]
         columns = sel.drop_duplicates("column_index").sort_values("column_index")["column"]
         rows = []
-        for _, cells in sel.groupby("row"):
+        for i, (_, cells) in enumerate(sel.groupby("row"), 1):
             rows.append(
                 [
                     {
-                        "ours": c["ours"],
+                        "ours": src.one(c["ours"], f"{table_id}: row {i}, {column}", *STRUCTURE),
                         "published": c["published"],
                         "matches": as_bool(c["matches"]),
                     }
-                    for _, c in cells.sort_values("column_index").iterrows()
+                    for (_, c), column in zip(
+                        cells.sort_values("column_index").iterrows(), columns, strict=False
+                    )
                 ]
             )
         tables.append(
@@ -266,60 +354,118 @@ def _ctx_structures(structures: pd.DataFrame, sources: dict) -> list[dict]:
     return tables
 
 
-def _ctx_cifar(readings: pd.DataFrame, summary: dict) -> dict:
+def _ctx_cifar(src: _Sources, readings: pd.DataFrame, summary: dict) -> dict:
+    """The stated count against our readings of Tables I-III: cifar_readings.csv's rows, and the
+    search's summary that the stage keeps in meta.json."""
+
+    def label(k):
+        return f"the CIFAR-10 MobileNetV2 report's parameter count, readings: {k}"
+
+    def read(k, value, kind="result"):
+        return src.one(value, label(k), "cifar_readings", k, kind)
+
+    def searched(k, value, kind="result"):
+        return src.one(value, label(k), "meta", f"cifar_readings.{k}", kind)
+
     ours = readings[readings["reading"] == "tables"].iloc[0]
     stated = int(summary["stated"])
+    rows = [
+        {
+            "reading": r["reading"],
+            "description": r["description"],
+            "deviations": r["deviations"],
+            "params": fmt_int(r["params"]),
+            "trainable_params": fmt_int(r["trainable_params"]),
+            "params_difference": f"{int(r['params_difference']):+,}",
+            "trainable_difference": f"{int(r['trainable_difference']):+,}",
+            "gives_stated": as_bool(r["gives_stated"]),
+        }
+        for _, r in readings.iterrows()
+    ]
+    src.rows(
+        rows,
+        "cifar_readings",
+        _same("params", "trainable_params", "trainable_difference"),
+        lambda r, k: f"the CIFAR-10 MobileNetV2 report, reading {r['reading']}: {k}",
+    )
+    difference = int(ours["trainable_difference"])
     return {
-        "stated": fmt_int(stated),
-        "params": fmt_int(ours["params"]),
-        "trainable_params": fmt_int(ours["trainable_params"]),
-        "trainable_difference": f"{int(ours['trainable_difference']):+,}",
-        "trainable_relative": f"{int(ours['trainable_difference']) / stated * 100:+.1f}",
-        "searched": fmt_int(summary["searched"]),
-        "deviation_kinds": fmt_int(summary["deviation_kinds"]),
+        "stated": searched("stated", fmt_int(stated), "published"),
+        "params": read("params", fmt_int(ours["params"])),
+        "trainable_params": read("trainable_params", fmt_int(ours["trainable_params"])),
+        "trainable_difference": read("trainable_difference", f"{difference:+,}"),
+        "trainable_relative": src.one(
+            f"{difference / stated * 100:+.1f}",
+            label("trainable_relative"),
+            "cifar_readings",
+            "trainable_difference / stated",
+        ),
+        "searched": searched("searched", fmt_int(summary["searched"])),
+        "deviation_kinds": searched("deviation_kinds", fmt_int(summary["deviation_kinds"])),
         "exact": summary["exact"],
         "closest": summary["closest"],
-        "closest_distance": fmt_int(summary["closest_distance"]),
-        "readings": [
-            {
-                "reading": r["reading"],
-                "description": r["description"],
-                "deviations": r["deviations"],
-                "params": fmt_int(r["params"]),
-                "trainable_params": fmt_int(r["trainable_params"]),
-                "params_difference": f"{int(r['params_difference']):+,}",
-                "trainable_difference": f"{int(r['trainable_difference']):+,}",
-                "gives_stated": as_bool(r["gives_stated"]),
-            }
-            for _, r in readings.iterrows()
-        ],
+        "closest_distance": searched("closest_distance", fmt_int(summary["closest_distance"])),
+        "readings": rows,
     }
 
 
-def report_context(arch_dir: Path) -> dict:
+def report_context(arch_dir: Path, models: dict | None = None, datasets: dict | None = None):
     """Everything the report's architecture section shows, read from the stage's files.
 
-    Numbers come formatted for display; the templates only lay them out.
+    Numbers come formatted for display; the templates only lay them out. `models` and
+    `datasets` name the configuration's ids (labels, titles); an id without one shows as is.
     """
     arch_dir = Path(arch_dir)
+    src = _Sources(arch_dir)
 
     def read(key, **kw):
-        return pd.read_csv(arch_dir / ARCHITECTURE_FILES[key], **kw)
+        return pd.read_csv(src.path(key), **kw)
 
     stats = read("stats")
-    layers = read("layers")
-    ratios = read("ratios")
     verdicts = read("verdicts", keep_default_na=False)
-    structures = read("structures", dtype=str, keep_default_na=False)
-    readings = read("cifar_readings")
     meta = json.loads((arch_dir / ARCHITECTURE_FILES["meta"]).read_text(encoding="utf-8"))
     sources = meta.get("sources", {})
     own = stats[stats["head"] == "own"]
+    grid, other_classes = _ctx_grid(own, src)
+    separable, separable_v1 = _ctx_separable(read("ratios"), src)
+    return {
+        **_ctx_counts(stats, verdicts, meta, src, datasets or {}),
+        "imagenet_classes": fmt_int(IMAGENET_CLASSES),
+        "grid": grid,
+        "other_classes": other_classes,
+        "configured": _ctx_configured(stats, models or {}, datasets or {}, src),
+        "multipliers": _ctx_multipliers(own, src),
+        "layer_kinds": list(LAYER_KINDS),
+        "by_kind": _ctx_by_kind(read("layers"), src),
+        "separable": separable,
+        "separable_pairs": src.one(
+            sum(int(m["pairs"]) for m in separable), "separable pairs", "ratios", "rows", "count"
+        ),
+        "separable_all_match": all(m["all_match"] for m in separable),
+        "separable_v1": separable_v1,
+        "separable_v1_config": config_label("mobilenet_v1", 1.0, 224),
+        "verdict_tables": _ctx_verdicts(verdicts, sources, src),
+        "acceptance": {
+            "v1": _ctx_acceptance(verdicts, "v1", "MobileNet V1", src),
+            "v2": _ctx_acceptance(verdicts, "v2", "MobileNet V2", src),
+        },
+        "structures": _ctx_structures(
+            read("structures", dtype=str, keep_default_na=False), sources, src
+        ),
+        "cifar": _ctx_cifar(src, read("cifar_readings"), meta["cifar_readings"]),
+        "sources": sources,
+    }
 
-    grid, other_classes = _ctx_grid(own)
+
+def _ctx_counts(stats, verdicts, meta: dict, src: _Sources, datasets: dict) -> dict:
+    """The section's counts: configurations, Keras checks, verdicts, and the data sets'
+    classes."""
+
+    def count(value, what, key, field, kind="count"):
+        return src.one(value, f"architectures: {what}", key, field, kind)
+
+    own = stats[stats["head"] == "own"]
     keras_checked = own[own["keras_applications_params"].notna()]
-    separable, separable_v1 = _ctx_separable(ratios)
-    verdict_tables = _ctx_verdicts(verdicts, sources)
     # Keras's account of itself (published.yaml `consistency`) is not a reproduction.
     own_account = (
         verdicts["consistency"].fillna("").astype(str) != ""
@@ -329,43 +475,42 @@ def report_context(arch_dir: Path) -> dict:
     matched = verdicts["matches"].map(as_bool)
     n_verdicts = int((~own_account).sum())
     n_match = int((matched & ~own_account).sum())
-    context = {
-        "imagenet_classes": fmt_int(IMAGENET_CLASSES),
-        "n_configurations": len(stats),
-        "seconds": f"{meta.get('seconds', math.nan):.1f}",
+    verdict_counts = {
+        "verdicts": n_verdicts,
+        "match": n_match,
+        "differ": n_verdicts - n_match,
+        "consistency": int(own_account.sum()),
+        "consistency_match": int((matched & own_account).sum()),
+    }
+    return {
+        "n_configurations": count(len(stats), "n configurations", "stats", "rows"),
+        "seconds": count(
+            f"{meta.get('seconds', math.nan):.1f}", "seconds", "meta", "seconds", "runtime"
+        ),
+        "keras_checked": count(
+            len(keras_checked), "keras checked", "stats", "keras_applications_params"
+        ),
+        "keras_equal": count(
+            int((keras_checked["keras_check"] == "equal").sum()),
+            "keras equal",
+            "stats",
+            "keras_check",
+        ),
+        **{f"n_{k}": count(v, k, "verdicts", "matches") for k, v in verdict_counts.items()},
         "dataset_classes": [
-            {"name": k, "classes": fmt_int(v) if v else "unknown until prepared"}
+            {
+                "id": k,
+                "name": datasets.get(k, k),
+                "classes": src.one(
+                    fmt_int(v) if v else "unknown until prepared",
+                    f"classes of {k}",
+                    "meta",
+                    "dataset_classes",
+                ),
+            }
             for k, v in meta.get("dataset_classes", {}).items()
         ],
-        "grid": grid,
-        "other_classes": other_classes,
-        "keras_checked": len(keras_checked),
-        "keras_equal": int((keras_checked["keras_check"] == "equal").sum()),
-        "configured": _ctx_configured(stats),
-        "multipliers": _ctx_multipliers(own),
-        "layer_kinds": list(LAYER_KINDS),
-        "by_kind": _ctx_by_kind(layers),
-        "separable": separable,
-        "separable_pairs": sum(m["pairs"] for m in separable),
-        "separable_all_match": all(m["all_match"] for m in separable),
-        "separable_v1": separable_v1,
-        "separable_v1_config": config_label("mobilenet_v1", 1.0, 224),
-        "verdict_tables": verdict_tables,
-        "n_verdicts": n_verdicts,
-        "n_match": n_match,
-        "n_differ": n_verdicts - n_match,
-        "n_consistency": int(own_account.sum()),
-        "n_consistency_match": int((matched & own_account).sum()),
-        "acceptance": {
-            "v1": _ctx_acceptance(verdicts, "seed004_versions", "MobileNet V1"),
-            "v2": _ctx_acceptance(verdicts, "seed004_versions", "MobileNet V2"),
-        },
-        "structures": _ctx_structures(structures, sources),
-        "cifar": _ctx_cifar(readings, meta["cifar_readings"]),
-        "sources": sources,
     }
-    _source(context, arch_dir)
-    return context
 
 
 class _Sources:
@@ -388,131 +533,6 @@ def _same(*names):
     return {n: n for n in names}
 
 
-def _source(ctx: dict, arch_dir: Path) -> None:
-    """Every number of the section as a Number naming the stage's file and field, in place."""
-    src = _Sources(arch_dir)
-    _source_counts(ctx, src)
-    _source_grid(ctx, src)
-    _source_verdicts(ctx, src)
-    _source_cifar(ctx["cifar"], src)
-
-
-def _source_counts(ctx: dict, src: _Sources) -> None:
-    for k, field in (
-        ("n_configurations", "rows"),
-        ("keras_checked", "keras_applications_params"),
-        ("keras_equal", "keras_check"),
-    ):
-        ctx[k] = src.one(ctx[k], f"architectures: {k.replace('_', ' ')}", "stats", field, "count")
-    ctx["seconds"] = src.one(ctx["seconds"], "architectures: seconds", "meta", "seconds", "runtime")
-    for k in ("n_verdicts", "n_match", "n_differ", "n_consistency", "n_consistency_match"):
-        ctx[k] = src.one(ctx[k], f"architectures: {k[2:]}", "verdicts", "matches", "count")
-    ctx["separable_pairs"] = src.one(
-        ctx["separable_pairs"], "separable pairs", "ratios", "rows", "count"
-    )
-    for d in ctx["dataset_classes"]:
-        d["classes"] = src.one(d["classes"], f"classes of {d['name']}", "meta", "dataset_classes")
-
-
-def _source_grid(ctx: dict, src: _Sources) -> None:
-    def grid(r, k):
-        return f"grid: {r['label']} {r['alpha']}-{r['resolution']}: {k}"
-
-    counts = _same("params", "trainable_params") | {"mult_adds_m": "mult_adds"}
-    src.rows(ctx["grid"], "stats", counts, grid)
-    for r in ctx["grid"]:
-        r["params_at"] = [
-            src.one(v, grid(r, f"params at {c} classes"), "stats", "params")
-            for v, c in zip(r["params_at"], ctx["other_classes"], strict=True)
-        ]
-    src.rows(
-        ctx["configured"],
-        "stats",
-        counts,
-        lambda r, k: f"configured: {r['models']} on {r['datasets']}: {k}",
-    )
-    src.rows(
-        ctx["multipliers"],
-        "stats",
-        {
-            "params_m": "params",
-            "trainable_m": "trainable_params",
-            "params_rel": "params / first",
-            "mult_adds_m": "mult_adds",
-            "madds_rel": "mult_adds / first",
-            "rho": "resolution / 224",
-            "alpha_sq": "alpha^2",
-            "predicted_rel": "alpha^2 rho^2",
-        },
-        lambda r, k: f"V1 multipliers: {r['alpha']}-{r['resolution']}: {k}",
-    )
-    for r in ctx["by_kind"]:
-        r["shares"] = [
-            src.one(v, f"mult-adds share: {r['config']}: {k}", "layers", "mult_adds by kind")
-            for v, k in zip(r["shares"], ctx["layer_kinds"], strict=True)
-        ]
-    src.rows(
-        ctx["separable"],
-        "ratios",
-        _same("pairs", "max_abs_error", "min_ratio", "max_ratio", "network_ratio"),
-        lambda r, k: f"separable: {r['config']}: {k}",
-        kinds={"pairs": "count"},
-    )
-    src.rows(
-        ctx["separable_v1"],
-        "ratios",
-        {
-            "kernel": "kernel",
-            "separable": "separable_mult_adds",
-            "standard": "standard_mult_adds",
-            "measured": "measured_ratio",
-            "expected": "expected_ratio",
-        },
-        lambda r, k: f"separable pair {r['pair']}: {k}",
-    )
-
-
-def _source_verdicts(ctx: dict, src: _Sources) -> None:
-    for t in ctx["verdict_tables"]:
-        src.rows(
-            t["rows"],
-            "verdicts",
-            {"published": "published_text", "ours": "ours_text", "verdict": "verdict"},
-            lambda r, k, t=t: f"{t['id']}: {r['row']}, {r['column']}, {r['quantity']}: {k}",
-            kinds={"published": "published", "verdict": "verdict"},
-        )
-    for key, acc in ctx["acceptance"].items():
-        if acc:
-            src.rows(
-                [acc],
-                "verdicts",
-                {"ours_m": "ours", "relative": "relative_difference"},
-                lambda r, k, key=key: f"acceptance {key}: {k}",
-            )
-    for st in ctx["structures"]:
-        for i, row in enumerate(st["rows"], 1):
-            for cell, column in zip(row, st["columns"], strict=False):
-                label = f"{st['id']}: row {i}, {column}"
-                cell["ours"] = src.one(cell["ours"], label, "structures", "ours")
-
-
-def _source_cifar(cifar: dict, src: _Sources) -> None:
-    for k in (
-        "stated",
-        "params",
-        "trainable_params",
-        "trainable_difference",
-        "trainable_relative",
-        "searched",
-        "deviation_kinds",
-        "closest_distance",
-    ):
-        kind = "published" if k == "stated" else "result"
-        label = f"the CIFAR-10 MobileNetV2 report's parameter count, readings: {k}"
-        cifar[k] = src.one(cifar[k], label, "cifar_readings", k, kind)
-    src.rows(
-        cifar["readings"],
-        "cifar_readings",
-        _same("params", "trainable_params", "trainable_difference"),
-        lambda r, k: f"the CIFAR-10 MobileNetV2 report, reading {r['reading']}: {k}",
-    )
+# The grid's and the configured models' counts: context key -> stats.csv column.
+COUNTS = _same("params", "trainable_params") | {"mult_adds_m": "mult_adds"}
+STRUCTURE = ("structures", "ours")  # the file and column of the structure tables' cells

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mobilenet_repro.data import SPLITS
+from mobilenet_repro.formatting import source_name
 
 
 def _size(n: int) -> str:
@@ -29,7 +30,7 @@ def datasheet(man: dict) -> list[tuple[str, str]]:
     per_class = man.get("counts_per_class", {})
     rows = [
         ("Name", man.get("title") or man["name"]),
-        ("Source", man.get("source", "")),
+        ("Source", source_name(man["source"]) if man.get("source") else ""),
         ("Description", man.get("description", "")),
         ("Homepage", man.get("homepage", "")),
         ("Citation", man.get("citation", "")),

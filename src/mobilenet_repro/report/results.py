@@ -146,7 +146,7 @@ def rank_models(rows: list[dict]) -> list[dict]:
             if interval:
                 low, high = interval
                 entry["interval"] = f"{low * 100:+.1f} to {high * 100:+.1f}"
-                enough = min(first["seeds"], second["seeds"]) >= MIN_SEEDS_FOR_STD
+                enough = min(int(first["seeds"]), int(second["seeds"])) >= MIN_SEEDS_FOR_STD
                 entry["kind"] = "tied" if low <= 0 else ("ahead" if enough else "ahead_few_seeds")
             else:
                 entry["interval"] = "unknown (no test-set size recorded)"
@@ -171,6 +171,26 @@ OPTIMIZER_SETTINGS = {
     "adamw": ("beta_1", "beta_2"),
     "rmsprop": ("rho",),
     "sgd": ("momentum", "nesterov"),
+}
+# A recipe's settings as the report names them; any other is its key with spaces.
+SETTING_WORDS = {
+    "learning_rate": "learning rate",
+    "warmup_epochs": "warm-up epochs",
+    "warmup_steps": "warm-up steps",
+    "batch_size": "batch size",
+    "weight_decay": "weight decay",
+    "bn_momentum": "batch-norm momentum",
+    "label_smoothing": "label smoothing",
+    "augment": "augmentation",
+    "beta_1": "Adam's beta 1",
+    "beta_2": "Adam's beta 2",
+    "rho": "RMSProp's rho",
+    "nesterov": "Nesterov momentum",
+    "precise_bn_batches": "batches to recompute batch-norm statistics",
+    "validate_every_steps": "steps between validations",
+    "early_stopping_patience": "early-stopping patience (validations)",
+    "early_stopping_min_steps": "steps before early stopping may stop",
+    "freeze_base": "frozen base",
 }
 ORIGIN_WORDS = {
     "source": "the source document",
@@ -203,6 +223,7 @@ def settings_rows(recipe: dict) -> list[dict]:
         rows.append(
             {
                 "setting": key,
+                "name": SETTING_WORDS.get(key, key.replace("_", " ")),
                 "value": "none"
                 if recipe[key] is None
                 else str(recipe[key]).lower()
