@@ -45,6 +45,9 @@ rule analyse_results:
         f"{NOTEBOOK_BENCHMARKS}/results.tsv"
     conda:
         "../../envs/analysis.yaml"
+    params:
+        # Legends name data sets and models as the report does, never by id.
+        names=get_display_names,
     script:
         "../scripts/run_notebook.py"
 
@@ -78,6 +81,9 @@ rule analyse_training:
         f"{NOTEBOOK_BENCHMARKS}/training.tsv"
     conda:
         "../../envs/analysis.yaml"
+    params:
+        # Legends name data sets and models as the report does, never by id.
+        names=get_display_names,
     script:
         "../scripts/run_notebook.py"
 

@@ -192,6 +192,12 @@ def get_model_labels(wildcards=None):
     return {k: v.get("label") or k for k, v in config["models"].items()}
 
 
+def get_display_names(wildcards=None):
+    """What figures call data sets and models: their titles and labels, by id."""
+    titles = {k: v.get("title") or k for k, v in config["datasets"].items()}
+    return titles | get_model_labels()
+
+
 def get_repo_file(relative):
     """A file of the checkout (the notebooks)."""
     return str(REPO / relative)

@@ -1,8 +1,8 @@
 """Snakemake script: execute a parameterized notebook with papermill.
 
-Parameters are the rule's named inputs and outputs (lists for lists). The executed notebook
-goes to the rule's `log.notebook` first, so a failing cell leaves it there for debugging;
-the copy in results/ is made only after every cell succeeded.
+Parameters are the rule's named inputs and outputs (lists for lists) and its params. The
+executed notebook goes to the rule's `log.notebook` first, so a failing cell leaves it there
+for debugging; the copy in results/ is made only after every cell succeeded.
 """
 
 import shutil
@@ -24,6 +24,7 @@ def plain(value):
 parameters = {f"in_{k}": plain(v) for k, v in snakemake.input.items() if k != "notebook"}
 parameters |= {f"out_{k}": plain(v) for k, v in snakemake.output.items() if k != "notebook"}
 parameters["experiment"] = snakemake.wildcards.experiment
+parameters |= dict(snakemake.params.items())  # e.g. names: what figures call things
 
 papermill.execute_notebook(
     snakemake.input.notebook,

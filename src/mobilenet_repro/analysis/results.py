@@ -87,15 +87,18 @@ def history_frame(history_files) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def curve_label(model: str, backend: str, backends) -> str:
-    """A model's name in a figure, with its backend where the figure shows several."""
-    return f"{model} ({backend})" if len(set(backends)) > 1 else model
+def curve_label(model: str, backend: str, backends, names=None) -> str:
+    """A model's name in a figure (its label where `names` has one, never a bare id where
+    the configuration gives a label), with its backend where the figure shows several."""
+    name = (names or {}).get(model, model)
+    return f"{name} ({backend})" if len(set(backends)) > 1 else name
 
 
-def plot_accuracy_vs(table: pd.DataFrame, x: str, xlabel: str, published=None):
+def plot_accuracy_vs(table: pd.DataFrame, x: str, xlabel: str, published=None, names=None):
     """Test top-1 (mean +- std over seeds) against model size or cost (seed 001, Fig. 4.1);
     red rings mark runs that did not learn (`learned`); dashed lines the published top-1
-    accuracies the runs are compared with (`accuracy.compared_with`)."""
+    accuracies the runs are compared with (`accuracy.compared_with`). `names`: data sets'
+    titles and models' labels by id (the configuration's), for the legend and annotations."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -116,7 +119,7 @@ def plot_accuracy_vs(table: pd.DataFrame, x: str, xlabel: str, published=None):
             yerr=spread.fillna(0.0),
             fmt="o",
             capsize=3,
-            label=dataset,
+            label=(names or {}).get(dataset, dataset),
         )
         missed = part[~part["learned"].astype(bool)]
         ax.scatter(
@@ -130,7 +133,7 @@ def plot_accuracy_vs(table: pd.DataFrame, x: str, xlabel: str, published=None):
         for _, row in part.iterrows():
             notes.append(
                 ax.annotate(
-                    curve_label(row["model"], row["backend"], table["backend"]),
+                    curve_label(row["model"], row["backend"], table["backend"], names),
                     (row[x] / 1e6, row["test_top1_mean"] * 100),
                     fontsize=7,
                     xytext=(4, 2),
@@ -152,7 +155,7 @@ def plot_accuracy_vs(table: pd.DataFrame, x: str, xlabel: str, published=None):
     return fig
 
 
-def plot_learning_curves(history: pd.DataFrame, published=None):
+def plot_learning_curves(history: pd.DataFrame, published=None, names=None):
     """Train and validation accuracy per epoch, mean over seeds (seed 001, Fig. 4.2), with
     the published top-1 accuracies the runs are compared with (`accuracy.compared_with`)."""
     import matplotlib
@@ -165,7 +168,8 @@ def plot_learning_curves(history: pd.DataFrame, published=None):
     mean = history.groupby(keys, sort=False).mean(numeric_only=True)
     for (dataset, model, backend), part in mean.groupby(level=[0, 1, 2], sort=False):
         epochs = part.index.get_level_values("epoch")
-        label = f"{curve_label(model, backend, history['backend'])} ({dataset})"
+        shown = (names or {}).get(dataset, dataset)
+        label = f"{curve_label(model, backend, history['backend'], names)} ({shown})"
         (line,) = axes[0].plot(epochs, part["accuracy"] * 100, "--", alpha=0.7)
         axes[0].plot(epochs, part["val_accuracy"] * 100, "-", color=line.get_color(), label=label)
         axes[1].plot(epochs, part["loss"], "--", color=line.get_color(), alpha=0.7)
@@ -184,7 +188,7 @@ def plot_learning_curves(history: pd.DataFrame, published=None):
     return fig
 
 
-def plot_lr_schedule(schedule_files):
+def plot_lr_schedule(schedule_files, names=None):
     """Learning rate per step as recorded by training (seed 000, Fig. 5)."""
     import matplotlib
 
@@ -200,7 +204,7 @@ def plot_lr_schedule(schedule_files):
             continue
         seen.add(key)
         model = Run.from_path(path).model
-        ax.plot(frame["epoch"], frame["learning_rate"], label=model)
+        ax.plot(frame["epoch"], frame["learning_rate"], label=(names or {}).get(model, model))
     ax.set_xlabel("epoch")
     ax.set_ylabel("learning rate")
     ax.grid(True, alpha=0.3)
