@@ -18,7 +18,8 @@ judgements:
 
 Everything is read from pipeline outputs (the configuration's runs table) and published.yaml;
 the verdicts land in its accuracy/verdicts.csv (paths.ACCURACY_VERDICTS), which the report and
-its scorecard read.
+its scorecard read. They are values under stable keys (VERDICT_COLUMNS), never sentences:
+report.accuracy words them, so the wording can change without remaking the verdicts.
 """
 
 from __future__ import annotations
