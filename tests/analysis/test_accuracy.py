@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 import yaml
@@ -16,47 +18,75 @@ from mobilenet_repro.analysis.accuracy import (
     reference_rows,
     scorecard,
 )
+from mobilenet_repro.report.accuracy import (
+    budget_words,
+    data_words,
+    network_words,
+    noise_words,
+)
 
 PUBLISHED = yaml.safe_load(paths.PUBLISHED.read_text(encoding="utf-8"))
 
 
+def _noise_row(v: dict, tolerance: float, test_images: int | None = None) -> dict:
+    """A noise verdict as its verdicts.csv cells, for the report's sentence."""
+    return {
+        "ours_values": json.dumps(v["values"]),
+        "diff_points": v["diff"],
+        "diff_low": v["low"],
+        "diff_high": v["high"],
+        "tolerance_points": tolerance,
+        "noise": v["noise"],
+        "test_images": test_images,
+        "not_comparable_reasons": json.dumps(v["not_comparable_reasons"]),
+    }
+
+
+def _budget_row(b: dict, mean: float) -> dict:
+    return {**b, "ours_mean": mean}
+
+
 def test_within_tolerance_is_reproduced():
     v = noise_verdict([93.6, 93.9], published=93.79, tolerance=0.5)
-    assert v["noise"] == "reproduced"
-    assert "reproduced" in v["noise_text"] and "±0.5" in v["noise_text"]
+    assert v["noise"] == "reproduced" and v["values"] == [93.6, 93.9]
+    text = noise_words(_noise_row(v, 0.5))
+    assert "reproduced" in text and "±0.5" in text
 
 
 def test_test_set_noise_decides_with_the_number_of_test_images():
     # 77.4% against 77.2% over 359 test images: one image is 0.28 points, so a tie.
     tied = noise_verdict([77.4], published=77.2 - 0.6, tolerance=0.5, test_images=359)
-    assert tied["noise"] == "within_noise"
-    assert "tied within the test-set noise" in tied["noise_text"]
-    assert "over 359 test images" in tied["noise_text"]
+    assert tied["noise"] == "within_noise" and tied["low"] <= 0 <= tied["high"]
+    text = noise_words(_noise_row(tied, 0.5, 359))
+    assert "tied within the test-set noise" in text and "over 359 test images" in text
     # The same gap over 10,000 images, three seeds: it is outside the noise.
     v = noise_verdict([85.2, 85.3, 85.1], published=86.5, tolerance=0.5, test_images=10_000)
     assert v["noise"] == "below" and v["high"] < 0
-    assert "85.20 ± 0.10% (3 seeds" in v["noise_text"]
+    assert "85.20 ± 0.10% (3 seeds" in noise_words(_noise_row(v, 0.5, 10_000))
 
 
 def test_outside_tolerance_but_inside_seed_spread_is_noise():
     v = noise_verdict([92.0, 94.4, 93.0], published=94.0, tolerance=0.5)
     assert v["n"] == 3 and v["std"] == pytest.approx(1.2055, abs=1e-3)
     assert v["noise"] == "within_noise"
-    assert "within run-to-run noise" in v["noise_text"]
+    assert "within run-to-run noise" in noise_words(_noise_row(v, 0.5))
 
 
 def test_below_and_above_say_by_how_much():
     below = noise_verdict([85.0, 85.2], published=92.88, tolerance=0.5)
     above = noise_verdict([95.0, 95.1], published=92.88, tolerance=0.5)
-    assert below["noise"] == "below" and "below by 7.78 points" in below["noise_text"]
-    assert above["noise"] == "above" and "above by 2.17 points" in above["noise_text"]
+    assert below["noise"] == "below" and below["diff"] == pytest.approx(-7.78)
+    assert above["noise"] == "above" and above["diff"] == pytest.approx(2.17)
+    assert "below by 7.78 points" in noise_words(_noise_row(below, 0.5))
+    assert "above by 2.17 points" in noise_words(_noise_row(above, 0.5))
 
 
 def test_one_seed_is_one_seed_never_a_zero_spread():
     v = noise_verdict([88.0], published=92.88, tolerance=0.5)
     assert v["std"] is None and v["n"] == 1
-    assert "one seed" in v["noise_text"] and "± 0.00" not in v["noise_text"]
-    assert "noise is not measured" in v["noise_text"]
+    text = noise_words(_noise_row(v, 0.5))
+    assert "one seed" in text and "± 0.00" not in text
+    assert "noise is not measured" in text
     # A spread over one seed can never make a difference 'within noise'.
     assert noise_verdict([92.0], 92.88, 0.5)["noise"] == "below"
 
@@ -66,29 +96,37 @@ def test_budget_fraction_and_curve_at_our_epoch_count():
     curve = {e: 40.0 + e * 0.2 for e in range(1, 201)}
     b = budget_verdict(15, 45000, recipe, mean=88.0, curve=curve)
     assert b["budget_fraction"] == pytest.approx(15 * 45000 / (200 * 50000))
-    assert "6.8% of their training budget" in b["budget_text"]
+    assert b["their_epochs"] == 200 and b["their_images"] == 50000
     assert b["curve_at_our_epochs"] == pytest.approx(43.0)
     assert b["curve_diff_points"] == pytest.approx(45.0)
-    assert "after 15 epochs" in b["budget_text"]
-    assert "first reaches our 88.00% at epoch 240" not in b["budget_text"]
-    assert "never reaches our 88.00%" in b["budget_text"]  # the curve tops out at 80%
-    assert (
-        "first reaches our 50.00% at epoch 50"
-        in budget_verdict(15, 45000, recipe, mean=50.0, curve=curve)["budget_text"]
-    )
+    assert b["curve_reaches_ours_at"] is None  # the curve tops out at 80%
+    text = budget_words(_budget_row(b, 88.0))
+    assert "6.8% of their training budget" in text and "after 15 epochs" in text
+    assert "never reaches our 88.00%" in text
+    b50 = budget_verdict(15, 45000, recipe, mean=50.0, curve=curve)
+    assert b50["curve_reaches_ours_at"] == 50
+    assert "first reaches our 50.00% at epoch 50" in budget_words(_budget_row(b50, 50.0))
 
 
 def test_budget_unknown_schedule_and_curve_too_short():
-    assert budget_verdict(15, 45000, None, 80.0)["budget_fraction"] is None
+    unknown = budget_verdict(15, 45000, None, 80.0)
+    assert unknown["budget_fraction"] is None
+    assert "not stated" in budget_words(_budget_row(unknown, 80.0))
     b = budget_verdict(30, 100, {"epochs": 20}, 80.0, curve={1: 10.0, 20: 50.0})
-    assert b["budget_fraction"] == pytest.approx(1.5)
-    assert b["budget_text"].startswith("the full budget or more")
-    assert "stops at epoch 20" in b["budget_text"]
+    assert b["budget_fraction"] == pytest.approx(1.5) and b["curve_last_epoch"] == 20
+    assert b["curve_at_our_epochs"] is None
+    text = budget_words(_budget_row(b, 80.0))
+    assert text.startswith("the full budget or more") and "stops at epoch 20" in text
 
 
 def test_exact_or_family_says_what_differs():
-    assert network_verdict("exact").startswith("exact")
-    text = network_verdict("family", ["a 1x1 convolution to 1280 channels"])
+    exact = network_verdict("exact")
+    assert exact == {"relation": "exact", "network_differences": []}
+    assert network_words(exact).startswith("exact")
+    family = network_verdict("family", ["a 1x1 convolution to 1280 channels"])
+    assert family["network_differences"] == ["a 1x1 convolution to 1280 channels"]
+    row = {**family, "network_differences": json.dumps(family["network_differences"])}
+    text = network_words(row)
     assert text.startswith("family") and "1280" in text
     with pytest.raises(ValueError, match="received 'cousin'"):
         network_verdict("cousin")
@@ -104,8 +142,16 @@ def test_a_copy_of_the_data_is_named_as_such():
             "compare_as": {"source": "cifar10", "note": "JPEG round trip"},
         },
     )
-    assert official == "the published data set (CIFAR-10)"
-    assert "copy standing in for CIFAR-10" in jpeg and "JPEG round trip" in jpeg
+    assert official["data_relation"] == "published"
+    assert jpeg == {
+        "data_relation": "stand_in",
+        "data_title": "CIFAR-10 (JPEG copy)",
+        "data_note": "JPEG round trip",
+    }
+    published = {"dataset_published": "cifar10"}
+    assert data_words({**official, **published}) == "the published data set (CIFAR-10)"
+    text = data_words({**jpeg, **published})
+    assert "copy standing in for CIFAR-10" in text and "JPEG round trip" in text
 
 
 def test_published_cifar10_references_are_complete():
@@ -163,11 +209,18 @@ def test_compare_matches_the_copy_and_lists_the_rest_as_not_run():
     row = compared.iloc[0]
     # A relative of our network trained for 6.8% of their budget: no reproduced/differs.
     assert row["noise"] == "not_comparable" and row["seeds"] == 2
-    assert "not comparable as run (a different network" in row["noise_text"]
-    assert "6.8% of their training budget" in row["noise_text"]
-    assert "88.00% and 89.00% (two seeds" in row["noise_text"]  # two seeds: both values
+    assert json.loads(row["not_comparable_reasons"]) == ["network", "budget"]
+    assert json.loads(row["ours_values"]) == pytest.approx([88.0, 89.0])
     assert row["budget_fraction"] == pytest.approx(15 * 45000 / (200 * 50000))
-    assert row["network_text"].startswith("family") and "JPEG" in row["data_text"]
+    assert row["relation"] == "family" and json.loads(row["network_differences"])
+    assert row["data_relation"] == "stand_in" and row["data_note"] == "JPEG"
+    # No column of the analysis is a sentence: the report layer words them.
+    assert not [c for c in table.columns if c.endswith("_text") and c != "published_text"]
+    text = noise_words(row)
+    assert "not comparable as run (a different network" in text
+    assert "6.8% of their training budget" in text
+    assert "88.00% and 89.00% (two seeds" in text  # two seeds: both values
+    assert network_words(row).startswith("family") and "JPEG" in data_words(row)
     card = scorecard(None, table)["accuracy"]
     assert card["compared"] == 1 and card["differ"] == 0 and card["not_comparable"] == 1
     assert card["not_run"] == card["published"] - 1
@@ -221,6 +274,6 @@ def test_stanford_dogs_rows_match_the_same_architecture_width_and_resolution():
     # 2.3 points inside 2 x 1.41, but a std over two seeds says little: no test-set size
     # here either, so nothing makes it noise.
     assert row["noise"] == "below"
-    assert row["network_text"].startswith("exact")
-    assert "not stated" in row["budget_text"]
+    assert row["relation"] == "exact" and json.loads(row["network_differences"]) == []
+    assert pd.isna(row["budget_fraction"]) and "not stated" in budget_words(row)
     assert (table["status"] == "compared").sum() == 2  # seed 001's own table has it too

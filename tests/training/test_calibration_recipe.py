@@ -12,6 +12,7 @@ from conftest import ROOT
 from mobilenet_repro.analysis.accuracy import curve_verdict
 from mobilenet_repro.config import ConfigError, check_config, run_spec
 from mobilenet_repro.models.catalog import build_classifier
+from mobilenet_repro.report.accuracy import curve_words
 from mobilenet_repro.training.optimizers import CoupledDecaySGD
 from mobilenet_repro.training.schedules import make_schedule
 
@@ -57,7 +58,12 @@ def test_curve_verdict_uses_the_last_half_and_says_inconclusive_inside_noise():
     assert curve_verdict(far, theirs)["curve_verdict"] == "not_reproduced"
     noisy = {e: v + (3 if e % 2 else -3) for e, v in theirs.items()}
     out = curve_verdict(noisy, theirs)
-    assert out["curve_verdict"] == "inconclusive" and "epochs 6-10" in out["curve_text"]
+    assert out["curve_verdict"] == "inconclusive"
+    assert (out["curve_from"], out["curve_to"], out["curve_epochs"]) == (6, 10, 5)
+    assert "epochs 6-10" in curve_words(out)
+    short = curve_verdict({1: 70.0, 2: 71.0}, theirs)
+    assert short == {"curve_verdict": "no_verdict", "curve_epochs": 2, "curve_tolerance_points": 2}
+    assert curve_words(short).startswith("2 epoch(s) in common")
 
 
 def _calibration():

@@ -8,11 +8,15 @@ Needs ../shared/data/cifar10-jpeg.tar.gz; skipped with the reason when it is abs
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 import yaml
 from conftest import ROOT, SHARED_CIFAR, copy_workflow
 from test_workflow import snakemake
+
+from mobilenet_repro.report.accuracy import budget_words, data_words, network_words, noise_words
 
 pytestmark = [
     pytest.mark.slow,
@@ -45,13 +49,19 @@ def test_the_cpu_budget_run_is_judged_against_published_cifar10(cifar_report):
     # A relative of the published network on a few percent of its budget: both numbers, no
     # reproduced/differs verdict.
     assert row["noise"] == "not_comparable"
-    assert "not comparable as run (a different network" in row["noise_text"]
-    assert "one seed" in row["noise_text"] and "95% interval" in row["noise_text"]
+    assert json.loads(row["not_comparable_reasons"])[0] == "network"
+    assert len(json.loads(row["ours_values"])) == 1 and row["test_images"] > 0
     runs = pd.read_csv(cifar_report / "results/derived/cifar10-cpu/summary/runs.csv")
     assert row["budget_fraction"] == pytest.approx(runs["train_images"][0] / (200 * 50000))
-    assert "their published curve reads" in row["budget_text"]
-    assert row["network_text"].startswith("family")
-    assert "JPEG" in row["data_text"]
+    assert not pd.isna(row["curve_at_our_epochs"])
+    assert row["relation"] == "family" and row["data_relation"] == "stand_in"
+    # The report words those values.
+    noise = noise_words(row)
+    assert "not comparable as run (a different network" in noise
+    assert "one seed" in noise and "95% interval" in noise
+    assert "their published curve reads" in budget_words(row)
+    assert network_words(row).startswith("family")
+    assert "JPEG" in data_words(row)
     assert (verdicts["status"] == "not_run").sum() >= 5
 
 

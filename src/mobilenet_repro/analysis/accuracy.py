@@ -18,20 +18,21 @@ judgements:
 
 Everything is read from pipeline outputs (the configuration's runs table) and published.yaml;
 the verdicts land in its accuracy/verdicts.csv (paths.ACCURACY_VERDICTS), which the report and
-its scorecard read.
+its scorecard read. They are values under stable keys (VERDICT_COLUMNS), never sentences:
+report.accuracy words them, so the wording can change without remaking the verdicts.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD, interval_text, means_difference
+from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD, means_difference
 from mobilenet_repro.files import read_json
-from mobilenet_repro.formatting import source_name
 from mobilenet_repro.paths import PUBLISHED
 from mobilenet_repro.runs import Run
 
@@ -42,6 +43,9 @@ NOISE_STDS = 2.0  # |ours - published| within this many of our seed std is run-t
 PUBLISHED_DIR = PUBLISHED.parent  # curve files are named relative to published.yaml
 
 NOISE_KINDS = ("reproduced", "within_noise", "below", "above", "not_comparable")
+COMPARABILITY_REASONS = ("network", "budget")
+DATA_RELATIONS = ("published", "stand_in")
+CURVE_MIN_EPOCHS = 4
 # A run with less than this share of the published training (images seen) is not compared
 # with the published figure as if it were the same experiment: "not comparable as run".
 COMPARABLE_BUDGET = 0.5
@@ -53,66 +57,60 @@ VERDICT_COLUMNS = [
     "published_text",
     "published",
     "tolerance_points",
-    "relation",
+    "relation",  # exact | family
+    # JSON list: what differs in a family relative, published.yaml's own words (registry data)
+    "network_differences",
     "status",  # compared | not_run
     "run",
     "dataset",
     "seeds",
+    "ours_values",  # JSON list: our test top-1 per seed (percent)
     "ours_mean",
     "ours_std",
     "diff_points",
-    "noise",
-    "noise_text",
+    "noise",  # NOISE_KINDS
+    "not_comparable_reasons",  # JSON list of COMPARABILITY_REASONS; empty when comparable
     "diff_low",  # 95% interval of ours minus theirs from the test-set size (points)
     "diff_high",
     "test_images",
-    "budget_fraction",
-    "budget_text",
-    "curve_at_our_epochs",
-    "curve_diff_points",
-    "network_text",
-    "data_text",
+    "budget_fraction",  # empty when their schedule is not stated
     "our_epochs",
+    "our_images",
     "their_epochs",
+    "their_images",
+    "curve_at_our_epochs",  # their published curve read at our epoch count
+    "curve_diff_points",
+    "curve_reaches_ours_at",  # first epoch of their curve at or above our mean; empty: never
+    "curve_last_epoch",  # their curve's last epoch, where one is published
+    "data_relation",  # DATA_RELATIONS
+    "data_title",  # a stand-in's title and note, from the configuration's data set
+    "data_note",
     "curve_verdict",  # our per-epoch test curve against theirs: reproduced | not_reproduced | ...
     "curve_mean_diff",
     "curve_low",
     "curve_high",
-    "curve_text",
+    "curve_from",  # the epochs compared (the last half of those in common)
+    "curve_to",
+    "curve_epochs",  # how many epochs were compared (no_verdict: how many are in common)
+    "curve_tolerance_points",
 ]
 
 
 # ------------------------------------------------------------------ the four judgements
-def _ours_text(values: np.ndarray, test_images: int | None) -> str:
-    """Our top-1 as a reader should see it: every value for one or two seeds, mean +- std
-    from three; with its test-set interval where the test-set size is known."""
-    n = int(values.size)
-    mean = float(values.mean())
-    if n == 1:
-        text = f"{mean:.2f}% (one seed"
-    elif n < MIN_SEEDS_FOR_STD:
-        text = f"{' and '.join(f'{v:.2f}%' for v in values)} (two seeds, mean {mean:.2f}%"
-    else:
-        text = f"{mean:.2f} ± {values.std(ddof=1):.2f}% ({n} seeds"
-    if test_images:
-        text += "; " + interval_text([v / 100 for v in values], int(test_images))
-    return text + ")"
-
-
 def noise_verdict(
     top1: Sequence[float],
     published: float,
     tolerance: float,
     test_images: int | None = None,
-    not_comparable: str | None = None,
+    not_comparable: Sequence[str] = (),
 ) -> dict:
     """Our top-1 over seeds (percent) against a published top-1 (percent).
 
-    `not_comparable` (why: another network, a small share of their budget) makes the verdict
-    "not_comparable": the numbers stand side by side, with no reproduced/differs. Otherwise:
-    reproduced within the tolerance; "within_noise" when the 95% interval of the difference
-    (the test set counted once, plus the seeds' spread from three seeds; theirs on as many
-    images) contains zero,
+    `not_comparable` (COMPARABILITY_REASONS: another network, a small share of their budget)
+    makes the verdict "not_comparable": the numbers stand side by side, with no
+    reproduced/differs. Otherwise: reproduced within the tolerance; "within_noise" when the
+    95% interval of the difference (the test set counted once, plus the seeds' spread from
+    three seeds; theirs on as many images) contains zero,
     or, without a test-set size, within two standard deviations of three or more seeds;
     else below or above.
     """
@@ -123,8 +121,16 @@ def noise_verdict(
     mean = float(values.mean())
     std = float(values.std(ddof=1)) if n >= 2 else None
     diff = mean - published
-    ours = _ours_text(values, test_images)
-    out = {"mean": mean, "std": std, "n": n, "diff": diff, "low": None, "high": None}
+    out = {
+        "values": [float(v) for v in values],
+        "mean": mean,
+        "std": std,
+        "n": n,
+        "diff": diff,
+        "low": None,
+        "high": None,
+        "not_comparable_reasons": list(not_comparable),
+    }
     if test_images:
         # Every seed predicts the same test images: the test set counts once, and the
         # seeds' spread adds to it from three seeds on.
@@ -132,36 +138,19 @@ def noise_verdict(
             [v / 100 for v in values], int(test_images), [published / 100], int(test_images)
         )
         out["low"], out["high"] = low * 100, high * 100
-    spread = (
-        f"95% interval of the difference {out['low']:+.2f} to {out['high']:+.2f}"
-        if test_images
-        else ""
-    )
+    if test_images:
+        noise = out["low"] <= 0 <= out["high"]
+    else:
+        noise = n >= MIN_SEEDS_FOR_STD and abs(diff) <= NOISE_STDS * std
     if not_comparable:
         kind = "not_comparable"
-        text = f"not comparable as run ({not_comparable}): ours {ours}, {diff:+.2f} points"
     elif abs(diff) <= tolerance:
         kind = "reproduced"
-        text = f"reproduced: {ours}, {diff:+.2f} points, within the tolerance of ±{tolerance:g}"
-    elif test_images and out["low"] <= 0 <= out["high"]:
+    elif noise:
         kind = "within_noise"
-        text = (
-            f"tied within the test-set noise: {ours}, {diff:+.2f} points, {spread} "
-            f"(tolerance ±{tolerance:g})"
-        )
-    elif not test_images and n >= MIN_SEEDS_FOR_STD and abs(diff) <= NOISE_STDS * std:
-        kind = "within_noise"
-        text = (
-            f"within run-to-run noise: {ours}, {diff:+.2f} points, inside {NOISE_STDS:g} "
-            f"standard deviations of our seeds (tolerance ±{tolerance:g})"
-        )
     else:
         kind = "below" if diff < 0 else "above"
-        text = f"{kind} by {abs(diff):.2f} points: {ours}" + (f", {spread}" if spread else "")
-        text += f" (tolerance ±{tolerance:g})"
-        if n == 1 and not test_images:
-            text += "; one seed, so run-to-run noise is not measured"
-    return {**out, "noise": kind, "noise_text": text}
+    return {**out, "noise": kind}
 
 
 def budget_verdict(
@@ -174,37 +163,28 @@ def budget_verdict(
     """How much of the published training ours had, and their accuracy at our epoch count."""
     recipe = recipe or {}
     their_epochs, their_images = recipe.get("epochs"), recipe.get("train_images")
-    out = {"budget_fraction": None, "curve_at_our_epochs": None, "curve_diff_points": None}
+    out = {
+        "budget_fraction": None,
+        "our_epochs": our_epochs,
+        "our_images": our_images,
+        "their_epochs": their_epochs,
+        "their_images": None,
+        "curve_at_our_epochs": None,
+        "curve_diff_points": None,
+        "curve_reaches_ours_at": None,
+        "curve_last_epoch": max(curve) if curve else None,
+    }
     if not their_epochs:
-        out["budget_text"] = (
-            "their training schedule is not stated, so the budgets are not compared"
-        )
         return out
-    fraction = (our_epochs * our_images) / (their_epochs * (their_images or our_images))
-    out["budget_fraction"] = fraction
-    text = (
-        f"{fraction:.1%} of their training budget ({our_epochs} epochs of {our_images:,} "
-        f"images against {their_epochs} of {(their_images or our_images):,})"
-    )
-    if fraction >= 0.999:
-        text = f"the full budget or more: {text}"
+    # A source that states no image count trained on the full set we compare against.
+    their_images = their_images or our_images
+    out["their_images"] = their_images
+    out["budget_fraction"] = (our_epochs * our_images) / (their_epochs * their_images)
     if curve and our_epochs in curve:
         at = curve[our_epochs]
         out["curve_at_our_epochs"], out["curve_diff_points"] = at, mean - at
-        text += (
-            f"; their published curve reads {at:.2f}% after {our_epochs} epochs, "
-            f"{mean - at:+.2f} points from ours (their learning rate was still high there: "
-            f"their schedule runs {their_epochs} epochs)"
-        )
         reached = [e for e in sorted(curve) if curve[e] >= mean]
-        text += (
-            f"; their curve first reaches our {mean:.2f}% at epoch {reached[0]}"
-            if reached
-            else f"; their curve never reaches our {mean:.2f}%"
-        )
-    elif curve:
-        text += f"; their curve stops at epoch {max(curve)}, before our {our_epochs}"
-    out["budget_text"] = text
+        out["curve_reaches_ours_at"] = reached[0] if reached else None
     return out
 
 
@@ -224,11 +204,11 @@ def curve_verdict(
     from scipy import stats
 
     common = sorted(set(ours) & set(theirs))
-    if len(common) < 4:
+    if len(common) < CURVE_MIN_EPOCHS:
         return {
             "curve_verdict": "no_verdict",
-            "curve_text": f"{len(common)} epoch(s) in common with the published curve; "
-            "a verdict needs at least 4",
+            "curve_epochs": len(common),
+            "curve_tolerance_points": tolerance,
         }
     half = common[len(common) // 2 :]
     diffs = np.array([ours[e] - theirs[e] for e in half])
@@ -245,42 +225,39 @@ def curve_verdict(
         kind = "not_reproduced"
     else:
         kind = "inconclusive"
-    words = {
-        "reproduced": "reproduced",
-        "not_reproduced": "not reproduced",
-        "inconclusive": "inconclusive (neither within nor beyond the tolerance)",
-    }[kind]
-    text = (
-        f"{words} over epochs {half[0]}-{half[-1]}: ours minus theirs {mean:+.2f} points on "
-        f"average, {CURVE_CONFIDENCE:.0%} interval {low:+.2f} to {high:+.2f} over "
-        f"{len(diffs)} epochs (tolerance ±{tolerance:g})"
-    )
     return {
         "curve_verdict": kind,
         "curve_mean_diff": mean,
         "curve_low": low,
         "curve_high": high,
-        "curve_text": text,
+        "curve_from": half[0],
+        "curve_to": half[-1],
+        "curve_epochs": len(diffs),
+        "curve_tolerance_points": tolerance,
     }
 
 
-def network_verdict(relation: str, differences: Sequence[str] = ()) -> str:
-    if relation == "exact":
-        return "exact: the published network is the one we train"
-    if relation != "family":
+def network_verdict(relation: str, differences: Sequence[str] = ()) -> dict:
+    """The published network against ours: exact or a family relative, with what differs
+    (published.yaml's own description of it, passed on as it is)."""
+    if relation not in ("exact", "family"):
         raise ValueError(f"relation must be 'exact' or 'family'; received {relation!r}")
-    what = "; ".join(differences) if differences else "details not stated"
-    return f"family: a relative of our network, not the same one ({what})"
+    return {
+        "relation": relation,
+        "network_differences": list(differences) if relation == "family" else [],
+    }
 
 
-def data_verdict(published_dataset: str, dataset_cfg: dict) -> str:
+def data_verdict(published_dataset: str, dataset_cfg: dict) -> dict:
+    """The published data set itself, or a stand-in copy: with the configuration's title
+    and note of the copy."""
     if dataset_cfg.get("source") == published_dataset:
-        return f"the published data set ({source_name(published_dataset)})"
-    stand_in = dataset_cfg.get("compare_as") or {}
-    title = dataset_cfg.get("title") or dataset_cfg.get("source")
-    note = stand_in.get("note", "")
-    standing_in = f"a copy standing in for {source_name(published_dataset)}: {title}"
-    return standing_in + (f"; {note}" if note else "")
+        return {"data_relation": "published", "data_title": None, "data_note": None}
+    return {
+        "data_relation": "stand_in",
+        "data_title": dataset_cfg.get("title") or dataset_cfg.get("source"),
+        "data_note": (dataset_cfg.get("compare_as") or {}).get("note") or None,
+    }
 
 
 # ------------------------------------------------------------------ matching
@@ -397,16 +374,21 @@ def _test_images(group: pd.DataFrame) -> int | None:
     return int(n.iloc[0]) if len(n) else None
 
 
-def comparability(ref: dict, budget: dict) -> str | None:
-    """Why a published figure and our run are not the same experiment; None when they are."""
+def comparability(ref: dict, budget: dict) -> list[str]:
+    """Why a published figure and our run are not the same experiment (COMPARABILITY_REASONS);
+    empty when they are."""
     reasons = []
     if ref["relation"] != "exact":
-        what = "; ".join(ref["differences"]) if ref["differences"] else "details not stated"
-        reasons.append(f"a different network: {what}")
+        reasons.append("network")
     fraction = budget.get("budget_fraction")
     if fraction is not None and fraction < COMPARABLE_BUDGET:
-        reasons.append(f"{fraction:.1%} of their training budget")
-    return "; ".join(reasons) or None
+        reasons.append("budget")
+    return reasons
+
+
+def _json_lists(values: dict) -> dict:
+    # A CSV cell holds a list as JSON: pandas would write a Python repr.
+    return {k: json.dumps(v) if isinstance(v, list) else v for k, v in values.items()}
 
 
 def compare(
@@ -426,8 +408,7 @@ def compare(
             "published_text": ref["text"],
             "published": ref["value"],
             "tolerance_points": ref["tolerance"],
-            "relation": ref["relation"],
-            "network_text": network_verdict(ref["relation"], ref["differences"]),
+            **_json_lists(network_verdict(ref["relation"], ref["differences"])),
             "their_epochs": (ref["recipe"] or {}).get("epochs"),
         }
         hit = _matching_runs(runs, ref, config)
@@ -459,16 +440,16 @@ def compare(
                     "run": f"{exp}/{ds}/{model}",
                     "dataset": ds,
                     "seeds": noise["n"],
+                    "ours_values": json.dumps(noise["values"]),
                     "ours_mean": noise["mean"],
                     "ours_std": noise["std"],
                     "diff_points": noise["diff"],
                     "noise": noise["noise"],
-                    "noise_text": noise["noise_text"],
+                    "not_comparable_reasons": json.dumps(noise["not_comparable_reasons"]),
                     "diff_low": noise["low"],
                     "diff_high": noise["high"],
                     "test_images": _test_images(group),
-                    "data_text": data_verdict(ref["dataset"], config["datasets"][ds]),
-                    "our_epochs": epochs,
+                    **data_verdict(ref["dataset"], config["datasets"][ds]),
                 }
             )
     return pd.DataFrame(out, columns=VERDICT_COLUMNS)

@@ -1,17 +1,24 @@
 """The report's trained-accuracy section and its scorecard, from the accuracy verdicts.csv.
 
-The verdicts themselves are made by mobilenet_repro.analysis.accuracy (a pipeline rule); this module
-only turns them into rows and sentences for the templates.
+The verdicts themselves are made by mobilenet_repro.analysis.accuracy (a pipeline rule) as values
+under stable keys; this module turns them into rows and sentences for the templates.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 
 import pandas as pd
 
-from mobilenet_repro.analysis.accuracy import scorecard
-from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD
+from mobilenet_repro.analysis.accuracy import (
+    CURVE_CONFIDENCE,
+    CURVE_MIN_EPOCHS,
+    NOISE_STDS,
+    scorecard,
+)
+from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD, interval_text
 from mobilenet_repro.formatting import source_name
 from mobilenet_repro.report.numbers import Number, sourced
 
@@ -58,6 +65,149 @@ def _recipe_text(recipe: dict | None) -> str:
     return "; ".join(parts)
 
 
+# ------------------------------------------------------------------ the verdicts in words
+# analysis.accuracy writes values under stable keys; the sentences are made here.
+def _value(row, key):
+    """A verdicts.csv cell, or None where it is empty (NaN from the CSV) or absent."""
+    value = row.get(key)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def _list(row, key) -> list:
+    value = _value(row, key)
+    return json.loads(value) if value else []
+
+
+def _ours_words(values: list[float], test_images: int | None) -> str:
+    """Our top-1 as a reader should see it: every value for one or two seeds, mean +- std
+    from three; with its test-set interval where the test-set size is known."""
+    n = len(values)
+    mean = sum(values) / n
+    if n == 1:
+        text = f"{mean:.2f}% (one seed"
+    elif n < MIN_SEEDS_FOR_STD:
+        text = f"{' and '.join(f'{v:.2f}%' for v in values)} (two seeds, mean {mean:.2f}%"
+    else:
+        std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+        text = f"{mean:.2f} ± {std:.2f}% ({n} seeds"
+    if test_images:
+        text += "; " + interval_text([v / 100 for v in values], int(test_images))
+    return text + ")"
+
+
+def _differences(row) -> str:
+    return "; ".join(_list(row, "network_differences")) or "details not stated"
+
+
+def noise_words(row) -> str:
+    """The noise verdict of one verdicts.csv row as a sentence."""
+    images = _value(row, "test_images")
+    images = int(images) if images else None
+    values = [float(v) for v in _list(row, "ours_values")]
+    ours = _ours_words(values, images)
+    diff, tolerance, kind = row["diff_points"], row["tolerance_points"], row["noise"]
+    spread = (
+        f"95% interval of the difference {row['diff_low']:+.2f} to {row['diff_high']:+.2f}"
+        if images
+        else ""
+    )
+    if kind == "not_comparable":
+        why = {
+            "network": f"a different network: {_differences(row)}",
+            "budget": f"{_value(row, 'budget_fraction') or 0:.1%} of their training budget",
+        }
+        reasons = "; ".join(why[r] for r in _list(row, "not_comparable_reasons"))
+        return f"not comparable as run ({reasons}): ours {ours}, {diff:+.2f} points"
+    if kind == "reproduced":
+        return f"reproduced: {ours}, {diff:+.2f} points, within the tolerance of ±{tolerance:g}"
+    if kind == "within_noise" and images:
+        return (
+            f"tied within the test-set noise: {ours}, {diff:+.2f} points, {spread} "
+            f"(tolerance ±{tolerance:g})"
+        )
+    if kind == "within_noise":
+        return (
+            f"within run-to-run noise: {ours}, {diff:+.2f} points, inside {NOISE_STDS:g} "
+            f"standard deviations of our seeds (tolerance ±{tolerance:g})"
+        )
+    text = f"{kind} by {abs(diff):.2f} points: {ours}" + (f", {spread}" if spread else "")
+    text += f" (tolerance ±{tolerance:g})"
+    if len(values) == 1 and not images:
+        text += "; one seed, so run-to-run noise is not measured"
+    return text
+
+
+def budget_words(row) -> str:
+    """The share of their training ours had, and their curve at our epochs, as a sentence."""
+    fraction = _value(row, "budget_fraction")
+    if fraction is None:
+        return "their training schedule is not stated, so the budgets are not compared"
+    ours, theirs = int(row["our_epochs"]), int(row["their_epochs"])
+    text = (
+        f"{fraction:.1%} of their training budget ({ours} epochs of {int(row['our_images']):,} "
+        f"images against {theirs} of {int(row['their_images']):,})"
+    )
+    if fraction >= 0.999:
+        text = f"the full budget or more: {text}"
+    at, mean = _value(row, "curve_at_our_epochs"), row["ours_mean"]
+    if at is not None:
+        text += (
+            f"; their published curve reads {at:.2f}% after {ours} epochs, "
+            f"{row['curve_diff_points']:+.2f} points from ours (their learning rate was still "
+            f"high there: their schedule runs {theirs} epochs)"
+        )
+        reached = _value(row, "curve_reaches_ours_at")
+        text += (
+            f"; their curve first reaches our {mean:.2f}% at epoch {int(reached)}"
+            if reached is not None
+            else f"; their curve never reaches our {mean:.2f}%"
+        )
+    elif _value(row, "curve_last_epoch") is not None:
+        text += f"; their curve stops at epoch {int(row['curve_last_epoch'])}, before our {ours}"
+    return text
+
+
+def network_words(row) -> str:
+    if row["relation"] == "exact":
+        return "exact: the published network is the one we train"
+    return f"family: a relative of our network, not the same one ({_differences(row)})"
+
+
+def data_words(row) -> str:
+    published = source_name(row["dataset_published"])
+    if row["data_relation"] == "published":
+        return f"the published data set ({published})"
+    note = _value(row, "data_note")
+    return f"a copy standing in for {published}: {row['data_title']}" + (
+        f"; {note}" if note else ""
+    )
+
+
+def curve_words(row) -> str:
+    """Our per-epoch curve against theirs as a sentence; empty where it was not compared."""
+    kind = _value(row, "curve_verdict")
+    if kind is None:
+        return ""
+    if kind == "no_verdict":
+        return (
+            f"{int(row['curve_epochs'])} epoch(s) in common with the published curve; "
+            f"a verdict needs at least {CURVE_MIN_EPOCHS}"
+        )
+    words = {
+        "reproduced": "reproduced",
+        "not_reproduced": "not reproduced",
+        "inconclusive": "inconclusive (neither within nor beyond the tolerance)",
+    }[kind]
+    return (
+        f"{words} over epochs {int(row['curve_from'])}-{int(row['curve_to'])}: ours minus "
+        f"theirs {row['curve_mean_diff']:+.2f} points on average, {CURVE_CONFIDENCE:.0%} "
+        f"interval {row['curve_low']:+.2f} to {row['curve_high']:+.2f} over "
+        f"{int(row['curve_epochs'])} epochs (tolerance ±{row['curve_tolerance_points']:g})"
+    )
+
+
 def _verdict_row(r, run_name) -> dict:
     """One published result of a table: with our runs and the verdicts, when compared."""
     if r["status"] != "compared":
@@ -71,12 +221,12 @@ def _verdict_row(r, run_name) -> dict:
         "ours": _ours(r),
         "diff": f"{r['diff_points']:+.2f}",
         "noise": NOISE_LABELS[r["noise"]],
-        "noise_text": r["noise_text"],
-        "budget_text": r["budget_text"],
-        "network_text": r["network_text"],
-        "data_text": r["data_text"],
+        "noise_text": noise_words(r),
+        "budget_text": budget_words(r),
+        "network_text": network_words(r),
+        "data_text": data_words(r),
         # Only where our per-epoch test curve was compared with theirs (an exact network).
-        "curve_text": r["curve_text"] if isinstance(r.get("curve_text"), str) else "",
+        "curve_text": curve_words(r),
         # Their curve read at our epochs: the source publishes one, so the curves figure
         # draws it under our run (accuracy.plot_curves), whatever the network.
         "has_curve": not pd.isna(r.get("curve_at_our_epochs", float("nan"))),
