@@ -311,6 +311,10 @@ def _experiment_context(exp_id, exp, inputs: ReportInputs, runs, index) -> dict:
         "recipe_name": exp["recipe"],
         "recipe": _recipe(exp_id, exp["recipe"], recipe, found),
         "settings": settings_rows(recipe),
+        # Only a warm-up followed by cosine decay has the shape of the CIFAR-10 MobileNetV2
+        # report's Fig. 5; a figure of another schedule must not cite it.
+        "fig5_shape": recipe.get("schedule", "cosine") == "cosine"
+        and bool(recipe.get("warmup_epochs") or recipe.get("warmup_steps")),
         "seeds": exp["seeds"],
         "backends": experiment_backends(config, exp_id),
         "backend_comparison": backends_context(analysis_dir / "backends.csv", labels, runs_of),

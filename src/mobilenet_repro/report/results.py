@@ -215,9 +215,12 @@ def settings_rows(recipe: dict) -> list[dict]:
         and k != "origins"
         and (k in origins or recipe[k] != schema.get(k, {}).get("default"))
     ]
+    # A length in steps replaces the one in epochs (and a warm-up in steps the one in
+    # epochs): the schema's default for the unused one is not a setting of this recipe.
+    unused = {"epochs": "steps", "warmup_epochs": "warmup_steps"}
     rows = []
     for key in keys:
-        if key not in recipe:
+        if key not in recipe or recipe.get(unused.get(key, "")) is not None:
             continue
         origin = origins.get(key, {"from": "chosen", "note": "reason not recorded"})
         rows.append(
