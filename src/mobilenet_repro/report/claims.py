@@ -103,6 +103,7 @@ def _documents(table: pd.DataFrame, registry: dict, source: str) -> list[dict]:
     table = table.assign(said=[_said(k, v) for k, v in said])
     repeated = table[table["said"] != ""]["said"].value_counts()
     repeated = set(repeated[repeated > 1].index)
+    own = table[~table["consistency_only"].astype(bool)]
     documents = []
     for key, doc in registry["documents"].items():
         part = table[table["document"] == key]
@@ -126,10 +127,17 @@ def _documents(table: pd.DataFrame, registry: dict, source: str) -> list[dict]:
                     }
                     for _, group in shared.groupby("said", sort=False)
                 ],
+                # Consistency checks are Keras's own, counted apart as in the scorecard, so
+                # that the columns sum to the scorecard's lines.
                 "by_type": [
-                    _count(int((part["type"] == t).sum()), source, f"{key}: {t}")
+                    _count(
+                        int(((own["type"] == t) & (own["document"] == key)).sum()),
+                        source,
+                        f"{key}: {t}",
+                    )
                     for t in TYPE_WORDS
-                ],
+                ]
+                + [_count(int(part["consistency_only"].sum()), source, f"{key}: consistency")],
             }
         )
     return documents
@@ -234,7 +242,7 @@ def claims_context(path: Path | str | None, registry_path: Path | str = CLAIMS) 
     return {
         "n": _count(len(table), source, "claims: all"),
         "documents": _documents(table, registry, source),
-        "type_words": list(TYPE_WORDS.values()),
+        "type_words": [*TYPE_WORDS.values(), "consistency checks"],
         "scorecard": scorecard,
         "results": scorecard[0],
         "types": _types(registry),
