@@ -231,7 +231,14 @@ def plan_question(evidence: Evidence, params: dict, claim: dict) -> Finding:
     values = {"table": table, "experiment": exp}
     values["title"] = evidence.experiments()[exp].get("title") or exp
     values |= {"rows": _rows(frame, evidence, PLAN_TABLES[table]), "differences": differences}
-    return Finding("deviated" if differences else "followed", values)
+    capped = 0
+    if table == "fully_trained" and {"stopped_early", "seeds"} <= set(frame.columns):
+        # A run the step cap stopped was not trained until early stopping: not "fully
+        # trained" as the plan asks, whatever its accuracy.
+        capped = int((frame["seeds"] - frame["stopped_early"]).sum())
+        values |= {"capped": capped, "runs": int(frame["seeds"].sum())}
+        values["max_steps"] = int(frame["max_steps"].max()) if "max_steps" in frame else None
+    return Finding("deviated" if differences or capped else "followed", values)
 
 
 @kind(
