@@ -62,6 +62,8 @@ def read_arm(folder: Path) -> list[dict]:
 def summarise(record: Path) -> dict:
     arms = {f.name: read_arm(f) for f in sorted(record.iterdir()) if f.is_dir()}
     arms = {name: runs for name, runs in arms.items() if runs}
+    # The reference arm first: every other arm is read against it.
+    arms = dict(sorted(arms.items(), key=lambda item: item[0] != REFERENCE))
     reference = arms.get(REFERENCE, [])
     out = {}
     for name, runs in arms.items():
@@ -111,11 +113,37 @@ def table(summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+VIEWS = ("plain", "flip", "translate", "flip_translate")
+
+
+def views_table(record: Path) -> str:
+    """Test-time views on the same weights (bench/tta_record.py's tta.json of each run): the
+    test split, used here only to measure a test-time technique, never to choose a recipe."""
+    lines = [
+        "| arm | seed | plain | flip | 1-pixel translate | flip + translate |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for path in sorted(record.glob("*/seed*/tta.json")):
+        top1 = json.loads(path.read_text())["test_top1"]
+        cells = [f"{top1['plain'] * 100:.2f}%"] + [
+            f"{top1[v] * 100:.2f}% ({(top1[v] - top1['plain']) * 100:+.2f})" for v in VIEWS[1:]
+        ]
+        lines.append(
+            f"| {path.parent.parent.name} | {path.parent.name[4:]} | " + " | ".join(cells) + " |"
+        )
+    return "\n".join(lines) + "\n" if len(lines) > 2 else ""
+
+
 def main(record: Path = RECORD) -> dict:
     summary = summarise(record)
     (record / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    (record / "table.md").write_text(table(summary))
-    print(table(summary))
+    text = table(summary)
+    if views := views_table(record):
+        text += (
+            "\nTest-time views on the same weights (test split; points against plain):\n\n" + views
+        )
+    (record / "table.md").write_text(text)
+    print(text)
     return summary
 
 
