@@ -247,7 +247,7 @@ def test_scorecard_counts_architecture_cells():
 
 
 def test_curves_figure_without_any_compared_run(tmp_path):
-    from mobilenet_repro.analysis.accuracy import plot_curves
+    from mobilenet_repro.analysis.accuracy_figures import plot_curves
 
     verdicts = compare(PUBLISHED, _runs([]), {"datasets": {}})
     plot_curves(verdicts, PUBLISHED, [], tmp_path / "c.png", tmp_path / "c.svg")

@@ -215,7 +215,7 @@ def render_every_figure(workdir: Path, config: dict) -> dict:
 
     matplotlib.use("Agg")
     from mobilenet_repro import figures as figures_module
-    from mobilenet_repro.analysis import accuracy, results, seed002
+    from mobilenet_repro.analysis import accuracy, accuracy_figures, results, seed002
     from mobilenet_repro.counting.figure import plot_madds_vs_params
 
     drawn = {}
@@ -236,7 +236,7 @@ def render_every_figure(workdir: Path, config: dict) -> dict:
         )
         figures_module.save_figure = keep("accuracy/curves")
         published = yaml.safe_load(Path(accuracy.PUBLISHED).read_text())
-        accuracy.plot_curves(
+        accuracy_figures.plot_curves(
             pd.read_csv(derived / "accuracy/verdicts.csv"), published,
             sorted((r / "runs").rglob("history.csv")), "x.png", "x.svg",
         )  # fmt: skip

@@ -10,7 +10,7 @@ start_job(snakemake)
 
 import pandas as pd
 
-from mobilenet_repro.analysis.accuracy import plot_curves
+from mobilenet_repro.analysis.accuracy_figures import plot_curves
 from mobilenet_repro.counting.published import load_published
 
 published_path = Path(snakemake.input.published)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mobilenet_repro.analysis.accuracy import mark_published
+from mobilenet_repro.analysis.accuracy_figures import mark_published
 from mobilenet_repro.files import read_json
 from mobilenet_repro.runs import Run
 from mobilenet_repro.training.backends import DEFAULT as DEFAULT_BACKEND

@@ -228,7 +228,7 @@ def _verdict_row(r, run_name) -> dict:
         # Only where our per-epoch test curve was compared with theirs (an exact network).
         "curve_text": curve_words(r),
         # Their curve read at our epochs: the source publishes one, so the curves figure
-        # draws it under our run (accuracy.plot_curves), whatever the network.
+        # draws it under our run (accuracy_figures.plot_curves), whatever the network.
         "has_curve": not pd.isna(r.get("curve_at_our_epochs", float("nan"))),
     }
 
