@@ -285,10 +285,14 @@ def _published_cells(claim: dict, evidence: Evidence, errata: list[dict]) -> dic
                 if as_bool(r.matches):
                     matched += 1
                 elif key == "verdicts":
-                    off.append(
-                        {"row": str(r.row), "quantity": str(r.quantity),
-                         "printed": str(r.published_text), "ours": str(r.ours_text)}
-                    )  # fmt: skip
+                    # Another count of the same network that the printed value does match
+                    # (without batch norm, folded...): the reader sees the convention at once.
+                    also = getattr(r, "also_matches", "")
+                    cell = {"row": str(r.row), "quantity": str(r.quantity),
+                            "printed": str(r.published_text), "ours": str(r.ours_text)}  # fmt: skip
+                    if isinstance(also, str) and also:
+                        cell["also"] = also.split(";")
+                    off.append(cell)
                 else:
                     off.append({"row": str(r.row), "column": str(r.column)})
     return {
