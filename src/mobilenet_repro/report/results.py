@@ -37,6 +37,19 @@ def compute_used(metrics: list[dict]) -> tuple[float, bool]:
     )
 
 
+def _base_name(metrics: dict) -> str:
+    """A frozen base as the report names it (its architecture, width and input size), from
+    the run's own record: the configuration's display label is not part of it."""
+    from mobilenet_repro.models.specs import ARCH_SPECS
+
+    cfg = metrics.get("model_config") or {}
+    if cfg.get("arch") not in ARCH_SPECS:
+        return str(metrics.get("model"))
+    alpha, side = float(cfg.get("alpha", 1.0)), cfg.get("resolution")
+    name = f"{ARCH_SPECS[cfg['arch']].label} {alpha:.2f}-{side}"
+    return name + (" with ImageNet weights" if cfg.get("weights") == "imagenet" else "")
+
+
 def cached_features(metrics: list[dict]) -> list[dict]:
     """The frozen bases whose features were computed once and shared by their runs: the
     base, its runs and the extraction's wall time (seconds)."""
@@ -46,7 +59,7 @@ def cached_features(metrics: list[dict]) -> list[dict]:
         if features.get("path"):
             entry = out.setdefault(
                 features["path"],
-                {"model": m.get("model"), "runs": 0, "seconds": features.get("extract_seconds")},
+                {"model": _base_name(m), "runs": 0, "seconds": features.get("extract_seconds")},
             )
             entry["runs"] += 1
     return list(out.values())
