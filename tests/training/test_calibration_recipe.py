@@ -63,7 +63,7 @@ def test_curve_verdict_uses_the_last_half_and_says_inconclusive_inside_noise():
     assert "epochs 6-10" in curve_words(out)
     short = curve_verdict({1: 70.0, 2: 71.0}, theirs)
     assert short == {"curve_verdict": "no_verdict", "curve_epochs": 2, "curve_tolerance_points": 2}
-    assert curve_words(short).startswith("2 epoch(s) in common")
+    assert curve_words(short).startswith("2 epochs in common")
 
 
 def _calibration():

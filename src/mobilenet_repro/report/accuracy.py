@@ -21,6 +21,7 @@ from mobilenet_repro.analysis.accuracy import (
 from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD, interval_text
 from mobilenet_repro.formatting import source_name
 from mobilenet_repro.report.numbers import Number, sourced
+from mobilenet_repro.report.render import noun
 
 NOISE_LABELS = {
     "reproduced": "reproduced",
@@ -191,8 +192,9 @@ def curve_words(row) -> str:
     if kind is None:
         return ""
     if kind == "no_verdict":
+        epochs = int(row["curve_epochs"])
         return (
-            f"{int(row['curve_epochs'])} epoch(s) in common with the published curve; "
+            f"{epochs} {noun(epochs, 'epoch')} in common with the published curve; "
             f"a verdict needs at least {CURVE_MIN_EPOCHS}"
         )
     words = {
