@@ -208,6 +208,7 @@ SETTING_WORDS = {
 ORIGIN_WORDS = {
     "source": "the source document",
     "published": "a published run",
+    "measured": "measured here",
     "chosen": "chosen here",
 }
 
