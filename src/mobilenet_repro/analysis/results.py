@@ -155,6 +155,15 @@ def plot_accuracy_vs(table: pd.DataFrame, x: str, xlabel: str, published=None, n
     return fig
 
 
+def curve_axis(history: pd.DataFrame) -> str:
+    """"epoch", unless the curves' data sets differ in size: an epoch of 100 images and one of
+    1,169 are not the same amount of training, so such curves share the optimizer step."""
+    if "step" not in history or history["dataset"].nunique() < 2:
+        return "epoch"
+    ratio = (history["step"] / history["epoch"]).groupby(history["dataset"]).median()
+    return "step" if ratio.max() > 1.01 * ratio.min() else "epoch"
+
+
 def plot_learning_curves(history: pd.DataFrame, published=None, names=None):
     """Train and validation accuracy per epoch, mean over seeds (seed 001, Fig. 4.2), with
     the published top-1 accuracies the runs are compared with (`accuracy.compared_with`)."""
@@ -164,10 +173,11 @@ def plot_learning_curves(history: pd.DataFrame, published=None, names=None):
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharex=True)
-    keys = ["dataset", "model", "backend", "epoch"]
+    x = curve_axis(history)
+    keys = ["dataset", "model", "backend", x]
     mean = history.groupby(keys, sort=False).mean(numeric_only=True)
     for (dataset, model, backend), part in mean.groupby(level=[0, 1, 2], sort=False):
-        epochs = part.index.get_level_values("epoch")
+        epochs = part.index.get_level_values(x)
         shown = (names or {}).get(dataset, dataset)
         label = f"{curve_label(model, backend, history['backend'], names)} ({shown})"
         (line,) = axes[0].plot(epochs, part["accuracy"] * 100, "--", alpha=0.7)
@@ -180,7 +190,7 @@ def plot_learning_curves(history: pd.DataFrame, published=None, names=None):
     axes[0].set_ylabel("accuracy (%) (dashed: train, solid: validation)")
     axes[1].set_ylabel("loss (dashed: train, solid: validation)")
     for ax in axes:
-        ax.set_xlabel("epoch")
+        ax.set_xlabel("optimizer step" if x == "step" else "epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 1.5
         ax.grid(True, alpha=0.3)
     axes[0].legend(fontsize=7)
