@@ -28,6 +28,9 @@ RECORDS = (
     "cifar10_calibration",  # chenyaofo's recipe, first 10 of 200 epochs
     "cifar10_cpu_hour/final/seed0",  # the final CPU-hour recipe, two seeds
     "cifar10_cpu_hour/final/seed1",
+    "cifar10_15epoch/seed0",  # the 15-epoch recipe chosen by ablations, three seeds
+    "cifar10_15epoch/seed1",
+    "cifar10_15epoch/seed2",
 )
 CURVES = ROOT / "report/published_curves/chenyaofo_cifar10_mobilenetv2.csv"
 THEIR_TRAIN_IMAGES = 50_000  # all of CIFAR-10's training split, every epoch
