@@ -433,6 +433,17 @@ def _judge_rule(claim: dict) -> tuple[str, Finding]:
     return "arithmetic", Finding("holds" if holds else "fails", values)
 
 
+def _judge_identity(claim: dict, evidence: Evidence) -> tuple[str, Finding]:
+    """A cost formula or ratio that our counter computes with the same algebra: its check
+    over the built layers shows the identity holds, which is arithmetic, not a measurement
+    that could have failed to reproduce (a reviewer's audit: counted apart from results)."""
+    found = _run_check(claim, evidence)
+    outcome = {"reproduced": "holds", "not_reproduced": "fails"}.get(found.outcome)
+    if outcome is None:
+        raise ValueError(f"claim {claim['id']}: identity check gave {found.outcome!r}")
+    return claim["check"]["kind"], Finding(outcome, {**found.values, "identity": True})
+
+
 def judge(claim: dict, evidence: Evidence, errata: list[dict] = ()) -> dict:
     """One claim's verdict under its type's rules (claims.yaml `types`), with the kind that
     gave it and its values."""
@@ -441,7 +452,9 @@ def judge(claim: dict, evidence: Evidence, errata: list[dict] = ()) -> dict:
         raise ValueError(f"claim {claim['id']} has type {kind!r}; allowed: {', '.join(TYPES)}")
     evidence.errata_read = set()
     out = {"fidelity": "", "fidelity_kind": "", "fidelity_values": {}}
-    if kind in ("opinion", "erratum", "arithmetic"):
+    if kind == "arithmetic" and "check" in claim:
+        check_kind, finding = _judge_identity(claim, evidence)
+    elif kind in ("opinion", "erratum", "arithmetic"):
         check_kind, finding = _judge_rule(claim)
     elif kind == "result":
         check_kind, finding = _judge_result(claim, evidence, errata)
