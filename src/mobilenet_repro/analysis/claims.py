@@ -400,7 +400,8 @@ def _judge_fidelity(
             return None
         runs = _runs_follow(claim, evidence)
         check_kind, check = reference
-        if runs.outcome == "followed" and "check" in claim and check.outcome == "not_reproduced":
+        lacks = check.outcome == "not_reproduced" or check.values.get("omitted")
+        if runs.outcome == "followed" and "check" in claim and lacks:
             # Our runs use the reference's builder: what it lacks, they lack too.
             values = {"runs": runs.values, "check": nested(check_kind, check)}
             return "builder", Finding("deviated", values)
