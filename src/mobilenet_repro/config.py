@@ -15,7 +15,7 @@ import jsonschema
 import yaml
 
 from mobilenet_repro.data.registry import source_classes
-from mobilenet_repro.models.specs import ARCH_SPECS
+from mobilenet_repro.models.specs import ARCH_SPECS, NOT_IN_KERAS
 from mobilenet_repro.paths import DATASET, MANIFEST, RUNS_DIR, SCHEMA
 from mobilenet_repro.runs import Run
 from mobilenet_repro.training.backends import DEFAULT, BackendUnavailable, check_installed
@@ -286,10 +286,7 @@ def _check_model(model_id: str, model: dict) -> list[str]:
             f"models.{model_id}.alpha: received {model['alpha']}; allowed: 1.0 "
             f"({model['arch']} has no width multiplier)"
         )
-    if model["weights"] == "imagenet" and model["arch"] in (
-        "cifar_mobilenet_v2",
-        "chenyaofo_mobilenet_v2",
-    ):
+    if model["weights"] == "imagenet" and model["arch"] in NOT_IN_KERAS:
         problems.append(
             f"models.{model_id}.weights: received 'imagenet'; allowed: null "
             f"(no ImageNet weights exist for {model['arch']})"

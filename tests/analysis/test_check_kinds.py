@@ -205,6 +205,31 @@ def test_count_readings(tmp_path, printed, outcome):
     assert found.outcome == outcome
 
 
+def _printed(quantity, printed, ours, matches, also=""):
+    """A row of the architecture stage's verdicts.csv, text columns as the engine reads them."""
+    value = float(printed) * 1e6
+    return {"table": "t5", "row": "Shallow", "model": "m", "alpha": 1.0, "resolution": 224,
+            "classes": 1000, "quantity": quantity, "published_text": printed,
+            "published": str(value), "ours": str(ours), "matches": matches,
+            "also_matches": also}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "madds, outcome", [(307_323_392, "reproduced"), (325_000_000, "not_reproduced")]
+)
+def test_printed_counts(tmp_path, madds, outcome):
+    verdicts = [
+        _printed("mult_adds", "307", madds, outcome == "reproduced"),
+        _printed("trainable_params", "2.9", 2_887_976, True, "params;kernel_params"),
+    ]
+    ev = evidence(tmp_path, verdicts=verdicts)
+    found = run("printed_counts", ev, table="t5", row="Shallow")
+    assert found.outcome == outcome
+    params = found.values["counts"][1]
+    assert params["unit"] == 1e6 and params["also"] == ["params", "kernel_params"]
+    assert run("printed_counts", ev, table="t5", row="Deep").outcome == "not_run"
+
+
 def _node(layer, cls, inbound="", shape="4x4x8", activation="", model="m"):
     return {"model": model, "head": "own", "layer": layer, "class": cls, "inbound": inbound,
             "output_shape": shape, "activation": activation}  # fmt: skip

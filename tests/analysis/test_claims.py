@@ -10,6 +10,7 @@ import pytest
 from mobilenet_repro.analysis import claim_checks  # noqa: F401 - registers the checks
 from mobilenet_repro.analysis.claim_checks.trained import _relation
 from mobilenet_repro.analysis.claims import (
+    INDEPENDENT,
     OUTCOMES,
     TYPES,
     Evidence,
@@ -32,7 +33,9 @@ def test_registry_ids_are_unique_typed_and_every_check_names_a_claim():
     assert set(registry["types"]) == set(TYPES)
     for c in claims:
         if c["type"] == "design":
-            assert c.get("reference") in ("keras", "none"), c["id"]
+            assert c.get("reference") in (*INDEPENDENT, "none"), c["id"]
+        if c.get("reference") == "paper":  # the paper's counts of the network built here
+            assert c.get("arch") and "check" in c, c["id"]
         if c["type"] == "erratum":
             assert c.get("reading"), c["id"]
         if c["type"] == "opinion":
@@ -147,6 +150,33 @@ def test_a_design_of_the_documents_own_network_is_fidelity_not_support(tmp_path)
     assert out["verdict"] == "no_reference"
     assert out["fidelity"] == "deviated" and out["fidelity_kind"] == "builder"
     assert out["fidelity_values"]["check"]["values"]["matched"] == 1
+
+
+def test_a_network_keras_lacks_is_judged_on_its_papers_counts(tmp_path):
+    """The shallow MobileNet V1 against the MobileNets paper's Table 5, on the default run's
+    architecture tables: reproduced, naming the count that matched; no run trains it."""
+    from conftest import ROOT
+
+    from mobilenet_repro.config import load_config
+
+    claim = next(c for c in load_claims()["claims"] if c["id"] == "mnv1_notes.shallow_variant")
+    arch_dir = ROOT / "tests/analysis/default_run/report/architectures"
+    config = load_config(ROOT / "config/config.yaml")
+    out = judge(claim, Evidence(arch_dir=arch_dir, config=config))
+    assert (out["verdict"], out["check_kind"]) == ("reproduced", "printed_counts")
+    counts = {k["quantity"]: k for k in out["values"]["counts"]}
+    assert counts["trainable_params"]["ours"] == 2_887_976
+    assert counts["trainable_params"]["printed"] == "2.9"
+    assert round(counts["mult_adds"]["ours"] / 1e6) == 307
+    assert (out["fidelity"], out["fidelity_kind"]) == ("not_run", "runs_follow")
+    # Counts the paper does not print are not reproduced; without the row, not run.
+    verdicts = pd.read_csv(arch_dir / "verdicts.csv")
+    shallow = verdicts["table"] == "howard2017_table5"
+    verdicts.loc[shallow & (verdicts["quantity"] == "mult_adds"), "matches"] = False
+    verdicts.to_csv(tmp_path / "verdicts.csv", index=False)
+    assert judge(claim, Evidence(arch_dir=tmp_path, config=config))["verdict"] == "not_reproduced"
+    verdicts[~shallow].to_csv(tmp_path / "verdicts.csv", index=False)
+    assert judge(claim, Evidence(arch_dir=tmp_path, config=config))["verdict"] == "not_run"
 
 
 def _recipe_config(**recipe):

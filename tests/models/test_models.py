@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import pytest
 
-from mobilenet_repro.counting.counters import count_params
+from mobilenet_repro.counting.counters import count_mult_adds, count_params
 from mobilenet_repro.models.catalog import (
     VGG16,
     CifarMobileNetV2,
@@ -106,6 +106,45 @@ def test_cifar_mobilenetv2_keeps_32x32_through_the_stem():
     assert model.output_shape == (None, 8, 8, 320)  # two stride-2 stages (Table II)
 
 
+def _block_weights(model, block_id) -> tuple[int, int]:
+    """(all, trainable) weights of one depthwise separable block of MobileNet V1."""
+    layers = [
+        layer
+        for layer in model.layers
+        if layer.name.startswith((f"conv_dw_{block_id}_", f"conv_pw_{block_id}_"))
+        or layer.name in (f"conv_dw_{block_id}", f"conv_pw_{block_id}")
+    ]
+    trainable = sum(int(w.numpy().size) for layer in layers for w in layer.trainable_weights)
+    return sum(layer.count_params() for layer in layers), trainable
+
+
+def test_shallow_mobilenet_leaves_out_the_five_14x14x512_blocks():
+    """The MobileNets paper's Shallow MobileNet (Sec. 4.1, Table 5: 2.9M parameters, 307M
+    mult-adds): the full network less its five blocks on 14x14x512 maps, summed layer by
+    layer here rather than taken from a constant."""
+    full, shallow = MobileNet(), MobileNet(shallow=True)
+    left_out = [
+        i for i in range(1, 14) if full.get_layer(f"conv_dw_{i}").input.shape[1:] == (14, 14, 512)
+    ]
+    assert left_out == [7, 8, 9, 10, 11]
+    dropped = [_block_weights(full, i) for i in left_out]
+    expected = tuple(n - sum(d[k] for d in dropped) for k, n in enumerate(count_params(full)))
+    assert count_params(shallow) == expected == (2_899_624, 2_887_976)
+    depthwise = [layer.name for layer in shallow.layers if layer.name.startswith("conv_dw_")]
+    assert [n for n in depthwise if not n.endswith(("_bn", "_relu"))] == [
+        f"conv_dw_{i}" for i in (1, 2, 3, 4, 5, 6, 12, 13)
+    ]
+    assert round(count_mult_adds(shallow) / 1e6) == 307 and shallow.output_shape == (None, 1000)
+    assert shallow.name == "mobilenet_shallow_1.00_224"
+
+
+def test_the_catalogs_shallow_mobilenet_is_the_builders():
+    model = built(build_classifier, arch="mobilenet_v1_shallow", classes=10, resolution=64)
+    ref = built(MobileNet, input_shape=(64, 64, 3), classes=10, shallow=True)
+    assert count_params(model) == count_params(ref)
+    assert "conv_dw_7" not in {layer.name for layer in model.layers}
+
+
 def test_build_classifier_from_scratch_is_the_architecture():
     model = built(build_classifier, arch="mobilenet_v1", classes=10, resolution=64, alpha=0.5)
     ref = built(MobileNet, input_shape=(64, 64, 3), alpha=0.5, classes=10)
@@ -123,6 +162,8 @@ def test_build_classifier_from_scratch_is_the_architecture():
         (MobileNet, {"alpha": -1.0}, "alpha must be a positive number"),
         (MobileNet, {"alpha": 0.3, "weights": "imagenet"}, "ImageNet weights exist only"),
         (MobileNet, {"depth_multiplier": 0}, "depth_multiplier"),
+        (MobileNet, {"shallow": "yes"}, "shallow must be True or False; received 'yes'"),
+        (MobileNet, {"shallow": True, "weights": "imagenet"}, "no ImageNet weights exist"),
         (MobileNet, {"input_shape": (224, 224, 1), "weights": "imagenet"}, "3 input channels"),
         (MobileNetV2, {"alpha": 0.6, "weights": "imagenet"}, "ImageNet weights exist only"),
         (CifarMobileNetV2, {"weights": "imagenet", "classes": 1000}, "no ImageNet weights"),

@@ -24,6 +24,8 @@ rule check_claims:
             "analysis/claim_checks/costs.py",
             "analysis/claim_checks/numerics.py",
             "analysis/claim_checks/trained.py",
+            # How a printed figure is read (its unit), for the printed counts' evidence.
+            "counting/published.py",
         ),
     output:
         verdicts=report(

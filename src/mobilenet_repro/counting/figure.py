@@ -10,6 +10,7 @@ from mobilenet_repro.models.specs import ARCH_SPECS
 
 ARCH_COLORS = {
     "mobilenet_v1": "#1f77b4",
+    "mobilenet_v1_shallow": "#1f77b4",  # only a published point, beside the V1 grid
     "mobilenet_v2": "#2ca02c",
     "cifar_mobilenet_v2": "#17becf",
     "inception_v3": "#d62728",
@@ -25,7 +26,7 @@ LABEL_PLACES = {
     ("mobilenet_v2", 1.4, 224): ((0, -11), "center"),
     ("cifar_mobilenet_v2", 1.0, 32): ((0, -11), "center"),
 }
-MOBILENETS = ("mobilenet_v1", "mobilenet_v2", "cifar_mobilenet_v2")
+MOBILENETS = ("mobilenet_v1", "mobilenet_v1_shallow", "mobilenet_v2", "cifar_mobilenet_v2")
 
 
 def _published_pairs(verdicts: pd.DataFrame) -> list[tuple[str, float, float, float, float]]:
@@ -73,7 +74,7 @@ def plot_madds_vs_params(stats: pd.DataFrame, verdicts: pd.DataFrame, png, svg) 
     """Mult-adds against parameters for the grid at 1,000 classes, with published points.
 
     Left: every architecture (log scales); right: the MobileNets (linear scales), labelled.
-    Published (parameters, mult-adds) pairs from one row of a seed document's table are drawn
+    Published (parameters, mult-adds) pairs from one row of a published table are drawn
     hollow and joined to our count of the same configuration (at the published class count),
     named once in the legend.
     """

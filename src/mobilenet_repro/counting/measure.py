@@ -21,6 +21,7 @@ from mobilenet_repro.counting.counters import (
 from mobilenet_repro.counting.grid import Spec
 from mobilenet_repro.models.catalog import ARCHITECTURES
 from mobilenet_repro.models.common import classifier_top
+from mobilenet_repro.models.specs import NOT_IN_KERAS
 
 
 def build(spec: Spec):
@@ -51,7 +52,7 @@ def keras_reference_params(spec: Spec) -> tuple[int | None, str]:
     if spec.head != "own":
         return None, "new head"
     if spec.arch not in ("mobilenet_v1", "mobilenet_v2"):
-        if spec.arch in ("cifar_mobilenet_v2", "chenyaofo_mobilenet_v2"):
+        if spec.arch in NOT_IN_KERAS:
             return None, "no keras model"
         return None, "is Keras's own model"
     app = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import keras
 
@@ -59,7 +60,9 @@ class Architecture:
 
 ARCHITECTURES: dict[str, Architecture] = {
     name: Architecture(
-        globals()[spec.builder],
+        partial(globals()[spec.builder], **dict(spec.options))
+        if spec.options
+        else globals()[spec.builder],
         spec.label,
         spec.min_resolution,
         spec.has_alpha,

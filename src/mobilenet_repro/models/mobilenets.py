@@ -76,6 +76,25 @@ MOBILENET_V1_BODY = (
     (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1),
 )  # fmt: skip
 
+# The blocks a shallow MobileNet leaves out: the five on 14x14x512 feature maps (stride 1,
+# 512 channels in and out), MobileNets paper Sec. 4.1 and Table 5.
+MOBILENET_V1_SHALLOW_LEFT_OUT = tuple(
+    block_id
+    for block_id, (filters, stride) in enumerate(MOBILENET_V1_BODY, start=1)
+    if (filters, stride) == (512, 1)
+)
+
+
+def _check_shallow(shallow, weights) -> None:
+    if not isinstance(shallow, bool):
+        raise ModelConfigError(f"MobileNet: shallow must be True or False; received {shallow!r}")
+    if shallow and weights == "imagenet":
+        # keras.applications publishes weights for the full network only.
+        raise ModelConfigError(
+            "MobileNet: no ImageNet weights exist for the shallow network; received "
+            "shallow=True with weights='imagenet' (use weights=None or a weights file)"
+        )
+
 
 def MobileNet(
     input_shape=None,
@@ -89,12 +108,21 @@ def MobileNet(
     classes=1000,
     classifier_activation="softmax",
     name=None,
+    shallow=False,
 ):
     """MobileNet V1 (Howard et al. 2017) with width multiplier `alpha`.
 
     The resolution multiplier of the paper is the input size: `input_shape=(128, 128, 3)` is
     rho = 128/224. Arguments and layer names follow `keras.applications.MobileNet`.
+
+    `shallow=True` builds the paper's "Shallow MobileNet" (Sec. 4.1, Table 5: 2.9 million
+    parameters and 307 million mult-adds at 1.0-224): the five depthwise separable blocks on
+    14x14x512 feature maps are left out, the paper's alternative to a width multiplier for a
+    smaller network. The remaining blocks keep their ids (conv_dw_6 is followed by
+    conv_dw_12), so their layers are named as in the full network. No ImageNet weights exist
+    for it.
     """
+    _check_shallow(shallow, weights)
     input_shape = _check_common("MobileNet", input_shape, include_top, weights, classes, 32)
     _check_alpha("MobileNet", alpha, weights, MOBILENET_V1_ALPHAS)
     if depth_multiplier < 1 or int(depth_multiplier) != depth_multiplier:
@@ -104,6 +132,8 @@ def MobileNet(
     inputs = input_tensor if input_tensor is not None else keras.Input(shape=input_shape)
     x = _v1_conv_block(inputs, 32, alpha, strides=(2, 2))
     for block_id, (filters, stride) in enumerate(MOBILENET_V1_BODY, start=1):
+        if shallow and block_id in MOBILENET_V1_SHALLOW_LEFT_OUT:
+            continue
         x = _v1_depthwise_block(
             x, filters, alpha, depth_multiplier, strides=(stride, stride), block_id=block_id
         )
@@ -115,7 +145,8 @@ def MobileNet(
         x = layers.Activation(classifier_activation, name="predictions")(x)
     else:
         x = _pool(x, pooling)
-    model = keras.Model(inputs, x, name=name or f"mobilenet_{alpha:0.2f}_{input_shape[0]}")
+    default_name = f"mobilenet{'_shallow' if shallow else ''}_{alpha:0.2f}_{input_shape[0]}"
+    model = keras.Model(inputs, x, name=name or default_name)
     _load_weights(
         model,
         weights,

@@ -16,10 +16,15 @@ class ArchSpec:
     has_alpha: bool  # has a width multiplier
     imagenet_preprocess: str  # keras.applications module whose preprocess_input fits
     builder: str  # name of the builder in mobilenet_repro.models.catalog
+    options: tuple[tuple[str, object], ...] = ()  # keyword arguments the builder always gets
 
 
 ARCH_SPECS: dict[str, ArchSpec] = {
     "mobilenet_v1": ArchSpec("MobileNet V1", 32, True, "mobilenet", "MobileNet"),
+    # The MobileNets paper's Table 5 network: counted against its printed counts.
+    "mobilenet_v1_shallow": ArchSpec(
+        "Shallow MobileNet V1", 32, True, "mobilenet", "MobileNet", (("shallow", True),)
+    ),
     "mobilenet_v2": ArchSpec("MobileNetV2", 32, True, "mobilenet_v2", "MobileNetV2"),
     "cifar_mobilenet_v2": ArchSpec(
         "CIFAR-10 MobileNetV2 (Tables I-III)", 8, True, "mobilenet_v2", "CifarMobileNetV2"
@@ -31,6 +36,9 @@ ARCH_SPECS: dict[str, ArchSpec] = {
     "resnet50_v2": ArchSpec("ResNet50 V2", 32, False, "resnet_v2", "ResNet50V2"),
     "vgg16": ArchSpec("VGG16", 32, True, "vgg16", "VGG16"),
 }
+
+# Architectures keras.applications has no model of, so no ImageNet weights either.
+NOT_IN_KERAS = ("cifar_mobilenet_v2", "chenyaofo_mobilenet_v2", "mobilenet_v1_shallow")
 
 # (expansion t, output channels c, repeats n, first stride s) from seed 000 Table II.
 CIFAR_MOBILENET_V2_BOTTLENECKS = ((6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))

@@ -151,7 +151,7 @@ def _scorecard(table: pd.DataFrame, source: str) -> list[dict]:
     return [
         _line("results of the documents", of_type("result"), "verdict", OUTCOMES["result"], source),
         _line(
-            "design statements, against Keras's build where it is a reference",
+            "design statements, against an independent reference where one exists",
             design,
             "verdict",
             ("reproduced", "not_reproduced", "not_run", "no_reference"),

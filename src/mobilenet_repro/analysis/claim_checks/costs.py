@@ -8,11 +8,13 @@ stats.csv); which model, which widths or sides and which thresholds come from th
 from __future__ import annotations
 
 import ast
+import math
 
 import pandas as pd
 
 from mobilenet_repro.analysis.claims import Evidence
 from mobilenet_repro.analysis.kinds import Finding, kind
+from mobilenet_repro.counting.published import parse_published
 from mobilenet_repro.formatting import as_bool
 
 
@@ -377,3 +379,40 @@ def bias_for_batch_norm(evidence: Evidence, params: dict, claim: dict) -> Findin
             ours[model] -= 3 * _non_depthwise_bn_channels(evidence.graph(model))
     holds = all(ours[m] == c for m, c in params["counts"].items())
     return Finding(_verdict(holds), {"classes": params["classes"], "built": built, "ours": ours})
+
+
+def _printed_count(r) -> dict:
+    """One compared cell of verdicts.csv: our count, the printed figure and its unit (a
+    million for "2.9" in a column of millions), and our other counts that round to it too."""
+    number, _ = parse_published(r.published_text)
+    also = r.also_matches if isinstance(r.also_matches, str) and r.also_matches else ""
+    return {
+        "quantity": r.quantity,
+        "printed": r.published_text,
+        # A power of ten, so the report can name it (M for millions).
+        "unit": 10.0 ** round(math.log10(float(r.published) / number)) if number else 1.0,
+        "ours": float(r.ours),
+        "matches": as_bool(r.matches),
+        "also": also.split(";") if also else [],
+    }
+
+
+@kind("printed_counts", required=("table", "row"))
+def printed_counts(evidence: Evidence, params: dict, claim: dict) -> Finding:
+    """The counts one row of a published table prints for a network we build as the
+    statement says, against ours at the printed precision (the architecture stage's
+    comparison), naming for each which of our counts it is and which others round to it."""
+    rows = evidence.arch("verdicts")
+    rows = rows[(rows["table"] == params["table"]) & (rows["row"] == params["row"])]
+    values = {"table": params["table"], "row": params["row"]}
+    if rows.empty:
+        return Finding("not_run", values)
+    first = rows.iloc[0]
+    values |= {
+        "model": first["model"],
+        "alpha": float(first["alpha"]),
+        "resolution": int(first["resolution"]),
+        "classes": int(first["classes"]),
+        "counts": [_printed_count(r) for r in rows.itertuples()],
+    }
+    return Finding(_verdict(all(c["matches"] for c in values["counts"])), values)
