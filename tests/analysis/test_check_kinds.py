@@ -453,6 +453,21 @@ def test_small_data_relation(tmp_path, mobile, other, source, outcome):
     assert run("small_data_relation", ev, CLAIM, measure="gap_mean").outcome == outcome
 
 
+@pytest.mark.parametrize("mobile_drop, other_drop, outcome",
+                         [(0.1, 0.4, "inconclusive"), (0.4, 0.1, "not_reproduced")])  # fmt: skip
+def test_small_data_relation_by_accuracy_lost(tmp_path, mobile_drop, other_drop, outcome):
+    """'Too dependent on large data sets': test top-1 lost from the largest training set to
+    the smallest, per model, in points."""
+    rows = [{"model": m, "per_class": size, "gap_mean": 0.1, "train_images": 10 * size,
+             "test_top1_mean": 0.9 - (drop if size == 5 else 0)}
+            for m, drop in (("mobilenet", mobile_drop), ("vgg", other_drop))
+            for size in (5, 50)]  # fmt: skip
+    found = run("small_data_relation", _plan(tmp_path, rows), CLAIM, measure="drop")
+    assert found.outcome == outcome
+    drops = {r["model"]: round(r["drop"], 3) for r in found.values["rows"]}
+    assert sorted(drops.values()) == sorted([mobile_drop, other_drop])
+
+
 def test_small_data_relation_without_its_table(tmp_path):
     ev = _with_runs(tmp_path, _runs(0.9, 0.5))
     assert run("small_data_relation", ev, CLAIM, measure="gap_mean").outcome == "not_run"

@@ -304,6 +304,7 @@ def _published_cells(claim: dict, evidence: Evidence, errata: list[dict]) -> dic
         "compared": total,
         "differing": off,
         "errata": sorted(set(corrected)),
+        "corrected": len(corrected),
     }
 
 

@@ -67,7 +67,7 @@ GRID: tuple[tuple[str, float, int, str], ...] = (
     ("mobilenet_v1", 0.75, 192, "the Stanford Dogs transfer report's table"),
     ("mobilenet_v2", 1.0, 224, "V2 paper baseline"),
     ("mobilenet_v2", 1.4, 224, "V2 paper, Table 4 (in the Inception/MobileNetV2 explainer)"),
-    ("inception_v3", 1.0, 299, "baseline (the Stanford Dogs transfer report, the Inception/MobileNetV2 explainer)"),
+    ("inception_v3", 1.0, 299, "baseline (Stanford Dogs report, Inception/MobileNetV2 explainer)"),
     ("resnet50_v2", 1.0, 224, "baseline (the CIFAR-10 MobileNetV2 report)"),
     ("vgg16", 1.0, 224, "baseline (the comparison slides)"),
     ("cifar_mobilenet_v2", 1.0, 32, "the CIFAR-10 MobileNetV2 report, Tables I-III"),

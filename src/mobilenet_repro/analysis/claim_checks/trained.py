@@ -241,19 +241,28 @@ def plan_question(evidence: Evidence, params: dict, claim: dict) -> Finding:
     return Finding("deviated" if differences or capped else "followed", values)
 
 
+def _with_drop(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each model's test top-1 lost from the largest training set to the smallest (`drop`)."""
+    ends = frame.sort_values("per_class").groupby("model")["test_top1_mean"]
+    drop = (ends.last() - ends.first()).rename("drop")
+    return frame.join(drop, on="model")
+
+
 @kind(
     "small_data_relation",
     required=("measure",),
-    choices={"measure": ("gap_mean", "test_top1_mean")},
+    choices={"measure": ("gap_mean", "test_top1_mean", "drop")},
 )
 def small_data_relation(evidence: Evidence, params: dict, claim: dict) -> Finding:
     """On the plan's smallest training set, MobileNets against the larger networks: a
-    smaller train-test gap (`measure: gap_mean`) or a higher test top-1 (`test_top1_mean`).
-    Without an interval of the difference, at best inconclusive."""
+    smaller train-test gap (`measure: gap_mean`), a higher test top-1 (`test_top1_mean`) or
+    less test top-1 lost from the largest training set (`drop`). Without an interval of the
+    difference, at best inconclusive."""
     exp, frame = _analysis_table(evidence, claim, "training_set_size")
     measure = params["measure"]
     if frame is None:
         return Finding("not_run", {"measure": measure, "missing": "table"})
+    frame = _with_drop(frame)
     small = frame[frame["per_class"] == frame["per_class"].min()]
     mobile = small[[_is_mobilenet(m) for m in small["model"]]]
     others = small[[not _is_mobilenet(m) for m in small["model"]]]
@@ -265,7 +274,7 @@ def small_data_relation(evidence: Evidence, params: dict, claim: dict) -> Findin
         return Finding("not_comparable", values | {"differences": differences})
     better = (
         mobile[measure].max() < others[measure].min()
-        if measure == "gap_mean"
+        if measure in ("gap_mean", "drop")
         else mobile[measure].min() > others[measure].max()
     )
     # Like for like, the relation still has to clear the test set's noise per model pair.
