@@ -174,7 +174,7 @@ def _scorecard(table: pd.DataFrame, source: str) -> list[dict]:
         _line("errata", of_type("erratum"), "verdict", OUTCOMES["erratum"], source),
         _line("opinions", of_type("opinion"), "verdict", OUTCOMES["opinion"], source),
         _line(
-            "consistency checks: Keras against itself",
+            "claims checked only for consistency (Keras against itself)",
             table[table["consistency_only"]],
             "verdict",
             ("reproduced", "not_reproduced"),
@@ -242,7 +242,7 @@ def claims_context(path: Path | str | None, registry_path: Path | str = CLAIMS) 
     return {
         "n": _count(len(table), source, "claims: all"),
         "documents": _documents(table, registry, source),
-        "type_words": [*TYPE_WORDS.values(), "consistency checks"],
+        "type_words": [*TYPE_WORDS.values(), "claims checked for consistency only"],
         "scorecard": scorecard,
         "results": scorecard[0],
         "types": _types(registry),
