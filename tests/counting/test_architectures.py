@@ -91,6 +91,10 @@ def test_transfer_head_is_pooling_and_dense():
         ("84%", 0.84, 0.005),
         ("0.112", 0.112, 0.0005),
         ("2.60", 2.6, 0.005),
+        ("300", 300, 5),  # a round number: its last zero is not significant
+        ("5000", 5000, 50),
+        ("320", 320, 0.5),
+        ("25,613,800", 25613800, 0.5),  # grouped: every digit printed on purpose
     ],
 )
 def test_parse_published(text, value, half_unit):

@@ -22,7 +22,12 @@ _NUMBER = re.compile(r"^[+-]?(\d[\d,]*)(\.\d+)?")
 
 
 def parse_published(text: str) -> tuple[float, float]:
-    """(value, half a unit of the last printed digit) of a printed number ("4.2M", "84%")."""
+    """(value, half a unit of the last printed digit) of a printed number ("4.2M", "84%").
+
+    A round number, an integer printed without grouping that ends in two or more zeros
+    ("300", "5000"), is read at the digit before its last zero: "300" is 295 to 305. Its
+    zeros say how large it is, not that it is exact to the unit, and a reader cannot tell
+    which of them are significant (the MobileNetV2 paper's 300 million mult-adds)."""
     s = str(text).strip()
     m = _NUMBER.match(s)
     if not m:
@@ -30,6 +35,9 @@ def parse_published(text: str) -> tuple[float, float]:
     digits = m.group(1).replace(",", "")
     decimals = len(m.group(2)) - 1 if m.group(2) else 0
     value = float(digits + (m.group(2) or ""))
+    zeros = len(digits) - len(digits.rstrip("0")) if digits.strip("0") else 0
+    if not m.group(2) and "," not in m.group(1) and zeros >= 2:
+        decimals = -(zeros - 1)
     half_unit = 0.5 * 10.0**-decimals
     if s[m.end() :].strip().startswith("%"):
         return value / 100, half_unit / 100
