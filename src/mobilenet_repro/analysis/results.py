@@ -156,7 +156,7 @@ def plot_accuracy_vs(table: pd.DataFrame, x: str, xlabel: str, published=None, n
 
 
 def curve_axis(history: pd.DataFrame) -> str:
-    """"epoch", unless the curves' data sets differ in size: an epoch of 100 images and one of
+    """ "epoch", unless the curves' data sets differ in size: an epoch of 100 images and one of
     1,169 are not the same amount of training, so such curves share the optimizer step."""
     if "step" not in history or history["dataset"].nunique() < 2:
         return "epoch"
