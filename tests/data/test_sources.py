@@ -551,6 +551,40 @@ def test_max_per_class_and_datasheet(tmp_path):
     assert rows["Image size (H x W x C)"] == "32 x 32 x 3"
 
 
+def test_max_per_class_keeps_the_validation_and_test_images(tmp_path):
+    """Data sets that differ only in max_per_class (config/cifar10-comparison.yaml's 10, 100
+    and 1,000 images per class) validate on the same images and test on the same images: the
+    validation split is carved from the whole training folder first, and max_per_class then
+    draws from what is left; the smaller training sets are subsets of the larger."""
+    root = tmp_path / "folder"
+    for split, n in (("train", 20), ("test", 3)):
+        for c, cls in enumerate(("cat", "dog")):
+            for k in range(n):
+                value = np.full((8, 8, 3), (100 * c, 10 * k, 200 * (split == "test")), np.uint8)
+                (root / split / cls).mkdir(parents=True, exist_ok=True)
+                (root / split / cls / f"{k}.png").write_bytes(png(value))
+    split = {"val_fraction": 0.25, "seed": 0}
+    sets = {
+        m: prepare_dataset(
+            "d", {"source": "image_folder", "path": str(root), "max_per_class": m, "split": split},
+            tmp_path,
+        )
+        for m in (None, 10, 3)
+    }  # fmt: skip
+    images = {
+        m: {s: {x.tobytes() for x in ds.splits[s][0]} for s in ds.splits} for m, ds in sets.items()
+    }
+    full = sets[None]
+    assert len(full.splits["val"][1]) == 10 and len(full.splits["train"][1]) == 30
+    for m in (10, 3):
+        for s in ("val", "test"):
+            assert np.array_equal(sets[m].splits[s][0], full.splits[s][0])
+            assert np.array_equal(sets[m].splits[s][1], full.splits[s][1])
+        assert np.bincount(sets[m].splits["train"][1]).tolist() == [m, m]
+    assert images[3]["train"] < images[10]["train"] < images[None]["train"]
+    assert not images[None]["train"] & images[None]["val"]
+
+
 def _config(ds_spec):
     return {
         "datasets": {"d": ds_spec},
