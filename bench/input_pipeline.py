@@ -264,7 +264,8 @@ def rss_child(spec_path: str, data: str, work: str) -> None:
 def rss_job(args) -> dict:
     import psutil
 
-    from mobilenet_repro.config import load_config, run_spec
+    from mobilenet_repro.run_model import run_spec
+    from mobilenet_repro.validation import load_config
 
     data = prepared(args.archive, args.cache)
     config = load_config(ROOT / "config" / "cifar10-jpeg.yaml")

@@ -36,16 +36,16 @@ sys.path.insert(0, str(ROOT / "src"))
 import yaml  # noqa: E402
 
 from mobilenet_repro import paths  # noqa: E402
-from mobilenet_repro.config import (  # noqa: E402
+from mobilenet_repro.errors import ConfigError  # noqa: E402
+from mobilenet_repro.files import read_json  # noqa: E402
+from mobilenet_repro.run_model import (  # noqa: E402
     LATER_RECIPE_DEFAULTS,
     RECIPE_DISPLAY_ONLY,
-    ConfigError,
-    check_config,
     expand_runs,
     recipe_with_defaults,
     run_spec,
 )
-from mobilenet_repro.files import read_json  # noqa: E402
+from mobilenet_repro.validation import check_config  # noqa: E402
 
 # Rules that train: left out, their outputs are taken from the record. audit_train is here so
 # that a configuration asking for the audit fails on the missing re-trained files instead of

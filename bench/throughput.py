@@ -94,7 +94,8 @@ def run_spec_for(model_id: str, epochs: int) -> dict:
     """The run spec train_run gets in (a): config/cifar10-jpeg.yaml's recipe, `epochs` long."""
     import yaml
 
-    from mobilenet_repro.config import check_config, run_spec
+    from mobilenet_repro.run_model import run_spec
+    from mobilenet_repro.validation import check_config
 
     config = yaml.safe_load(CONFIG.read_text())
     config["models"][model_id] = model_config(model_id)
@@ -111,7 +112,7 @@ def run_spec_for(model_id: str, epochs: int) -> dict:
 def model_and_recipe(model_id: str, epochs: int) -> tuple[dict, dict]:
     """(b) and (c)'s model configuration and the recipe of (a), with the keys a run spec
     leaves out at their defaults put back, as train_run's RunPlan does."""
-    from mobilenet_repro.config import recipe_with_defaults
+    from mobilenet_repro.run_model import recipe_with_defaults
 
     spec = run_spec_for(model_id, epochs)
     return spec["model"], recipe_with_defaults(spec["recipe"])
@@ -239,9 +240,10 @@ def numpy_input(make_streams):
 
 def worker_pipeline(args, chan: Channel, options: dict) -> None:
     """(a): train_run itself; the epochs after the first wait for the controller's 'go'."""
+    from mobilenet_repro.runs import DEFAULT
     from mobilenet_repro.training import backends
 
-    backend = options.get("backend", backends.DEFAULT)
+    backend = options.get("backend", DEFAULT)
     backends.select(backend, args.threads)  # before Keras is imported
     from mobilenet_repro.training import loop
 
@@ -251,7 +253,7 @@ def worker_pipeline(args, chan: Channel, options: dict) -> None:
         if args.pipeline_input == "numpy":
             loop.make_streams = numpy_input(loop.make_streams)
     spec = run_spec_for(args.model, args.reps + 1)
-    if backend != backends.DEFAULT:
+    if backend != DEFAULT:
         spec["backend"] = backend
     data = subset(args.archive, args.cache, args.steps * args.batch_size, args.eval_images)
     spec["recipe"]["batch_size"] = args.batch_size

@@ -61,8 +61,8 @@ def _figures(folder: Path) -> None:
 
 
 def default_run_context(tmp_path: Path) -> dict:
-    from mobilenet_repro.config import load_config
     from mobilenet_repro.report.context import ReportInputs, build_context
+    from mobilenet_repro.validation import load_config
 
     out = tmp_path / "out"
     shutil.copytree(FIXTURE / "analysis", out / "analysis")

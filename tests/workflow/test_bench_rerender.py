@@ -12,8 +12,9 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from mobilenet_repro.config import check_config, run_spec
+from mobilenet_repro.run_model import run_spec
 from mobilenet_repro.training.records import fingerprint
+from mobilenet_repro.validation import check_config
 
 CONFIG = {
     "name": "tiny-record",

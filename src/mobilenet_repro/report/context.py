@@ -22,8 +22,6 @@ import yaml
 
 from mobilenet_repro.analysis.accuracy import compared_with
 from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD
-from mobilenet_repro.analysis.results import CHANCE_MARGIN
-from mobilenet_repro.config import experiment_backends
 from mobilenet_repro.files import read_json
 from mobilenet_repro.formatting import fmt_int
 from mobilenet_repro.models.specs import ARCH_SPECS
@@ -45,8 +43,10 @@ from mobilenet_repro.report.results import (
     surprises,
 )
 from mobilenet_repro.report.seed002 import seed002_context
+from mobilenet_repro.run_model import experiment_backends
+from mobilenet_repro.runs import DEFAULT as DEFAULT_BACKEND
 from mobilenet_repro.runs import Run
-from mobilenet_repro.training.backends import DEFAULT as DEFAULT_BACKEND
+from mobilenet_repro.training.diagnosis import CHANCE_MARGIN
 
 
 @dataclass(frozen=True)
@@ -319,7 +319,7 @@ def _experiment_context(exp_id, exp, inputs: ReportInputs, runs, index) -> dict:
         "backends": experiment_backends(config, exp_id),
         "backend_comparison": backends_context(analysis_dir / "backends.csv", labels, runs_of),
         "rows": rows,
-        # A model at chance is never "the most accurate" (analysis.CHANCE_MARGIN).
+        # A model at chance is never "the most accurate" (training.diagnosis.CHANCE_MARGIN).
         "best": max((r for r in rows if r["learned"]), key=lambda r: r["top1_mean"], default=None),
         "ranking": rank_models(rows),
         "surprises": surprises(rows, final_sides(inputs.arch_dir)),

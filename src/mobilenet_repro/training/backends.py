@@ -25,8 +25,8 @@ import importlib.util
 import os
 import sys
 
-BACKENDS = ("tensorflow", "jax", "torch")
-DEFAULT = "tensorflow"
+from mobilenet_repro.runs import BACKENDS, DEFAULT
+
 # The pip extra that installs each backend's framework (pyproject.toml).
 EXTRAS = {"tensorflow": "", "jax": "jax", "torch": "torch"}
 # Distributions whose versions a run's metrics.json records, per backend.

@@ -1,7 +1,10 @@
-"""Configuration: schema validation with clear messages, defaults, and expansion into runs.
+"""Validation of a configuration: its schema, with clear messages and defaults, and the
+cross-references no schema can express.
 
 `check_config` is called by the Snakefile before any job is scheduled. Its errors name the
 key, the value received and what is allowed, so a typo costs seconds, not a training run.
+What the configuration means once valid (its runs, their specs) is `run_model`; whether this
+machine has the files and frameworks it names is `preflight`.
 """
 
 from __future__ import annotations
@@ -15,16 +18,10 @@ import jsonschema
 import yaml
 
 from mobilenet_repro.data.registry import source_classes
+from mobilenet_repro.errors import ConfigError
 from mobilenet_repro.models.specs import ARCH_SPECS
-from mobilenet_repro.paths import DATASET, MANIFEST, RUNS_DIR, SCHEMA
-from mobilenet_repro.runs import Run
-from mobilenet_repro.training.backends import DEFAULT, BackendUnavailable, check_installed
-
-SCHEMA_PATH = SCHEMA  # package data: found outside a checkout too
-
-
-class ConfigError(ValueError):
-    """The configuration is invalid; the message names the key, the value and what is allowed."""
+from mobilenet_repro.paths import RUNS_DIR, SCHEMA
+from mobilenet_repro.run_model import expand_runs, load_schema
 
 
 def _key(path) -> str:
@@ -138,15 +135,8 @@ def _with_defaults(validator_class):
     return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
 
 
-def load_schema(path: Path | str = SCHEMA_PATH) -> dict:
-    return yaml.safe_load(Path(path).read_text())
-
-
-def check_config(
-    config: dict, schema_path: Path | str = SCHEMA_PATH, workdir: Path | str | None = None
-) -> dict:
-    """Validate `config` in place (filling defaults) and check cross-references; with a
-    `workdir` (the workflow's), also the local files it names (`check_local_files`).
+def check_config(config: dict, schema_path: Path | str = SCHEMA) -> dict:
+    """Validate `config` in place (filling defaults) and check cross-references.
 
     The one check of a configuration. Raises ConfigError listing every problem found.
     """
@@ -166,8 +156,6 @@ def check_config(
             + "\n  - ".join(problems)
             + "\nFix these keys in the config file (see src/mobilenet_repro/config.schema.yaml)."
         )
-    if workdir is not None:
-        check_local_files(config, workdir)
     return config
 
 
@@ -380,180 +368,6 @@ def _check_run_folders(config: dict) -> list[str]:
     return problems
 
 
-def dataset_spec(config: dict, name: str) -> dict:
-    """What data set `name` is prepared from: its configuration without `compare_as`, which
-    only steers the accuracy comparison (editing it must not rebuild the data)."""
-    spec = dict(config["datasets"][name])
-    spec.pop("compare_as", None)
-    return spec
-
-
-def check_local_files(config: dict, workdir: Path | str = ".") -> None:
-    """Local copies the used data sets name must exist: checked before the first job runs.
-
-    A data set already prepared (its manifest or its cached arrays exist) is not checked: its
-    source is needed again only to rebuild a damaged cache (data.cache). Raises ConfigError
-    naming the key, the path and the working directory.
-    """
-    workdir = Path(workdir).resolve()
-    used = {run.dataset for run in expand_runs(config)}
-    problems = []
-    for name in sorted(used):
-        spec = config["datasets"][name]
-        prepared = (DATASET.format(dataset=name), MANIFEST.format(dataset=name))
-        if any((workdir / path).exists() for path in prepared):
-            continue
-        path = spec.get("path")
-        if path is not None and not (workdir / path).exists():
-            problems.append(
-                f"datasets.{name}.path: received {path!r}; allowed: an existing file or "
-                f"directory (relative to the working directory {workdir}); nothing is there"
-            )
-        if spec["source"] == "image_folder" and path is None and spec.get("url") is None:
-            problems.append(
-                f"datasets.{name}: an image_folder data set needs `path` (a directory or "
-                "archive with train/<class>/ and test/<class>/) or `url` (such an archive)"
-            )
-    problems += _missing_weights(config, workdir, {run.model for run in expand_runs(config)})
-    if problems:
-        raise ConfigError(
-            "invalid configuration:\n  - " + "\n  - ".join(problems) + "\nNo job was started."
-        )
-
-
-def _missing_weights(config: dict, workdir: Path, used: set[str]) -> list[str]:
-    """Pretrained-weights files the used models need and that are not there: a named file
-    always; an ImageNet file only when `pretrained_weights_dir` says where it must be."""
-    from mobilenet_repro.models.weights import imagenet_file, weights_path
-
-    folder = config.get("pretrained_weights_dir")
-    home = (workdir / folder).resolve() if folder else None
-    problems = []
-    for name in sorted(used):
-        model = config["models"][name]
-        weights = model.get("weights")
-        if weights is None or (weights == "imagenet" and home is None):
-            continue
-        path = weights_path(model, home)
-        if weights != "imagenet":
-            path = workdir / path
-        if path is None or path.exists():
-            continue
-        if weights == "imagenet":
-            file, url = imagenet_file(model["arch"], model.get("alpha", 1.0), model["resolution"])
-            problems.append(
-                f"models.{name}: weights: imagenet needs {path} (pretrained_weights_dir: "
-                f"{folder!r}); nothing is there. Download {url} on a machine with a network "
-                f"and put it there unchanged, or set pretrained_weights_dir: null to let Keras "
-                "download it"
-            )
-        else:
-            problems.append(
-                f"models.{name}.weights: received {weights!r}; allowed: an existing .h5 file "
-                f"(relative to the working directory {workdir}); nothing is there"
-            )
-    return problems
-
-
-def check_backends(config: dict, workdir: Path | str = ".") -> None:
-    """The Keras backend of every run still to train is installed here: checked before the
-    first job, so a missing one stops nothing half-way. Finished runs (metrics.json present)
-    need nothing. Raises ConfigError naming the runs' backend and how to install it."""
-    workdir = Path(workdir)
-    pending = {}
-    for run in expand_runs(config):
-        if not (workdir / run.file("metrics")).exists():
-            pending.setdefault(run.backend, []).append(run.id)
-    problems = []
-    for backend, ids in pending.items():
-        try:
-            check_installed(backend)
-        except BackendUnavailable as err:
-            more = f" and {len(ids) - 1} more" if len(ids) > 1 else ""
-            problems.append(f"{err} (needed by run {ids[0]}{more})")
-    if problems:
-        raise ConfigError(
-            "\n  - ".join(["missing Keras backend:", *problems]) + "\nNo job was started."
-        )
-
-
 def load_config(path: Path | str) -> dict:
     """Read and check a YAML config file."""
     return check_config(yaml.safe_load(Path(path).read_text()) or {})
-
-
-def expand_runs(config: dict, experiment: str | None = None) -> list[Run]:
-    """Every run of one experiment, or of all, in configuration order."""
-    runs = []
-    for exp_id, exp in config["experiments"].items():
-        if experiment is not None and exp_id != experiment:
-            continue
-        for dataset in exp["datasets"]:
-            for model in exp["models"]:
-                for backend in experiment_backends(config, exp_id):
-                    for seed in exp["seeds"]:
-                        runs.append(Run(exp_id, dataset, model, seed, backend))
-    return runs
-
-
-DISPLAY_ONLY = ("label",)  # model keys that change the report, never a trained result
-# Recipe keys added after runs were recorded: a run spec holds them only when they differ
-# from these defaults, so runs recorded before keep their specs and fingerprints (and are not
-# rerun). `recipe_with_defaults` puts them back for training.
-LATER_RECIPE_DEFAULTS = {
-    "nesterov": False,
-    "weight_decay": 0.0,
-    "schedule_epochs": None,
-    "schedule_per": "step",
-    "validate_on": "val",
-    "ema_decay": 0.0,
-    "test_time_flip": False,
-    "test_time_translate": 0,
-}
-
-
-def recipe_with_defaults(recipe: dict) -> dict:
-    """A run spec's recipe with the later keys it omits at their defaults."""
-    return {**LATER_RECIPE_DEFAULTS, **recipe}
-
-
-RECIPE_DISPLAY_ONLY = ("origins",)  # recipe keys that document a run, never change it
-
-
-def _spec_recipe(recipe: dict) -> dict:
-    return {
-        k: v
-        for k, v in recipe.items()
-        if k not in RECIPE_DISPLAY_ONLY
-        and (k not in LATER_RECIPE_DEFAULTS or v != LATER_RECIPE_DEFAULTS[k])
-    }
-
-
-def experiment_backends(config: dict, experiment: str) -> list[str]:
-    """The Keras backends an experiment's runs train on, in order (the first is the one the
-    others are compared with): the top-level `backend` (the command line's `--config
-    backend=jax`) overrides each experiment's own. Either is one name or a list."""
-    chosen = config.get("backend") or config["experiments"][experiment].get("backend", DEFAULT)
-    return [chosen] if isinstance(chosen, str) else list(chosen)
-
-
-def run_spec(
-    config: dict, experiment: str, dataset: str, model: str, seed: int, backend: str | None = None
-) -> dict:
-    """Everything that determines one run's result, as plain data (also its fingerprint).
-    `backend`: the run's Keras backend; None, the experiment's first."""
-    exp = config["experiments"][experiment]
-    backend = backend or experiment_backends(config, experiment)[0]
-    model_config = {k: v for k, v in config["models"][model].items() if k not in DISPLAY_ONLY}
-    return {
-        "experiment": experiment,
-        "dataset": dataset,
-        "model_id": model,
-        "seed": int(seed),
-        "model": model_config,
-        "recipe": _spec_recipe(config["recipes"][exp["recipe"]]),
-        "recipe_name": exp["recipe"],
-        # Only when not the default: runs trained before backends existed keep their
-        # fingerprint (and are not rerun); metrics.json records the backend either way.
-        **({"backend": backend} if backend != DEFAULT else {}),
-    }
