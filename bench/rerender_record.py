@@ -316,10 +316,9 @@ def rebuilt_outputs(config: dict) -> dict[str, str]:
         analysis = paths.for_config(paths.ANALYSIS_DIR, name).format(
             experiment=next(iter(config["experiments"]))
         )
-        for stem in ("results_table.csv", "learning_curves.png", "lr_schedule.png"):
-            out[stem] = f"{analysis}/{stem}"
-        for stem in ("accuracy_vs_params.png", "accuracy_vs_mult_adds.png"):
-            out[stem] = f"{analysis}/{stem}"
+        figures = [f"{stem}.png" for stem in paths.ANALYSIS_FIGURES.values()]
+        for fname in (paths.ANALYSIS_TABLE, *figures):
+            out[fname] = f"{analysis}/{fname}"
     return out
 
 

@@ -39,6 +39,7 @@ rule check_claims:
         "../../envs/analysis.yaml"
     params:
         config=config,
-        analysis_dir=Path(for_config(paths.ANALYSIS_DIR)).parent,
+        analysis_dir=for_config(paths.ANALYSES_DIR),
+        arch_dir=for_config(paths.ARCHITECTURES_DIR),
     script:
         "../scripts/check_claims.py"

@@ -137,11 +137,8 @@ def get_analysis_outputs():
         f"{for_config(paths.ANALYSIS_DIR)}/{{name}}",
         experiment=list(config["experiments"]),
         name=[
-            "results_table.csv",
-            "accuracy_vs_params.png",
-            "accuracy_vs_mult_adds.png",
-            "learning_curves.png",
-            "lr_schedule.png",
+            paths.ANALYSIS_TABLE,
+            *(f"{stem}.png" for stem in paths.ANALYSIS_FIGURES.values()),
         ],
     )
     outputs += expand(

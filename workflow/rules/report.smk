@@ -52,7 +52,10 @@ rule report:
         "../../envs/analysis.yaml"
     params:
         config=config,
-        analysis_dir=lambda wildcards, input: Path(input.analysis[0]).parents[1],
+        # The folders the inputs above lie in, from paths.py like the inputs themselves.
+        analysis_dir=Path(for_config(paths.ANALYSES_DIR)),
+        arch_dir=for_config(paths.ARCHITECTURES_DIR),
+        accuracy_dir=for_config(paths.ACCURACY_DIR),
         compare_with=config["compare_with"],
         tolerance=config["compare_tolerance"],
         # The record of the last report the workflow accepted (keep_report_record's).
