@@ -108,7 +108,7 @@ def select_for_tools() -> str:
 def configure(name: str, threads: int) -> None:
     """Threads and determinism for training on `name`; Keras must already be on it."""
     # Keras is imported in the functions, never at the top: this module is what chooses the
-    # backend before Keras's first import, and the configuration check imports it too.
+    # backend before Keras's first import, and the preflight check imports it too.
     import keras
 
     if keras.backend.backend() != name:

@@ -6,11 +6,11 @@ Each measurement is a fresh process, as a training job is: build the model as a 
 batch 32, one thread (the default configuration's jobs). Optimizers alternate, `--reps`
 times, so that a noisy machine affects both alike.
 
-    python bench/tracing.py                      # about 5 minutes on 2 cores
-    python bench/tracing.py --models mobilenet_v2:32:1.0 --reps 3
+    python studies/tracing.py                      # about 5 minutes on 2 cores
+    python studies/tracing.py --models mobilenet_v2:32:1.0 --reps 3
 
 Writes JSON (machine, versions, every repetition, medians) to `--out`
-(default bench/results/tracing.json).
+(default studies/results/tracing.json).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Smoke test: bench/gpu.py runs the pipeline's builders under each dtype policy and writes JSON.
+"""Smoke test: studies/gpu.py runs the pipeline's builders under each dtype policy and writes JSON.
 
 Here it runs on the CPU with Keras on TensorFlow, the one backend the test install has; the
-GPU figures are in README "Performance" and bench/results/gpu_h200.json. No timings asserted.
+GPU figures are in README "Performance" and studies/results/gpu_h200.json. No timings asserted.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 def test_gpu_benchmark_runs_each_policy_on_the_same_model(tmp_path):
     out = tmp_path / "gpu.json"
-    cmd = [sys.executable, str(ROOT / "bench" / "gpu.py"), "--backends", "keras-tensorflow"]
+    cmd = [sys.executable, str(ROOT / "studies" / "gpu.py"), "--backends", "keras-tensorflow"]
     cmd += ["--no-xla", "--models", "cifar_mobilenetv2_1.00_32", "--policies", "float32"]
     cmd += ["mixed_bfloat16", "--steps", "2", "--reps", "1", "--batch", "8", "--out", str(out)]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)

@@ -1,8 +1,8 @@
 """The CPU-hour record's numbers: each seed of the final recipe beside the seed recipe.
 
-    .venv/bin/python bench/cpu_hour_record.py     # seconds; reads committed records only
+    .venv/bin/python studies/cpu_hour_record.py     # seconds; reads committed records only
 
-Reads bench/results/cifar10_cpu_hour/metrics.json (the seed recipe: the CIFAR-10 MobileNetV2
+Reads studies/results/cifar10_cpu_hour/metrics.json (the seed recipe: the CIFAR-10 MobileNetV2
 report's recipe family, 15 epochs of 45,000 images) and final/seed*/metrics.json (the final
 recipe: all 50,000 images, weight averaging, flipped test images), and writes
 final/summary.json and the markdown table the READMEs quote: per seed the tested top-1 with
@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from mobilenet_repro.analysis.noise import wilson  # noqa: E402
 
-RECORD = ROOT / "bench/results/cifar10_cpu_hour"
+RECORD = ROOT / "studies/results/cifar10_cpu_hour"
 VARIANTS = {
     "raw": "last step",
     "raw_flip": "last step + flip",

@@ -1,8 +1,8 @@
 """The CIFAR-10 15-epoch recipe's ablations: each arm against the reference arm, on validation.
 
-    .venv/bin/python bench/ablation_record.py [RECORD_DIR]   # seconds; reads committed records
+    .venv/bin/python studies/ablation_record.py [RECORD_DIR]   # seconds; reads committed records
 
-RECORD_DIR (default bench/results/cifar10_ablation) holds one folder per arm (an experiment of
+RECORD_DIR (default studies/results/cifar10_ablation) holds one folder per arm (an experiment of
 config/cifar10-ablation.yaml), each with seed<k>/metrics.json and seed<k>/history.csv. Choices
 are read from the last epoch's validation top-1 (the held-out split of the training images),
 never from the test split; each run's test top-1 is shown beside it for the record only. Writes
@@ -28,7 +28,7 @@ from mobilenet_repro.analysis.noise import (  # noqa: E402
     wilson,
 )
 
-RECORD = ROOT / "bench/results/cifar10_ablation"
+RECORD = ROOT / "studies/results/cifar10_ablation"
 REFERENCE = "abl5_rmsprop"  # the CPU-hour record's recipe at the ablations' budget
 
 
@@ -117,7 +117,7 @@ VIEWS = ("plain", "flip", "translate", "flip_translate")
 
 
 def views_table(record: Path) -> str:
-    """Test-time views on the same weights (bench/tta_record.py's tta.json of each run): the
+    """Test-time views on the same weights (studies/tta_record.py's tta.json of each run): the
     test split, used here only to measure a test-time technique, never to choose a recipe."""
     lines = [
         "| arm | seed | plain | flip | 1-pixel translate | flip + translate |",

@@ -17,11 +17,11 @@ checkout itself is never touched) with the venv this script runs in:
    Snakemake start-up, imports, data loading, model building, the first epoch's tracing,
    checkpoints, evaluation, writing outputs, process exit).
 
-    python bench/workflow.py                         # about 10 minutes on 2 cores
-    python bench/workflow.py --configfile my-small.yaml --reps 1   # another configuration
+    python studies/workflow.py                         # about 10 minutes on 2 cores
+    python studies/workflow.py --configfile my-small.yaml --reps 1   # another configuration
 
 Writes JSON (machine, versions, settings, every repetition, medians) to `--out` (default
-bench/results/workflow.json).
+studies/results/workflow.json).
 """
 
 from __future__ import annotations
@@ -206,7 +206,7 @@ def main(argv=None) -> dict:
         for rep in range(args.reps):
             noop.append(snakemake(work, [], config))
             with open(template, "a") as fh:
-                fh.write(f"{{# bench/workflow.py edit {rep + 1} #}}\n")
+                fh.write(f"{{# studies/workflow.py edit {rep + 1} #}}\n")
             report.append(snakemake(work, [], config))
             print(
                 f"rep {rep + 1}/{args.reps}: no-op {noop[-1]['seconds']:.2f}s "

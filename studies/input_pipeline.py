@@ -21,8 +21,8 @@ Not a test: run it by hand on an otherwise quiet machine.
 Data: the real CIFAR-10 JPEG copy (`--archive`, default ../shared/data/cifar10-jpeg.tar.gz),
 prepared once through the image_folder source into `--cache`.
 
-    python bench/input_pipeline.py --train-images 2560 --reps 3
-    python bench/input_pipeline.py --rss-job
+    python studies/input_pipeline.py --train-images 2560 --reps 3
+    python studies/input_pipeline.py --rss-job
 
 Writes JSON (machine, versions, settings, all repetitions, medians) to `--out`.
 """

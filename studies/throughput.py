@@ -9,7 +9,7 @@ batch 128, float32, on this CPU), four systems are measured, each in its own pro
             (RMSProp, flip_crop augmentation, per-epoch validation and checkpoints);
   keras     (b) bare Keras `model.fit` on float32 tensors already in memory (same model,
             optimizer, loss, metrics and TensorFlow threading as (a));
-  torch     (c) the same architecture in PyTorch eager, channels-last (bench/torch_models.py;
+  torch     (c) the same architecture in PyTorch eager, channels-last (studies/torch_models.py;
             same trainable parameter count, checked), RMSprop, tensors in memory;
   matmul    (d) this CPU's float32 matmul peak (TensorFlow, PyTorch and NumPy, several
             sizes; the best median is the peak).
@@ -23,8 +23,8 @@ filled while a worker waited is no head start). The training FLOP rate of (a) is
 3 x 2 x mult-adds (mobilenet_repro.counting: forward mult-adds, training ~ 3x forward, 2 FLOPs
 per mult-add), as a fraction of (d) measured in the same repetition.
 
-    python bench/throughput.py                                  # about 30 min on 2 cores
-    python bench/throughput.py --steps 3 --reps 1 --skip 1 --models cifar_mobilenetv2_0.25_32
+    python studies/throughput.py                                  # about 30 min on 2 cores
+    python studies/throughput.py --steps 3 --reps 1 --skip 1 --models cifar_mobilenetv2_0.25_32
 
 The settings of a whole run are flags: --batch-size, --threads (TensorFlow's intra-op pool),
 --inter-op-threads (default min(2, --threads), as training jobs have), --onednn on|off
@@ -33,7 +33,7 @@ that JAX and PyTorch get); (b) measured in the same run is the reference. The va
 (--systems, VARIANTS) change one setting of one system within a run.
 
 Writes JSON (machine, versions, settings, every repetition, medians, paired ratios) to
-`--out` (default bench/results/throughput.json).
+`--out` (default studies/results/throughput.json).
 """
 
 from __future__ import annotations

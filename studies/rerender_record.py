@@ -1,8 +1,8 @@
 """Rebuild a committed run record's report with the current code, without training.
 
-    .venv/bin/python bench/rerender_record.py RECORD_DIR [--configfile CONFIG] [--cores N]
+    .venv/bin/python studies/rerender_record.py RECORD_DIR [--configfile CONFIG] [--cores N]
 
-RECORD_DIR holds the files a finished run left behind (bench/results/cifar10_transfer, ...):
+RECORD_DIR holds the files a finished run left behind (studies/results/cifar10_transfer, ...):
 each run's metrics.json, history.csv and lr_schedule.csv (and benchmark.tsv), in
 <run id>/, seed<n>/ (one folder per seed) or, for a record of one run, the folder itself. The
 configuration is RECORD_DIR/config.yaml unless --configfile names another; it must describe the
@@ -61,7 +61,7 @@ BENCHMARK_HEADER = "\t".join(
     ("s", "h:m:s", "max_rss", "max_vms", "max_uss", "max_pss", "io_in", "io_out")
     + ("mean_load", "cpu_time\n")
 )
-RECORDS_DIR = "bench/results/"
+RECORDS_DIR = "studies/results/"
 CONFIG_NAME = ".rerender-config.yaml"  # in the scratch checkout, untracked: not "dirty"
 # Outputs always copied back, whether or not the record held them before.
 ALWAYS_COPIED = ("report.html", "report.pdf", "numbers.json")

@@ -1,4 +1,4 @@
-"""bench/rerender_record.py's staging on a made-up record: each run's files where the train
+"""studies/rerender_record.py's staging on a made-up record: each run's files where the train
 rule would have written them, a setting the runs predate turned off, and a clear error naming
 a missing file. The render itself (minutes of Snakemake) is not run here."""
 
@@ -30,7 +30,7 @@ CONFIG = {
 
 def _load():
     spec = importlib.util.spec_from_file_location(
-        "rerender_record", ROOT / "bench/rerender_record.py"
+        "rerender_record", ROOT / "studies/rerender_record.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -1,4 +1,4 @@
-"""bench/tta_record.py on a tiny saved model and data set: each test-time view's top-1 on the
+"""studies/tta_record.py on a tiny saved model and data set: each test-time view's top-1 on the
 saved weights, the plain one equal to Keras's own accuracy on the same test split."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from mobilenet_repro.data.prepare import prepare_dataset
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("tta_record", ROOT / "bench/tta_record.py")
+    spec = importlib.util.spec_from_file_location("tta_record", ROOT / "studies/tta_record.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -1,11 +1,11 @@
 """Test top-1 against training budget: where one CPU hour stands on the published curve.
 
-    .venv/bin/python bench/budget_curve.py      # seconds; reads committed records only
+    .venv/bin/python studies/budget_curve.py      # seconds; reads committed records only
 
-Reads the committed run records under bench/results/ (each a folder with metrics.json and
+Reads the committed run records under studies/results/ (each a folder with metrics.json and
 history.csv) and chenyaofo's published per-epoch CIFAR-10 curves
 (report/published_curves/), and draws test top-1 against
-training images seen (log axis) -> bench/results/budget_curve.png and budget_curve.csv.
+training images seen (log axis) -> studies/results/budget_curve.png and budget_curve.csv.
 
 Points: every epoch of a record whose per-epoch evaluation is the test split (the
 calibration run) and the final test top-1 of the others (their per-epoch curve is on a
@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
-# Folders under bench/results/ holding a run's metrics.json and history.csv.
+# Folders under studies/results/ holding a run's metrics.json and history.csv.
 RECORDS = (
     "cifar10_cpu_hour",  # the seed recipe, 15 epochs of 45,000 images
     "cifar10_calibration",  # chenyaofo's recipe, first 10 of 200 epochs
@@ -64,7 +64,7 @@ def record_points(folder: Path, record: str) -> pd.DataFrame:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(ROOT / "bench/results/budget_curve.png"))
+    parser.add_argument("--out", default=str(ROOT / "studies/results/budget_curve.png"))
     args = parser.parse_args(argv)
     import matplotlib
 
@@ -74,9 +74,9 @@ def main(argv=None) -> None:
     curves = pd.read_csv(CURVES)
     ours = pd.concat(
         [
-            record_points(ROOT / "bench/results" / r, r)
+            record_points(ROOT / "studies/results" / r, r)
             for r in RECORDS
-            if (ROOT / "bench/results" / r / "metrics.json").exists()
+            if (ROOT / "studies/results" / r / "metrics.json").exists()
         ],
         ignore_index=True,
     )

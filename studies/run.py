@@ -1,19 +1,19 @@
 """Run every benchmark and summarise the figures against their targets.
 
-    .venv/bin/pip install -c constraints.txt -e ".[bench]"     # once: adds PyTorch (CPU)
-    .venv/bin/python bench/run.py                             # about 45 min on 2 cores
+    .venv/bin/pip install -c constraints.txt -e ".[studies]"     # once: adds PyTorch (CPU)
+    .venv/bin/python studies/run.py                             # about 45 min on 2 cores
 
-1. bench/throughput.py: training images/s of the pipeline's entry point on real CIFAR-10
+1. studies/throughput.py: training images/s of the pipeline's entry point on real CIFAR-10
    (a), bare Keras on tensors in memory (b), PyTorch eager channels-last (c) and the CPU's
    float32 matmul peak (d), interleaved, for the CIFAR MobileNetV2 1.0 at 32 and MobileNet
-   V1 1.0 at 128 -> bench/results/throughput.json.
-2. bench/workflow.py: the default configuration end to end from a clean results/, no-op
+   V1 1.0 at 128 -> studies/results/throughput.json.
+2. studies/workflow.py: the default configuration end to end from a clean results/, no-op
    reruns, report-only rebuilds and the fixed cost per training job, in a copy of the
-   checkout -> bench/results/workflow.json.
-3. The figures beside their targets -> bench/results/summary.json, and as a Markdown table
+   checkout -> studies/results/workflow.json.
+3. The figures beside their targets -> studies/results/summary.json, and as a Markdown table
    on stdout (the README's "Performance" section).
 
-`--quick` runs both with tiny settings (a few minutes; what tests/test_bench.py runs).
+`--quick` runs both with tiny settings (a few minutes; what tests/workflow/test_studies.py runs).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ QUICK_THROUGHPUT = [
     "0.2",
 ]
 QUICK_CONFIG = """\
-report: {title: "bench --quick", authors: "bench/run.py", note: "tiny"}
+report: {title: "bench --quick", authors: "studies/run.py", note: "tiny"}
 threads: 1
 datasets:
   digits: {source: sklearn_digits, max_per_class: 10, split: {val_fraction: 0.15, test_fraction: 0.2, seed: 0}}

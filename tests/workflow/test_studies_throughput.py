@@ -1,4 +1,4 @@
-"""Smoke test: bench/throughput.py measures (a) the training entry point and (b) bare Keras.
+"""Smoke test: studies/throughput.py measures (a) the training entry point and (b) bare Keras.
 
 Runs without PyTorch and without the real CIFAR-10: a small random data set stands in for
 the prepared cache. No timings are asserted (they depend on the machine and its load).
@@ -39,7 +39,7 @@ def test_pipeline_against_bare_keras(tmp_path):
     out = tmp_path / "throughput.json"
     cmd = [
         sys.executable,
-        str(ROOT / "bench" / "throughput.py"),
+        str(ROOT / "studies" / "throughput.py"),
         *("--systems", "pipeline", "keras", "--models", MODEL),
         *("--steps", "2", "--skip", "1", "--reps", "1", "--batch-size", "4"),
         *("--eval-images", "8", "--threads", "1", "--inter-op-threads", "1"),

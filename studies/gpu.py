@@ -10,7 +10,7 @@ backend-agnostic Keras 3) on the backends that are there:
                determinism off here, since Keras drops XLA under it); not in the default
                list, as the GPU machines lent to us have no TensorFlow;
   keras-torch  Keras on PyTorch, eager (no XLA);
-  torch        the PyTorch twins of bench/torch_models.py, eager, channels-last;
+  torch        the PyTorch twins of studies/torch_models.py, eager, channels-last;
   matmul       the GPU's float32, TF32 and bfloat16 matmul peaks (PyTorch), for the FLOP rate.
 
 each under the dtype policies float32, mixed_bfloat16 and mixed_float16 (loss scaling as
@@ -21,8 +21,8 @@ Images per second are whole epochs of `model.fit` on random tensors in host memo
 host-to-device copy included), timed to the end of the epoch (Keras reads the epoch's loss
 back, so the device has finished). Training FLOPs = 3 x 2 x mult-adds per image.
 
-    python bench/gpu.py --out bench/results/gpu.json            # on a GPU machine
-    python bench/gpu.py --steps 2 --reps 1 --backends keras-tensorflow --no-xla  # CPU smoke run
+    python studies/gpu.py --out studies/results/gpu.json            # on a GPU machine
+    python studies/gpu.py --steps 2 --reps 1 --backends keras-tensorflow --no-xla  # CPU smoke run
 
 Each finished backend is added to the JSON at once, so a run cut short keeps what it measured.
 """
@@ -156,7 +156,7 @@ def _sync(torch):
 
 
 def _torch_worker(args) -> dict:
-    sys.path.insert(0, str(ROOT / "bench"))
+    sys.path.insert(0, str(ROOT / "studies"))
     import torch
     from torch_models import build, trainable_params
 
@@ -311,7 +311,7 @@ def main(argv=None) -> dict:
         "--no-xla", action="store_true", help="Keras on TensorFlow without its XLA runs"
     )
     parser.add_argument("--worker", choices=BACKENDS + OPTIONAL_BACKENDS, help=argparse.SUPPRESS)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "gpu.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "studies" / "results" / "gpu.json")
     args = parser.parse_args(argv)
     if args.worker:
         if args.worker == "torch":

@@ -1,7 +1,7 @@
 """Smoke test: the benchmark command runs with tiny settings and writes its JSON.
 
 No timings are asserted (they depend on the machine and its load); see README "Performance"
-for the figures and bench/run.py for the full run.
+for the figures and studies/run.py for the full run.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
         importlib.util.find_spec("torch") is None,
-        reason='PyTorch is absent: pip install -c constraints.txt -e ".[bench]"',
+        reason='PyTorch is absent: pip install -c constraints.txt -e ".[studies]"',
     ),
     pytest.mark.skipif(
         not SHARED_CIFAR.exists(),
@@ -28,7 +28,7 @@ pytestmark = [
 
 
 def test_quick_benchmark_writes_every_json(tmp_path):
-    cmd = [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--out-dir", str(tmp_path)]
+    cmd = [sys.executable, str(ROOT / "studies" / "run.py"), "--quick", "--out-dir", str(tmp_path)]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     assert result.returncode == 0, result.stderr[-6000:]
 

@@ -1,10 +1,10 @@
-"""PyTorch twins of the Keras builders in mobilenet_repro.models.catalog, for bench/throughput.py.
+"""PyTorch twins of the Keras builders in mobilenet_repro.models.catalog, for studies/throughput.py.
 
 Layer for layer the same as `models.CifarMobileNetV2` and `models.MobileNet`: the same
 convolutions (no biases), TensorFlow's "same" padding (the extra row and column at the
 bottom and right), batch norm with epsilon 1e-3, ReLU6, linear bottlenecks, residuals where
 shapes agree and the same heads. The benchmark checks that the trainable parameter counts
-equal the Keras models'. Only the benchmark needs torch (`pip install -e ".[bench]"`).
+equal the Keras models'. Only the benchmark needs torch (`pip install -e ".[studies]"`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""bench/ablation_record.py on a made-up record: each arm against the reference arm on
+"""studies/ablation_record.py on a made-up record: each arm against the reference arm on
 validation, the validation images counted once, two seeds never called a finding."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from conftest import ROOT
 
 def _load():
     spec = importlib.util.spec_from_file_location(
-        "ablation_record", ROOT / "bench/ablation_record.py"
+        "ablation_record", ROOT / "studies/ablation_record.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -1,6 +1,6 @@
 """Every test-time augmentation's top-1 on one saved run's weights.
 
-    .venv/bin/python bench/tta_record.py results/runs/<exp>/<dataset>/<model>/seed<k>
+    .venv/bin/python studies/tta_record.py results/runs/<exp>/<dataset>/<model>/seed<k>
         [--translate 1] [--data resources/datasets/<dataset>.npz] [--out tta.json]
 
 Loads the run's model.keras with plain Keras (the weights it was tested with: the averaged
