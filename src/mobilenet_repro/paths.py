@@ -104,6 +104,15 @@ def for_config(path: str, name: str) -> str:
     return path.replace("{name}", name)
 
 
+def enclosing(path: str | Path, folder: str, inner: str | None = None) -> Path:
+    """The folder that the template `folder` names, found from `path`: a file directly inside
+    `folder`, or inside `inner` (a template below `folder`, such as ANALYSIS_DIR below
+    ANALYSES_DIR). A rule passes a folder so, from its own input's path (which Snakemake's
+    storage may have moved), with the depth the templates here give."""
+    depth = len(Path(inner).relative_to(folder).parts) if inner else 0
+    return Path(path).parents[depth]
+
+
 def shared_form(source: str) -> str:
     """A source path as it would be without per-configuration folders
     (results/derived/<name>/summary/runs.csv -> results/summary/runs.csv): the same number of
