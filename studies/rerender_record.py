@@ -66,7 +66,7 @@ CONFIG_NAME = ".rerender-config.yaml"  # in the scratch checkout, untracked: not
 # Outputs always copied back, whether or not the record held them before.
 ALWAYS_COPIED = ("report.html", "report.pdf", "numbers.json")
 # Recipe keys added to the code after some records trained, at the value that means the run
-# did without them. precise_bn_batches is not among config.LATER_RECIPE_DEFAULTS: the schema
+# did without them. precise_bn_batches is not among run_model.LATER_RECIPE_DEFAULTS: the schema
 # turns the recomputation on (10 batches) for configurations that do not name it, so a record
 # trained before it existed is described by its configuration only with 0 set explicitly.
 OFF_WHEN_ABSENT = {**LATER_RECIPE_DEFAULTS, "precise_bn_batches": 0}

@@ -94,7 +94,7 @@ class Run:
 
     @classmethod
     def from_spec(cls, spec: dict) -> Run:
-        """The run a run spec (config.run_spec) describes."""
+        """The run a run spec (run_model.run_spec) describes."""
         return cls(
             spec["experiment"],
             spec["dataset"],

@@ -75,7 +75,7 @@ def train_run(
     checkpoint_every_s: float = 0.0,
     features_path: str | Path | None = None,
 ) -> dict:
-    """Train one run described by `spec` (see config.run_spec) and write its outputs.
+    """Train one run described by `spec` (see run_model.run_spec) and write its outputs.
 
     `data`: the prepared .npz, or a function returning the data set (training.steps.load_data).
     `out` maps metrics, history, schedule and model to file paths. `callbacks` are extra
