@@ -11,7 +11,8 @@ from snakemake.utils import min_version
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from mobilenet_repro import paths
-from mobilenet_repro.config import check_backends, check_config
+from mobilenet_repro.preflight import check_backends, check_local_files
+from mobilenet_repro.validation import check_config
 
 min_version("9.0")
 
@@ -33,10 +34,11 @@ if not workflow.overwrite_configfiles:
     configfile: "config/config.yaml"
 
 
-# The one check of the configuration, before any job: schema (filling defaults), references,
-# run folders and the local files data sets name. Its messages name the key, the value
-# received and what is allowed.
-check_config(config, paths.SCHEMA, workdir=".")
+# The one check of the configuration, before any job: schema (filling defaults), references
+# and run folders; then the local files its data sets and models name. Their messages name
+# the key, the value received and what is allowed.
+check_config(config, paths.SCHEMA)
+check_local_files(config, workdir=".")
 # The framework of each backend still to train on (with --sdm conda, the jobs' environments
 # provide it instead).
 if not workflow.deployment_settings.deployment_method:

@@ -6,7 +6,9 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from mobilenet_repro.config import ConfigError, check_config, expand_runs, run_spec
+from mobilenet_repro.errors import ConfigError
+from mobilenet_repro.run_model import expand_runs, run_spec
+from mobilenet_repro.validation import check_config
 
 
 def test_default_config_is_valid_and_expands_to_runs():
@@ -242,7 +244,7 @@ def test_long_and_periodic_ids_are_refused_before_any_job(tiny_config, model_id,
 def test_missing_pretrained_weights_stop_the_run_naming_the_file(tiny_config, tmp_path):
     """With pretrained_weights_dir set, an ImageNet file it lacks is named with its URL before
     any job; a `weights:` file that is not there is named too; present files pass."""
-    from mobilenet_repro.config import check_local_files
+    from mobilenet_repro.preflight import check_local_files
 
     tiny_config["models"]["v1_025_32"] |= {"alpha": 0.25, "resolution": 128, "weights": "imagenet"}
     tiny_config["pretrained_weights_dir"] = "weights"
@@ -260,7 +262,7 @@ def test_missing_pretrained_weights_stop_the_run_naming_the_file(tiny_config, tm
 def test_a_prepared_data_sets_source_is_not_needed_before_a_run(tiny_config, tmp_path):
     """A missing local source stops the run before any job, unless the data set is prepared:
     its manifest is enough (a deleted cache is rebuilt by the job that needs it)."""
-    from mobilenet_repro.config import check_local_files
+    from mobilenet_repro.preflight import check_local_files
 
     tiny_config["datasets"]["digits"] = {"source": "image_folder", "path": "no/such/folder"}
     config = check_config(tiny_config)

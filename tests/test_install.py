@@ -23,7 +23,7 @@ CHECK = """
 import mobilenet_repro, yaml
 from pathlib import Path
 from mobilenet_repro.analysis.claims import load_claims
-from mobilenet_repro.config import load_schema
+from mobilenet_repro.run_model import load_schema
 from mobilenet_repro.report.render import environments
 assert mobilenet_repro.__file__.startswith(sys.argv[1]), mobilenet_repro.__file__
 assert load_schema()["properties"]["name"]["default"] == "default"

@@ -1,4 +1,5 @@
-"""The package's shape: no import cycle, no module over 600 lines, no function over 80."""
+"""The package's shape: layers that import only downwards, no import cycle, no module over 600
+lines, no function over 80."""
 
 from __future__ import annotations
 
@@ -10,6 +11,25 @@ from conftest import ROOT
 PACKAGE = ROOT / "src" / "mobilenet_repro"
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 80
+
+# The package's layers, bottom first. A stage is a subpackage or a top-level module; a module
+# may import its own stage and the stages of the layers below, never a stage above, nor one
+# beside it in its layer, so a package-level loop (data -> config -> data) cannot form.
+LAYERS = (
+    # The base: shared by every stage, importing no stage above what it needs.
+    ("errors", "files", "formatting", "jobs", "paths"),  # import nothing of the package
+    ("figures", "runs"),  # figures: files; runs (a run's identity, the backends' names): paths
+    ("run_model",),  # a configuration's runs and their specs: runs, paths
+    # The pipeline's stages.
+    ("data", "models"),  # data sets; the builders (and what the configuration knows of them)
+    ("counting",),  # parameters and mult-adds of built models
+    ("training",),  # one run; it records its model's counts (counting)
+    ("analysis",),  # tables, verdicts and figures from the runs' files
+    ("report",),  # the report, from the analysis' files
+    # The checks the Snakefile runs before any job: they read every layer, none reads them.
+    ("validation", "preflight"),
+)
+RANK = {stage: rank for rank, layer in enumerate(LAYERS) for stage in layer}
 
 
 def module_name(path: Path) -> str:
@@ -64,10 +84,63 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-def test_no_import_cycle():
+def import_graph() -> dict[str, set[str]]:
     trees = modules()
     graph = {name: imported(name, tree, set(trees)) for name, tree in trees.items()}
     assert graph["mobilenet_repro.training.loop"], "the import graph was not read"
+    return graph
+
+
+def stage(module: str) -> str | None:
+    """mobilenet_repro.training.loop -> training; the package itself (which imports nothing
+    and is named by `from mobilenet_repro import jobs`) -> None."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else None
+
+
+def layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    """Every import of a stage above the importer's, or beside it in its layer."""
+    found = []
+    for name in sorted(graph):
+        for target in sorted(graph[name]):
+            mine, theirs = stage(name), stage(target)
+            if None in (mine, theirs) or mine == theirs or RANK[theirs] < RANK[mine]:
+                continue
+            where = "beside" if RANK[theirs] == RANK[mine] else "above"
+            found.append(
+                f"{name} imports {target}: {theirs} is {where} {mine} (tests/test_layout.py LAYERS)"
+            )
+    return found
+
+
+def test_every_stage_has_a_layer():
+    stages = {stage(name) for name in modules()} - {None}
+    assert not stages - set(RANK), f"place {sorted(stages - set(RANK))} in LAYERS"
+    assert not set(RANK) - stages, f"LAYERS names no such stage: {sorted(set(RANK) - stages)}"
+
+
+def test_imports_go_down_the_layers():
+    graph = import_graph()
+    assert not graph["mobilenet_repro"], "the package's __init__ imports nothing"
+    assert not (violations := layer_violations(graph)), "\n".join(violations)
+
+
+def test_the_layer_check_finds_an_upward_import():
+    graph = {
+        "mobilenet_repro.data.cache": {"mobilenet_repro.run_model", "mobilenet_repro.data"},
+        "mobilenet_repro.models.common": {"mobilenet_repro.training.optimizers"},
+        "mobilenet_repro.data.fetch": {"mobilenet_repro.models.weights", "mobilenet_repro"},
+    }
+    assert layer_violations(graph) == [
+        "mobilenet_repro.data.fetch imports mobilenet_repro.models.weights: models is beside data"
+        " (tests/test_layout.py LAYERS)",
+        "mobilenet_repro.models.common imports mobilenet_repro.training.optimizers: training is"
+        " above models (tests/test_layout.py LAYERS)",
+    ]
+
+
+def test_no_import_cycle():
+    graph = import_graph()
     assert find_cycle(graph) is None, " -> ".join(find_cycle(graph))
 
 

@@ -50,7 +50,19 @@ MANIFEST = "results/data/{dataset}/manifest.json"
 # (summary/, analysis/, ...), which `shared_form` relies on.
 DERIVED_DIR = "results/derived/{name}"
 RUNS_TABLE = f"{DERIVED_DIR}/summary/runs.csv"  # one row per run, from every metrics.json
-ANALYSIS_DIR = f"{DERIVED_DIR}/analysis/{{experiment}}"  # notebooks' tables and figures
+ANALYSES_DIR = f"{DERIVED_DIR}/analysis"  # one folder per experiment, read whole by the report
+ANALYSIS_DIR = f"{ANALYSES_DIR}/{{experiment}}"  # notebooks' tables and figures
+# The analysis notebooks' outputs in ANALYSIS_DIR, by the rules' output names: each executed
+# notebook (notebooks/<name>.ipynb, under its own name), the results table, and the figures
+# (stems: each is written as .png and .svg).
+ANALYSIS_NOTEBOOKS = {"results": "results.ipynb", "training": "training.ipynb"}
+ANALYSIS_TABLE = "results_table.csv"
+ANALYSIS_FIGURES = {
+    "acc_params": "accuracy_vs_params",  # notebooks/results.ipynb
+    "acc_madds": "accuracy_vs_mult_adds",  # notebooks/results.ipynb
+    "curves": "learning_curves",  # notebooks/training.ipynb
+    "schedule": "lr_schedule",  # notebooks/training.ipynb
+}
 BACKENDS_TABLE = f"{ANALYSIS_DIR}/backends.csv"
 # Counted for the papers' grids and this configuration's models (on its data sets' classes).
 ARCHITECTURES_DIR = f"{DERIVED_DIR}/architectures"
@@ -90,6 +102,15 @@ def for_config(path: str, name: str) -> str:
     """`path` with its `{name}` field filled with a configuration's name, its other fields
     (Snakemake's wildcards) left as they are."""
     return path.replace("{name}", name)
+
+
+def enclosing(path: str | Path, folder: str, inner: str | None = None) -> Path:
+    """The folder that the template `folder` names, found from `path`: a file directly inside
+    `folder`, or inside `inner` (a template below `folder`, such as ANALYSIS_DIR below
+    ANALYSES_DIR). A rule passes a folder so, from its own input's path (which Snakemake's
+    storage may have moved), with the depth the templates here give."""
+    depth = len(Path(inner).relative_to(folder).parts) if inner else 0
+    return Path(path).parents[depth]
 
 
 def shared_form(source: str) -> str:

@@ -17,8 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mobilenet_repro.paths import RUN_BENCHMARK, RUN_DIR, RUN_FILES, RUN_PATH, RUNS_DIR
-from mobilenet_repro.training.backends import BACKENDS, DEFAULT
 
+# The Keras backends a run may train on. They are part of a run's identity (its folder's
+# name), so they are defined here, where every stage can read them; choosing and configuring
+# one is `training.backends`.
+BACKENDS = ("tensorflow", "jax", "torch")
+DEFAULT = "tensorflow"
 _NAMED_BACKENDS = "|".join(b for b in BACKENDS if b != DEFAULT)
 # Wildcard patterns: each id is one folder name (config.schema.yaml allows no '/', no leading
 # '.'); the replicate is seed<n> (n a non-negative integer), then -<backend> unless the
@@ -90,7 +94,7 @@ class Run:
 
     @classmethod
     def from_spec(cls, spec: dict) -> Run:
-        """The run a run spec (config.run_spec) describes."""
+        """The run a run spec (run_model.run_spec) describes."""
         return cls(
             spec["experiment"],
             spec["dataset"],

@@ -7,9 +7,10 @@ import json
 import pandas as pd
 import pytest
 
-from mobilenet_repro.analysis.results import CHANCE_MARGIN, learned, results_table
+from mobilenet_repro.analysis.results import results_table
 from mobilenet_repro.analysis.seed002 import TABLES, compare
 from mobilenet_repro.report.seed002 import seed002_context
+from mobilenet_repro.training.diagnosis import CHANCE_MARGIN, learned
 
 # (model, data set, per class, seed) -> validation accuracy every 10 steps and test/train top-1
 CURVES = {

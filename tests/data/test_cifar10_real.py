@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mobilenet_repro.config import check_config, run_spec
 from mobilenet_repro.data import load_dataset, save_dataset
 from mobilenet_repro.data.manifest import manifest
 from mobilenet_repro.data.prepare import prepare_dataset
+from mobilenet_repro.run_model import run_spec
+from mobilenet_repro.validation import check_config
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCHIVE = ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"

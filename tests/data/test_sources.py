@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mobilenet_repro.config import ConfigError, check_config
 from mobilenet_repro.data import DataError, RaggedImages, load_dataset, save_dataset
 from mobilenet_repro.data.cifar10 import CIFAR10_FILES
 from mobilenet_repro.data.decoding import decode_image
@@ -23,7 +22,9 @@ from mobilenet_repro.data.fetch import OFFLINE_ENV
 from mobilenet_repro.data.manifest import manifest
 from mobilenet_repro.data.mnist import parse_idx
 from mobilenet_repro.data.prepare import prepare_dataset
+from mobilenet_repro.errors import ConfigError
 from mobilenet_repro.report.datasheets import datasheet
+from mobilenet_repro.validation import check_config
 
 
 @pytest.fixture(autouse=True)
@@ -615,7 +616,7 @@ def test_schema_datasets_block():
     with pytest.raises(ConfigError, match="channels"):
         check_config(_config({"source": "image_folder", "path": "x", "channels": 2}))
     root = Path(__file__).resolve().parents[2]
-    from mobilenet_repro.config import load_config
+    from mobilenet_repro.validation import load_config
 
     cfg = load_config(root / "config" / "cifar10-jpeg.yaml")
     assert cfg["datasets"]["cifar10_jpeg"]["source"] == "image_folder"
@@ -758,7 +759,7 @@ def run_training(spec: dict, data: Path, work: Path) -> dict:
 
 @pytest.mark.slow
 def test_train_run_reads_a_ragged_data_set(tmp_path):
-    from mobilenet_repro.config import run_spec
+    from mobilenet_repro.run_model import run_spec
 
     shas = make_stanford_dogs(tmp_path / "dogs")
     spec = {"source": "stanford_dogs", "path": str(tmp_path / "dogs"), "sha256": shas}

@@ -24,7 +24,7 @@ FIXTURE = ROOT / "tests/analysis/default_run"
 PNG = bytes.fromhex("89504e470d0a1a0a")
 SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"></svg>'
 
-PATH_ROOTS = "src|results|report|config|tests|workflow|notebooks|bench|benchmarks|logs|resources"
+PATH_ROOTS = "src|results|report|config|tests|workflow|notebooks|studies|benchmarks|logs|resources"
 FORBIDDEN = {
     "backtick": re.compile(r"`"),
     "Python operator": re.compile(r"==|!=|\blambda\b|\bNone\b"),
@@ -61,8 +61,8 @@ def _figures(folder: Path) -> None:
 
 
 def default_run_context(tmp_path: Path) -> dict:
-    from mobilenet_repro.config import load_config
     from mobilenet_repro.report.context import ReportInputs, build_context
+    from mobilenet_repro.validation import load_config
 
     out = tmp_path / "out"
     shutil.copytree(FIXTURE / "analysis", out / "analysis")
@@ -148,7 +148,7 @@ def test_a_compared_accuracy_names_our_run_and_the_data_in_words():
 
     from mobilenet_repro.report.accuracy import accuracy_context
 
-    verdicts = ROOT / "bench/results/cifar10_cpu_hour/final/verdicts.csv"
+    verdicts = ROOT / "studies/results/cifar10_cpu_hour/final/verdicts.csv"
     published = yaml.safe_load((ROOT / "report/published.yaml").read_text())
     names = {"cifar10_jpeg_all": "CIFAR-10 (JPEG copy)", "cifar_mobilenetv2_0.50_32": "0.5 V2"}
 

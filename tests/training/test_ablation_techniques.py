@@ -10,11 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mobilenet_repro.config import ConfigError, check_config, run_spec
+from mobilenet_repro.errors import ConfigError
+from mobilenet_repro.run_model import run_spec
 from mobilenet_repro.training import evaluation, optimizers
 from mobilenet_repro.training.evaluation import predict, shifted
 from mobilenet_repro.training.optimizers import FusedAdamW, KernelAdamW, from_recipe
 from mobilenet_repro.training.schedules import WarmupLinear, lr_at, make_schedule
+from mobilenet_repro.validation import check_config
 
 
 def _spec(config, **recipe):
@@ -146,7 +148,7 @@ def test_weight_decay_is_allowed_with_adamw_and_refused_with_adam(tiny_config):
 
 
 def test_a_model_with_adamw_saves_and_resumes_decaying_the_same_weights(tmp_path):
-    from mobilenet_repro.models.catalog import load_trusted_model
+    from mobilenet_repro.training.checkpoint import load_trusted_model
 
     model = _tiny_model()
     model.compile(optimizer=_adamw(), loss="mse")

@@ -15,9 +15,12 @@ import sys
 import pytest
 from conftest import ROOT, TINY_CONFIG
 
-from mobilenet_repro.config import ConfigError, check_config, run_spec
+from mobilenet_repro.errors import ConfigError
+from mobilenet_repro.run_model import run_spec
+from mobilenet_repro.runs import BACKENDS
 from mobilenet_repro.training import backends
 from mobilenet_repro.training.records import fingerprint
+from mobilenet_repro.validation import check_config
 
 
 def _config(**top):
@@ -46,7 +49,7 @@ def test_experiment_backend_and_command_line_override():
 def test_a_list_of_backends_trains_every_run_under_each_in_its_own_folder():
     """`backend: [tensorflow, jax]` is an axis like seeds: TensorFlow's folders stay as
     before (seed<n>), the others are named (seed<n>-jax), and every id parses back."""
-    from mobilenet_repro.config import expand_runs
+    from mobilenet_repro.run_model import expand_runs
     from mobilenet_repro.runs import Run
 
     config = _config()
@@ -67,7 +70,8 @@ def test_a_list_of_backends_trains_every_run_under_each_in_its_own_folder():
 
 
 def test_a_missing_backend_stops_before_any_job_unless_its_runs_are_done(tmp_path, monkeypatch):
-    from mobilenet_repro.config import check_backends, expand_runs
+    from mobilenet_repro.preflight import check_backends
+    from mobilenet_repro.run_model import expand_runs
 
     monkeypatch.setattr(backends, "installed", lambda name: name == "tensorflow")
     config = _config()
@@ -101,7 +105,7 @@ def test_missing_framework_names_the_install_command(monkeypatch):
 def test_keras_already_on_another_backend_is_refused():
     import keras
 
-    other = next(b for b in backends.BACKENDS if b != keras.backend.backend())
+    other = next(b for b in BACKENDS if b != keras.backend.backend())
     if not backends.installed(other):
         pytest.skip(f"{other} is not installed")
     with pytest.raises(backends.BackendUnavailable, match=f"KERAS_BACKEND={other}"):
@@ -118,6 +122,7 @@ class NoTensorFlow:
         if name.split(".")[0] == "tensorflow":
             raise ImportError("TensorFlow is hidden from this run")
 sys.meta_path.insert(0, NoTensorFlow())
+from mobilenet_repro.runs import BACKENDS
 from mobilenet_repro.training import backends
 backends.select(sys.argv[1], 1)
 from mobilenet_repro.training.loop import train_run

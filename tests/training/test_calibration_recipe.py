@@ -10,11 +10,13 @@ import pytest
 from conftest import ROOT
 
 from mobilenet_repro.analysis.accuracy import curve_verdict
-from mobilenet_repro.config import ConfigError, check_config, run_spec
+from mobilenet_repro.errors import ConfigError
 from mobilenet_repro.models.catalog import build_classifier
 from mobilenet_repro.report.accuracy import curve_words
+from mobilenet_repro.run_model import run_spec
 from mobilenet_repro.training.optimizers import CoupledDecaySGD
 from mobilenet_repro.training.schedules import make_schedule
+from mobilenet_repro.validation import check_config
 
 
 @pytest.mark.parametrize(

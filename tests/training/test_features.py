@@ -5,10 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from mobilenet_repro.config import check_config, run_spec
 from mobilenet_repro.data import save_dataset
 from mobilenet_repro.data.prepare import prepare_dataset
+from mobilenet_repro.run_model import run_spec
 from mobilenet_repro.training.features import cacheable
+from mobilenet_repro.validation import check_config
 
 pytestmark = pytest.mark.slow
 
@@ -31,8 +32,8 @@ def test_a_head_on_cached_features_trains_as_through_the_frozen_base(
 
     from mobilenet_repro import jobs
     from mobilenet_repro.models.catalog import build_base
-    from mobilenet_repro.models.common import load_trusted_model
     from mobilenet_repro.training import terminal
+    from mobilenet_repro.training.checkpoint import load_trusted_model
     from mobilenet_repro.training.features import extract
     from mobilenet_repro.training.loop import train_run
 

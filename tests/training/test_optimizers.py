@@ -46,7 +46,7 @@ def test_fused_update_is_keras_update(case):
 def test_a_model_with_a_fused_optimizer_saves_and_resumes(tmp_path):
     import keras
 
-    from mobilenet_repro.models.catalog import load_trusted_model
+    from mobilenet_repro.training.checkpoint import load_trusted_model
     from mobilenet_repro.training.optimizers import make
 
     model = _train(make("adam", learning_rate=0.01), steps=2)

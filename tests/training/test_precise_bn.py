@@ -125,8 +125,9 @@ def test_averaged_and_raw_weights_each_get_statistics_of_their_own():
 
 
 def test_the_pass_is_capped_at_one_pass_over_the_training_set(tiny_config):
-    from mobilenet_repro.config import check_config, run_spec
+    from mobilenet_repro.run_model import run_spec
     from mobilenet_repro.training.plan import RunPlan
+    from mobilenet_repro.validation import check_config
 
     tiny_config["recipes"]["quick"]["batch_size"] = 32
     config = check_config(tiny_config)

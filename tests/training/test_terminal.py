@@ -50,10 +50,11 @@ def test_the_pacer_allows_a_line_every_so_often():
 def _progress_line(tiny_config, monkeypatch, epochs=4):
     """A ProgressLine of a run of `epochs` on 100 images (4 steps per epoch), on a fake clock
     that the test moves, its rate and time left computed on that clock too."""
-    from mobilenet_repro.config import check_config, run_spec
+    from mobilenet_repro.run_model import run_spec
     from mobilenet_repro.training import callbacks
     from mobilenet_repro.training.checkpoint import fresh_state
     from mobilenet_repro.training.plan import RunPlan
+    from mobilenet_repro.validation import check_config
 
     tiny_config["recipes"]["quick"] |= {"epochs": epochs, "batch_size": 25}
     spec = run_spec(check_config(tiny_config), "tiny", "digits", "v1_025_32", 0)

@@ -14,11 +14,12 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from mobilenet_repro.config import check_config, run_spec
 from mobilenet_repro.data import save_dataset
 from mobilenet_repro.data.prepare import prepare_dataset
+from mobilenet_repro.run_model import run_spec
 from mobilenet_repro.training.backends import installed
 from mobilenet_repro.training.callbacks import HISTORY_COLUMNS
+from mobilenet_repro.validation import check_config
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +114,7 @@ def test_weight_averaging_and_flipped_tests_are_measured_on_the_same_weights(
     # show it: a three-epoch run on 100 digits may sit at chance either way.)
     import numpy as np
 
-    from mobilenet_repro.models.common import load_trusted_model
+    from mobilenet_repro.training.checkpoint import load_trusted_model
 
     last, average = (
         load_trusted_model(tmp_path / run / "model.keras").get_weights()
@@ -134,9 +135,10 @@ def test_diverging_run_fails_and_publishes_nothing(tiny_config, digits_npz, tmp_
 
 KILL_SCRIPT = """
 import json, sys
+from mobilenet_repro.runs import DEFAULT
 from mobilenet_repro.training import backends
 spec = json.loads(sys.argv[1])
-backends.select(spec.get("backend", backends.DEFAULT), 1)
+backends.select(spec.get("backend", DEFAULT), 1)
 from mobilenet_repro.training.loop import train_run
 out = {k: sys.argv[2] + "/" + v for k, v in
        dict(metrics="metrics.json", history="history.csv", schedule="lr_schedule.csv",

@@ -150,9 +150,10 @@ def test_audit_reports_identical_numbers_and_a_perturbed_run_differs(loop, tmp_p
     assert "identical" in typ
     # A perturbed re-training (another seed) through the same entry point differs.
     from mobilenet_repro.analysis.audit import compare_run
-    from mobilenet_repro.config import check_config, run_spec
     from mobilenet_repro.paths import RUN_FILES
+    from mobilenet_repro.run_model import run_spec
     from mobilenet_repro.training.loop import train_run
+    from mobilenet_repro.validation import check_config
 
     config = check_config(loop_config(learning_rate=0.02))
     spec = {**run_spec(config, "a", "digits", "v1_025_32", 0), "seed": 1}

@@ -278,7 +278,7 @@ def test_a_save_that_fills_the_disk_leaves_its_folders_as_they_were(tmp_path, mo
 def test_model_file_with_lambda_layer_is_refused(tmp_path):
     import keras
 
-    from mobilenet_repro.models.catalog import load_trusted_model
+    from mobilenet_repro.training.checkpoint import load_trusted_model
 
     model = keras.Sequential([keras.Input((4,)), keras.layers.Lambda(lambda x: x * 2)])
     model.save(tmp_path / "evil.keras")

@@ -176,7 +176,7 @@ def test_the_engine_gives_the_hand_labelled_verdicts(workflow_run):
 
     from mobilenet_repro.analysis import claim_checks  # noqa: F401 - registers the checks
     from mobilenet_repro.analysis.claims import VERDICT_WORDS, Evidence, judge_all, load_claims
-    from mobilenet_repro.config import load_config
+    from mobilenet_repro.validation import load_config
 
     fixture = ROOT / "tests/analysis/default_run"
     evidence = Evidence(

@@ -5,6 +5,8 @@
 # with an experiment of the same name keeps its own.
 
 ANALYSIS = for_config(paths.ANALYSIS_DIR)
+NOTEBOOKS = paths.ANALYSIS_NOTEBOOKS
+FIGURES = {key: f"{ANALYSIS}/{stem}" for key, stem in paths.ANALYSIS_FIGURES.items()}
 ANALYSIS_LOGS = f"logs/analysis/{config['name']}/{{experiment}}"
 NOTEBOOK_LOGS = f"logs/notebooks/{config['name']}/{{experiment}}"
 NOTEBOOK_BENCHMARKS = f"benchmarks/analysis/{config['name']}/{{experiment}}"
@@ -17,27 +19,27 @@ rule analyse_results:
         # The published top-1 accuracies the runs are compared with, marked on the figures.
         accuracy_verdicts=for_config(paths.ACCURACY_VERDICTS),
     output:
-        notebook=f"{ANALYSIS}/results.ipynb",
+        notebook=f"{ANALYSIS}/{NOTEBOOKS['results']}",
         table=report(
-            f"{ANALYSIS}/results_table.csv",
+            f"{ANALYSIS}/{paths.ANALYSIS_TABLE}",
             caption="../report/results_table.rst",
             category="Results",
             subcategory="{experiment}",
         ),
         acc_params_png=report(
-            f"{ANALYSIS}/accuracy_vs_params.png",
+            f"{FIGURES['acc_params']}.png",
             caption="../report/accuracy_vs_params.rst",
             category="Results",
             subcategory="{experiment}",
         ),
-        acc_params_svg=f"{ANALYSIS}/accuracy_vs_params.svg",
+        acc_params_svg=f"{FIGURES['acc_params']}.svg",
         acc_madds_png=report(
-            f"{ANALYSIS}/accuracy_vs_mult_adds.png",
+            f"{FIGURES['acc_madds']}.png",
             caption="../report/accuracy_vs_mult_adds.rst",
             category="Results",
             subcategory="{experiment}",
         ),
-        acc_madds_svg=f"{ANALYSIS}/accuracy_vs_mult_adds.svg",
+        acc_madds_svg=f"{FIGURES['acc_madds']}.svg",
     log:
         notebook=f"{NOTEBOOK_LOGS}/results.ipynb",
         stderr=f"{NOTEBOOK_LOGS}/results.log",
@@ -59,21 +61,21 @@ rule analyse_training:
         schedules=get_experiment_schedules,
         accuracy_verdicts=for_config(paths.ACCURACY_VERDICTS),
     output:
-        notebook=f"{ANALYSIS}/training.ipynb",
+        notebook=f"{ANALYSIS}/{NOTEBOOKS['training']}",
         curves_png=report(
-            f"{ANALYSIS}/learning_curves.png",
+            f"{FIGURES['curves']}.png",
             caption="../report/learning_curves.rst",
             category="Results",
             subcategory="{experiment}",
         ),
-        curves_svg=f"{ANALYSIS}/learning_curves.svg",
+        curves_svg=f"{FIGURES['curves']}.svg",
         schedule_png=report(
-            f"{ANALYSIS}/lr_schedule.png",
+            f"{FIGURES['schedule']}.png",
             caption="../report/lr_schedule.rst",
             category="Results",
             subcategory="{experiment}",
         ),
-        schedule_svg=f"{ANALYSIS}/lr_schedule.svg",
+        schedule_svg=f"{FIGURES['schedule']}.svg",
     log:
         notebook=f"{NOTEBOOK_LOGS}/training.ipynb",
         stderr=f"{NOTEBOOK_LOGS}/training.log",

@@ -41,6 +41,9 @@ rule check_claims:
         "../../envs/analysis.yaml"
     params:
         config=config,
-        analysis_dir=Path(for_config(paths.ANALYSIS_DIR)).parent,
+        analysis_dir=Path(for_config(paths.ANALYSES_DIR)),
+        arch_dir=lambda wildcards, input: paths.enclosing(
+            input.arch[0], paths.ARCHITECTURES_DIR
+        ),
     script:
         "../scripts/check_claims.py"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from mobilenet_repro import paths, runs
 from mobilenet_repro.analysis.audit import audit_runs
-from mobilenet_repro.config import (
+from mobilenet_repro.run_model import (
     dataset_spec,
     expand_runs,
     experiment_backends,
@@ -80,7 +80,7 @@ def get_train_features(wildcards):
 
 def get_feature_model(wildcards):
     """What decides a model's base features: its configuration without display keys."""
-    from mobilenet_repro.config import DISPLAY_ONLY
+    from mobilenet_repro.run_model import DISPLAY_ONLY
 
     model = config["models"][wildcards.model]
     return {k: v for k, v in model.items() if k not in DISPLAY_ONLY}
@@ -137,11 +137,8 @@ def get_analysis_outputs():
         f"{for_config(paths.ANALYSIS_DIR)}/{{name}}",
         experiment=list(config["experiments"]),
         name=[
-            "results_table.csv",
-            "accuracy_vs_params.png",
-            "accuracy_vs_mult_adds.png",
-            "learning_curves.png",
-            "lr_schedule.png",
+            paths.ANALYSIS_TABLE,
+            *(f"{stem}.png" for stem in paths.ANALYSIS_FIGURES.values()),
         ],
     )
     outputs += expand(

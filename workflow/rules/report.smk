@@ -52,7 +52,16 @@ rule report:
         "../../envs/analysis.yaml"
     params:
         config=config,
-        analysis_dir=lambda wildcards, input: Path(input.analysis[0]).parents[1],
+        # The folders the inputs above lie in, as paths.py nests them.
+        analysis_dir=lambda wildcards, input: paths.enclosing(
+            input.analysis[0], paths.ANALYSES_DIR, paths.ANALYSIS_DIR
+        ),
+        arch_dir=lambda wildcards, input: paths.enclosing(
+            input.arch_stats, paths.ARCHITECTURES_DIR
+        ),
+        accuracy_dir=lambda wildcards, input: paths.enclosing(
+            input.accuracy, paths.ACCURACY_DIR
+        ),
         compare_with=config["compare_with"],
         tolerance=config["compare_tolerance"],
         # The record of the last report the workflow accepted (keep_report_record's).

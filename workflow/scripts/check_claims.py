@@ -14,7 +14,7 @@ from mobilenet_repro.analysis.claims import Evidence, judge_all, load_claims
 from mobilenet_repro.files import write_csv
 
 evidence = Evidence(
-    arch_dir=Path(snakemake.input.arch[0]).parent,
+    arch_dir=Path(snakemake.params.arch_dir),
     config=snakemake.params.config,
     runs_csv=Path(snakemake.input.runs),
     analysis_dir=Path(snakemake.params.analysis_dir),

@@ -10,6 +10,7 @@ import pandas as pd
 
 from mobilenet_repro.analysis.accuracy import PUBLISHED_DIR, reference_rows
 from mobilenet_repro.files import read_json
+from mobilenet_repro.paths import RUN_FILES
 from mobilenet_repro.runs import Run
 
 
@@ -31,6 +32,24 @@ def mark_published(ax, published: pd.DataFrame | None) -> None:
         )
 
 
+def _histories(history_files) -> dict:
+    """Each compared run's histories by the verdicts' `run` (experiment/data set/model): one
+    (seed<n>, the split it validated on, its history.csv) per seed."""
+    histories = {}
+    for path in history_files:
+        run = Run.from_path(path)
+        key = f"{run.experiment}/{run.dataset}/{run.model}"  # the verdicts' `run` column
+        metrics = Path(path).with_name(RUN_FILES["metrics"])
+        on = (
+            (read_json(metrics).get("recipe") or {}).get("validate_on")
+            if metrics.exists()
+            else None
+        )
+        split = "test split" if on == "test" else "validation split"
+        histories.setdefault(key, []).append((f"seed{run.seed}", split, pd.read_csv(path)))
+    return histories
+
+
 def plot_curves(verdicts, published, history_files, png, svg, published_dir=PUBLISHED_DIR):
     """Our per-epoch top-1 (test or validation split, as the run evaluated) over each
     published per-epoch curve it is compared with, and the published figure as a star.
@@ -45,18 +64,7 @@ def plot_curves(verdicts, published, history_files, png, svg, published_dir=PUBL
     from mobilenet_repro.figures import save_figure
 
     refs = {r["reference"] + "/" + r["label"]: r for r in reference_rows(published, published_dir)}
-    histories = {}
-    for path in history_files:
-        run = Run.from_path(path)
-        key = f"{run.experiment}/{run.dataset}/{run.model}"  # the verdicts' `run` column
-        metrics = Path(path).with_name("metrics.json")
-        on = (
-            (read_json(metrics).get("recipe") or {}).get("validate_on")
-            if metrics.exists()
-            else None
-        )
-        split = "test split" if on == "test" else "validation split"
-        histories.setdefault(key, []).append((f"seed{run.seed}", split, pd.read_csv(path)))
+    histories = _histories(history_files)
     rows = verdicts[verdicts["status"] == "compared"]
     with_curve = [
         refs[f"{r}/{lab}"]["curve"] is not None

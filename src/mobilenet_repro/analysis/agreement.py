@@ -21,7 +21,7 @@ import math
 
 import pandas as pd
 
-from mobilenet_repro.analysis.results import learned
+from mobilenet_repro.training.diagnosis import learned
 
 VERDICTS = ("agree", "differ", "inconclusive", "no verdict")
 CONFIDENCE = 0.95

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mobilenet_repro.config import experiment_backends
 from mobilenet_repro.paths import RUN_FILES
+from mobilenet_repro.run_model import experiment_backends
 from mobilenet_repro.runs import Run
 
 # metrics.json fields that measure the machine, not the result; history.csv's likewise.

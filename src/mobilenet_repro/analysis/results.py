@@ -10,18 +10,9 @@ import pandas as pd
 
 from mobilenet_repro.analysis.accuracy_figures import mark_published
 from mobilenet_repro.files import read_json
+from mobilenet_repro.runs import DEFAULT as DEFAULT_BACKEND
 from mobilenet_repro.runs import Run
-from mobilenet_repro.training.backends import DEFAULT as DEFAULT_BACKEND
-
-# A run whose test top-1 is within this many points (as a fraction) of chance (1 / classes)
-# "did not learn": it is marked so in tables, figures and the abstract, never ranked.
-CHANCE_MARGIN = 0.05
-
-
-def learned(top1: float, classes: int) -> bool:
-    """Whether a test top-1 is more than CHANCE_MARGIN above chance."""
-    return bool(top1 > 1.0 / classes + CHANCE_MARGIN)
-
+from mobilenet_repro.training.diagnosis import learned
 
 RUNS_COLUMNS = [
     "experiment",

@@ -7,7 +7,7 @@
 
 Every number comes from the runs' metrics.json and history.csv; a table has one row per
 model (per model and training-set size for c), mean and sample std over seeds. A run within
-`analysis.CHANCE_MARGIN` of chance is marked as not learned, never ranked.
+`training.diagnosis.CHANCE_MARGIN` of chance is marked as not learned, never ranked.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD
-from mobilenet_repro.analysis.results import learned
 from mobilenet_repro.files import read_json
+from mobilenet_repro.training.diagnosis import learned
 
 ANALYSES = ("steps_to_accuracy", "fully_trained", "training_set_size")
 TABLES = {name: f"{name}.csv" for name in ANALYSES}

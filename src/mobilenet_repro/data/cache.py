@@ -14,13 +14,13 @@ import contextlib
 from pathlib import Path
 
 from mobilenet_repro import paths
-from mobilenet_repro.config import dataset_spec
 from mobilenet_repro.data import ImageDataset, load_dataset, save_dataset
 from mobilenet_repro.data.manifest import arrays_digest
 from mobilenet_repro.data.prepare import prepare_dataset
 from mobilenet_repro.errors import DataError
 from mobilenet_repro.files import read_json
 from mobilenet_repro.jobs import warn
+from mobilenet_repro.run_model import dataset_spec
 
 try:
     import fcntl

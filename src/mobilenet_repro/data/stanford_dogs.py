@@ -52,26 +52,8 @@ def _mat_strings(arr) -> list[str]:
 
 def load_stanford_dogs(name: str, spec: dict, resources_dir: Path) -> ImageDataset:
     """Stanford Dogs: 20,580 images of 120 breeds (12,000 training, 8,580 test)."""
-    from scipy.io import loadmat
-
     files = fetch_files(name, spec, resources_dir, STANFORD_DOGS_FILES)
-    lists = {}
-    for member, data in iter_files(
-        files["lists.tar"].path,
-        lambda n: posixpath.basename(n) in ("train_list.mat", "test_list.mat"),
-    ):
-        try:
-            mat = loadmat(io.BytesIO(data))
-            lists[posixpath.basename(member)[: -len("_list.mat")]] = (
-                _mat_strings(mat["file_list"]),
-                np.asarray(mat["labels"]).ravel().astype(np.int64) - 1,
-            )
-        except Exception as exc:
-            raise DataError(
-                f"{files['lists.tar'].path}:{member} is not a Stanford Dogs list ({exc})"
-            ) from exc
-    if set(lists) != {"train", "test"}:
-        raise DataError(f"{files['lists.tar'].path} lacks train_list.mat or test_list.mat")
+    lists = _read_lists(files["lists.tar"].path)
     where = {}
     folders = {}
     for split, (names, labels) in lists.items():
@@ -82,26 +64,7 @@ def load_stanford_dogs(name: str, spec: dict, resources_dir: Path) -> ImageDatas
     if sorted(folders) != list(range(n_classes)):
         raise DataError("Stanford Dogs lists: labels are not 1..K")
     storage_size = spec.get("storage_size")
-    decoded = {s: [None] * len(lists[s][0]) for s in lists}
-    bad = []
-    images_tar = files["images.tar"].path
-    for i, (member, data) in enumerate(iter_files(images_tar, lambda n: n in where)):
-        split, pos = where[member]
-        try:
-            decoded[split][pos] = decode_image(
-                data, f"{images_tar}:{member}", storage_size, spec.get("channels") or 3
-            )
-        except UnreadableImage as exc:
-            bad.append(str(exc))
-        if (i + 1) % 2000 == 0:
-            progress(f"[{name}] decoded {i + 1:,} of {len(where):,} images")
-    report_unreadable(name, bad)
-    missing = [m for m, (s, p) in where.items() if decoded[s][p] is None]
-    if missing:
-        raise DataError(
-            f"{images_tar} lacks {len(missing)} listed image(s), e.g. {missing[:3]}; "
-            "images.tar and lists.tar do not belong together"
-        )
+    decoded = _decode_images(name, spec, files["images.tar"].path, where, lists)
     stacked = stack_images(decoded)
     class_names = [folders[c].split("-", 1)[-1] for c in range(n_classes)]
     return assemble(
@@ -125,3 +88,50 @@ def load_stanford_dogs(name: str, spec: dict, resources_dir: Path) -> ImageDatas
             "files": files_meta(files),
         },
     )
+
+
+def _read_lists(lists_tar) -> dict:
+    """The official split: split -> (image paths under Images/, labels from 0)."""
+    from scipy.io import loadmat
+
+    lists = {}
+    for member, data in iter_files(
+        lists_tar,
+        lambda n: posixpath.basename(n) in ("train_list.mat", "test_list.mat"),
+    ):
+        try:
+            mat = loadmat(io.BytesIO(data))
+            lists[posixpath.basename(member)[: -len("_list.mat")]] = (
+                _mat_strings(mat["file_list"]),
+                np.asarray(mat["labels"]).ravel().astype(np.int64) - 1,
+            )
+        except Exception as exc:
+            raise DataError(f"{lists_tar}:{member} is not a Stanford Dogs list ({exc})") from exc
+    if set(lists) != {"train", "test"}:
+        raise DataError(f"{lists_tar} lacks train_list.mat or test_list.mat")
+    return lists
+
+
+def _decode_images(name: str, spec: dict, images_tar, where: dict, lists: dict) -> dict:
+    """Every listed image of images.tar, decoded, by split in the lists' order."""
+    storage_size = spec.get("storage_size")
+    decoded = {s: [None] * len(lists[s][0]) for s in lists}
+    bad = []
+    for i, (member, data) in enumerate(iter_files(images_tar, lambda n: n in where)):
+        split, pos = where[member]
+        try:
+            decoded[split][pos] = decode_image(
+                data, f"{images_tar}:{member}", storage_size, spec.get("channels") or 3
+            )
+        except UnreadableImage as exc:
+            bad.append(str(exc))
+        if (i + 1) % 2000 == 0:
+            progress(f"[{name}] decoded {i + 1:,} of {len(where):,} images")
+    report_unreadable(name, bad)
+    missing = [m for m, (s, p) in where.items() if decoded[s][p] is None]
+    if missing:
+        raise DataError(
+            f"{images_tar} lacks {len(missing)} listed image(s), e.g. {missing[:3]}; "
+            "images.tar and lists.tar do not belong together"
+        )
+    return decoded

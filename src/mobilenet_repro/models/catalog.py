@@ -16,7 +16,6 @@ from mobilenet_repro.models.common import (
     classifier_top,
     copy_weights_in_order,
     fetch_imagenet,
-    load_trusted_model,
 )
 from mobilenet_repro.models.mobilenets import (
     ChenyaofoMobileNetV2,
@@ -43,7 +42,6 @@ __all__ = [
     "classifier_top",
     "copy_weights_in_order",
     "fetch_imagenet",
-    "load_trusted_model",
 ]
 
 

@@ -1,5 +1,6 @@
 """What every builder shares: argument checks with clear errors, top and pooling layers,
-ImageNet weights (downloaded by keras.applications, copied across) and safe model loading."""
+ImageNet weights (downloaded by keras.applications, copied across). Loading a trained model
+file, which holds its optimizer too, is training's (`training.checkpoint.load_trusted_model`)."""
 
 from __future__ import annotations
 
@@ -130,22 +131,6 @@ def fetch_imagenet(builder: Callable[[], keras.Model]) -> keras.Model:
             f"and place it, unchanged, in {cache}/ (Keras checks its hash when one is "
             "published); or set the model's `weights: null` to train from scratch."
         ) from exc
-
-
-def load_trusted_model(path: Path | str) -> keras.Model:
-    """Load a .keras file with Keras's safe mode: Lambda layers (arbitrary code) are refused."""
-    from mobilenet_repro.training import optimizers  # noqa: F401 - registers FusedAdam for loading
-
-    try:
-        return keras.models.load_model(path, safe_mode=True)
-    except ValueError as exc:
-        if "safe_mode" in str(exc) or "Lambda" in str(exc):
-            raise ValueError(
-                f"refusing to load {path}: it contains code (a Lambda layer), which safe mode "
-                "does not execute. Only load model files you created; delete this one and "
-                "rerun to train it again."
-            ) from exc
-        raise
 
 
 def copy_weights_in_order(model, reference):

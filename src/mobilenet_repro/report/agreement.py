@@ -74,6 +74,11 @@ def backends_context(path: Path, labels: dict, runs_of) -> dict | None:
         fingerprints=lambda row: [f for _, f in runs_of(row)],
         kinds=KINDS,
     )
+    return _summary(table, rows)
+
+
+def _summary(table: pd.DataFrame, rows: list[dict]) -> dict:
+    """The comparison's reference, tolerance and verdict counts, and its finding in words."""
     reference = table["reference"].iloc[0]
     tolerance = float(table["tolerance"].iloc[0])
     compared = [r for r in rows if r["verdict_word"] != "reference"]

@@ -28,9 +28,9 @@ import shutil
 from pathlib import Path
 
 from mobilenet_repro.analysis.audit import flatten
-from mobilenet_repro.config import run_spec
 from mobilenet_repro.files import atomic_path, read_json
 from mobilenet_repro.paths import shared_form
+from mobilenet_repro.run_model import run_spec
 from mobilenet_repro.runs import Run
 
 FORMAT = "mobilenet-repro numbers 1"

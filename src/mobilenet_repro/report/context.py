@@ -22,12 +22,20 @@ import yaml
 
 from mobilenet_repro.analysis.accuracy import compared_with
 from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD
-from mobilenet_repro.analysis.results import CHANCE_MARGIN
-from mobilenet_repro.config import experiment_backends
 from mobilenet_repro.files import read_json
 from mobilenet_repro.formatting import fmt_int
 from mobilenet_repro.models.specs import ARCH_SPECS
-from mobilenet_repro.paths import ARCHITECTURE_FILES, PUBLISHED, RUNS_DIR
+from mobilenet_repro.paths import (
+    ACCURACY_CURVES,
+    ACCURACY_VERDICTS,
+    ANALYSIS_FIGURES,
+    ANALYSIS_TABLE,
+    ARCHITECTURE_FILES,
+    ARCHITECTURES_FIGURE,
+    BACKENDS_TABLE,
+    PUBLISHED,
+    RUNS_DIR,
+)
 from mobilenet_repro.report.accuracy import accuracy_context
 from mobilenet_repro.report.agreement import backends_context
 from mobilenet_repro.report.audit import audit_context
@@ -45,8 +53,10 @@ from mobilenet_repro.report.results import (
     surprises,
 )
 from mobilenet_repro.report.seed002 import seed002_context
+from mobilenet_repro.run_model import experiment_backends
+from mobilenet_repro.runs import DEFAULT as DEFAULT_BACKEND
 from mobilenet_repro.runs import Run
-from mobilenet_repro.training.backends import DEFAULT as DEFAULT_BACKEND
+from mobilenet_repro.training.diagnosis import CHANCE_MARGIN
 
 
 @dataclass(frozen=True)
@@ -280,12 +290,7 @@ def _recipe(exp_id: str, name: str, recipe: dict, found: list) -> dict:
     }
 
 
-EXPERIMENT_FIGURES = (
-    "accuracy_vs_params",
-    "accuracy_vs_mult_adds",
-    "learning_curves",
-    "lr_schedule",
-)
+EXPERIMENT_FIGURES = tuple(ANALYSIS_FIGURES.values())
 
 
 def _experiment_context(exp_id, exp, inputs: ReportInputs, runs, index) -> dict:
@@ -300,7 +305,7 @@ def _experiment_context(exp_id, exp, inputs: ReportInputs, runs, index) -> dict:
     def fig(name):
         return figure(analysis_dir / f"{name}.png", analysis_dir / f"{name}.svg", inputs.root)
 
-    rows = _result_rows(exp_id, config, analysis_dir / "results_table.csv", runs, runs_of)
+    rows = _result_rows(exp_id, config, analysis_dir / ANALYSIS_TABLE, runs, runs_of)
     found = [r for (e, *_), runs in index.items() if e == exp_id for r in runs]
     return {
         "id": exp_id,
@@ -317,9 +322,11 @@ def _experiment_context(exp_id, exp, inputs: ReportInputs, runs, index) -> dict:
         and bool(recipe.get("warmup_epochs") or recipe.get("warmup_steps")),
         "seeds": exp["seeds"],
         "backends": experiment_backends(config, exp_id),
-        "backend_comparison": backends_context(analysis_dir / "backends.csv", labels, runs_of),
+        "backend_comparison": backends_context(
+            analysis_dir / Path(BACKENDS_TABLE).name, labels, runs_of
+        ),
         "rows": rows,
-        # A model at chance is never "the most accurate" (analysis.CHANCE_MARGIN).
+        # A model at chance is never "the most accurate" (training.diagnosis.CHANCE_MARGIN).
         "best": max((r for r in rows if r["learned"]), key=lambda r: r["top1_mean"], default=None),
         "ranking": rank_models(rows),
         "surprises": surprises(rows, final_sides(inputs.arch_dir)),
@@ -456,10 +463,11 @@ def runtimes_by_rule(benchmarks: list[dict]) -> list[dict]:
 # ----------------------------------------------------------------------------- stages
 def _architectures(inputs: ReportInputs) -> tuple[dict | None, dict]:
     """The architecture stage's section and its figure, where the stage's files are given."""
-    if inputs.arch_dir is None or not Path(inputs.arch_dir, "stats.csv").exists():
+    if inputs.arch_dir is None or not Path(inputs.arch_dir, ARCHITECTURE_FILES["stats"]).exists():
         return None, {}
     arch_dir = Path(inputs.arch_dir)
-    png, svg = arch_dir / "madds_vs_params.png", arch_dir / "madds_vs_params.svg"
+    stem = arch_dir / Path(ARCHITECTURES_FIGURE).name
+    png, svg = stem.with_suffix(".png"), stem.with_suffix(".svg")
     section = report_context(
         arch_dir,
         models=_names(inputs.config["models"], "label"),
@@ -469,7 +477,7 @@ def _architectures(inputs: ReportInputs) -> tuple[dict | None, dict]:
 
 
 def _accuracy_verdicts(inputs: ReportInputs) -> Path | None:
-    return Path(inputs.accuracy_dir, "verdicts.csv") if inputs.accuracy_dir else None
+    return Path(inputs.accuracy_dir, Path(ACCURACY_VERDICTS).name) if inputs.accuracy_dir else None
 
 
 def _accuracy(inputs: ReportInputs, published: dict) -> tuple[dict | None, dict]:
@@ -480,7 +488,8 @@ def _accuracy(inputs: ReportInputs, published: dict) -> tuple[dict | None, dict]
     arch_verdicts = (
         Path(inputs.arch_dir, ARCHITECTURE_FILES["verdicts"]) if inputs.arch_dir else None
     )
-    png, svg = accuracy_dir / "curves.png", accuracy_dir / "curves.svg"
+    stem = accuracy_dir / Path(ACCURACY_CURVES).name
+    png, svg = stem.with_suffix(".png"), stem.with_suffix(".svg")
     models = _names(inputs.config["models"], "label")
     datasets = _names(inputs.config["datasets"], "title")
 

@@ -15,7 +15,7 @@ from mobilenet_repro.analysis.noise import (
 )
 from mobilenet_repro.formatting import as_bool, fmt_int, fmt_millions, mean_std
 from mobilenet_repro.paths import ARCHITECTURE_FILES
-from mobilenet_repro.training.backends import DEFAULT as DEFAULT_BACKEND
+from mobilenet_repro.runs import DEFAULT as DEFAULT_BACKEND
 
 
 def compute_used(metrics: list[dict]) -> tuple[float, bool]:
@@ -217,7 +217,7 @@ def settings_rows(recipe: dict) -> list[dict]:
     """Every setting of a recipe that matters, with where it came from (recipe `origins`):
     the ones always shown, the optimizer's own, any set away from the schema's default and
     any with a recorded origin. A setting without one is "chosen here", reason not recorded."""
-    from mobilenet_repro.config import load_schema
+    from mobilenet_repro.run_model import load_schema
 
     schema = load_schema()["properties"]["recipes"]["additionalProperties"]["properties"]
     origins = recipe.get("origins") or {}

@@ -1,8 +1,8 @@
 """The report's view of seed 002's comparisons: table rows and the finding of each, in words.
 
 Reads the tables that `seed002.compare` wrote (the analysis' <experiment>/*.csv); every
-number of a finding comes from them. A model that did not learn (analysis.learned) is named
-as such and never ranked. Table cells are `numbers.Number`s naming the table and column.
+number of a finding comes from them. A model that did not learn (training.diagnosis.learned) is
+named as such and never ranked. Table cells are `numbers.Number`s naming the table and column.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ import importlib.util
 import os
 import sys
 
-BACKENDS = ("tensorflow", "jax", "torch")
-DEFAULT = "tensorflow"
+from mobilenet_repro.runs import BACKENDS, DEFAULT
+
 # The pip extra that installs each backend's framework (pyproject.toml).
 EXTRAS = {"tensorflow": "", "jax": "jax", "torch": "torch"}
 # Distributions whose versions a run's metrics.json records, per backend.
@@ -108,7 +108,7 @@ def select_for_tools() -> str:
 def configure(name: str, threads: int) -> None:
     """Threads and determinism for training on `name`; Keras must already be on it."""
     # Keras is imported in the functions, never at the top: this module is what chooses the
-    # backend before Keras's first import, and the configuration check imports it too.
+    # backend before Keras's first import, and the preflight check imports it too.
     import keras
 
     if keras.backend.backend() != name:

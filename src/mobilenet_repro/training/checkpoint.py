@@ -6,6 +6,9 @@ model-epoch<k>.keras holds the weights and the optimizer's state, step counter i
 with early stopping, best-period<k>.npz holds the weights of the best validation so far.
 The epoch orders and augmentations need nothing saved: they are stateless functions of
 (seed, epoch, batch) (data.tf_pipeline, data.numpy_batches).
+
+`load_trusted_model` reads any model file a run wrote: here, beside the optimizers that file
+may hold (`optimizers`), rather than with the builders, which know nothing of training.
 """
 
 from __future__ import annotations
@@ -22,7 +25,22 @@ import numpy as np
 
 from mobilenet_repro.files import atomic_path, read_json, write_json
 from mobilenet_repro.jobs import warn
-from mobilenet_repro.models.common import load_trusted_model
+
+
+def load_trusted_model(path: Path | str) -> keras.Model:
+    """Load a .keras file with Keras's safe mode: Lambda layers (arbitrary code) are refused."""
+    from mobilenet_repro.training import optimizers  # noqa: F401 - registers FusedAdam for loading
+
+    try:
+        return keras.models.load_model(path, safe_mode=True)
+    except ValueError as exc:
+        if "safe_mode" in str(exc) or "Lambda" in str(exc):
+            raise ValueError(
+                f"refusing to load {path}: it contains code (a Lambda layer), which safe mode "
+                "does not execute. Only load model files you created; delete this one and "
+                "rerun to train it again."
+            ) from exc
+        raise
 
 
 def seed_generators(model) -> list:

@@ -6,7 +6,7 @@ TensorFlow's FusedBatchNormV3 (oneDNN on x86 CPUs) does each direction in one ke
 `use_fused_batch_norm(model)` makes every eligible batch-norm layer of a built model use it in
 training. The layers keep their class, weights, configuration and update rule (moving
 statistics from the biased batch variance, as Keras does), so saved files are plain Keras and
-inference is unchanged. Measured effect: bench/throughput.py, README "Performance".
+inference is unchanged. Measured effect: studies/throughput.py, README "Performance".
 """
 
 from __future__ import annotations

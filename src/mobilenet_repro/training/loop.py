@@ -35,8 +35,8 @@ import keras
 import numpy as np
 
 from mobilenet_repro.files import write_json
+from mobilenet_repro.runs import DEFAULT as DEFAULT_BACKEND
 from mobilenet_repro.runs import Run
-from mobilenet_repro.training.backends import DEFAULT as DEFAULT_BACKEND
 from mobilenet_repro.training.backends import configure
 from mobilenet_repro.training.callbacks import EarlyStopping, TrainingDiverged, period_callbacks
 from mobilenet_repro.training.checkpoint import Checkpoint
@@ -75,7 +75,7 @@ def train_run(
     checkpoint_every_s: float = 0.0,
     features_path: str | Path | None = None,
 ) -> dict:
-    """Train one run described by `spec` (see config.run_spec) and write its outputs.
+    """Train one run described by `spec` (see run_model.run_spec) and write its outputs.
 
     `data`: the prepared .npz, or a function returning the data set (training.steps.load_data).
     `out` maps metrics, history, schedule and model to file paths. `callbacks` are extra
@@ -101,11 +101,7 @@ def _train_locked(
     configure(backend, threads)  # Keras must already run on it (backends.select)
     keras.utils.set_random_seed(spec["seed"])
     timings.lap("imports")
-    ds, classes = load_data(spec, data)
-    if features_path is not None:
-        if not cacheable(spec):
-            raise ValueError(f"run {Run.from_spec(spec).id} cannot train on cached features")
-        ds = FeatureSet.load(features_path)
+    ds, classes = _load(spec, data, features_path)
     run = RunPlan(spec, classes, train_images=len(ds.splits["train"][1]))
     timings.lap("data_load")
 
@@ -119,8 +115,48 @@ def _train_locked(
     timings.lap("build")
 
     # 4. fit
-    trained_now = 0 if state.get("stopped_early") else run.periods - start
     period = period_callbacks(run, checkpoint, state, timings, checkpoint_every_s)
+    raw, trained_now = _fit(model, streams, run, state, start, period, callbacks or [])
+    if state.get("best"):
+        early_stopping = next(c for c in period if isinstance(c, EarlyStopping))
+        model.set_weights(early_stopping.best_weights or checkpoint.restore_best(state))
+    timings.lap("fit")
+    # 5. settle
+    bn_record = settle_statistics(model, streams, run, raw, tested_row(state)["val_accuracy"])
+    timings.lap("precise_bn")
+    # 6. evaluate
+    evaluated = _evaluate(model, streams, run, raw.weights)
+    timings.lap("evaluate")
+
+    # 7. write: model, per-epoch history and per-step schedule first; metrics.json last.
+    model, metrics = _metrics(
+        run, ds, model, state, evaluated, trained_now, bn_record, features_path, threads
+    )
+    write_outputs(run, model, state["history"], out)
+    timings.lap("finish")
+    metrics["timings"] = timings.rounded()
+    write_json(metrics, out["metrics"])
+    checkpoint.delete()
+    test_top1 = evaluated[0][1]
+    progress(f"[{run.id}] done: test top-1 {test_top1:.4f} in {state['train_seconds']:.1f}s")
+    return metrics
+
+
+def _load(spec: dict, data, features_path):
+    """The run's data set, or its frozen base's cached features of it, and its class count."""
+    ds, classes = load_data(spec, data)
+    if features_path is not None:
+        if not cacheable(spec):
+            raise ValueError(f"run {Run.from_spec(spec).id} cannot train on cached features")
+        ds = FeatureSet.load(features_path)
+    return ds, classes
+
+
+def _fit(model, streams: dict, run: RunPlan, state: dict, start: int, period, callbacks):
+    """Step 4: train the validation periods not done yet (`period`: the run's own callbacks,
+    `callbacks`: the caller's). Returns the callback that keeps the raw weights beside an
+    average, and the number of periods trained in this process."""
+    trained_now = 0 if state.get("stopped_early") else run.periods - start
     raw = RawWeights(run.periods)
     if trained_now > 0:
         model.fit(
@@ -129,7 +165,7 @@ def _train_locked(
             initial_epoch=start,
             steps_per_epoch=run.period_steps,
             validation_data=streams["val"],
-            callbacks=[*period, raw, *(callbacks or [])],
+            callbacks=[*period, raw, *callbacks],
             verbose=0,
             # The batches come in the run's own epoch orders (numpy_batches.epoch_permutations);
             # Keras would otherwise reorder a PyDataset's batches (JAX, PyTorch) with its
@@ -141,18 +177,13 @@ def _train_locked(
         # Killed after its last checkpoint: fit does not run, so swap the average in here.
         raw.weights = model.get_weights()
         model.optimizer.finalize_variable_values(model.trainable_variables)
-    if state.get("best"):
-        early_stopping = next(c for c in period if isinstance(c, EarlyStopping))
-        model.set_weights(early_stopping.best_weights or checkpoint.restore_best(state))
-    timings.lap("fit")
-    # 5. settle
-    bn_record = settle_statistics(model, streams, run, raw, tested_row(state)["val_accuracy"])
-    timings.lap("precise_bn")
-    # 6. evaluate
-    test, variants, train_eval = _evaluate(model, streams, run, raw.weights)
-    timings.lap("evaluate")
+    return raw, trained_now
 
-    # 7. write: model, per-epoch history and per-step schedule first; metrics.json last.
+
+def _metrics(run, ds, model, state, evaluated, trained_now, bn_record, features_path, threads):
+    """Step 7's record of the run (metrics.json, but its timings), and the model to save: the
+    whole classifier, where the head alone trained on cached features."""
+    test, variants, train_eval = evaluated
     if features_path is not None:  # the head alone trained: save and count the whole model
         model = with_base(model, run)
     metrics = run_metrics(run, ds, model, state, test, train_eval, trained_now)
@@ -163,14 +194,9 @@ def _train_locked(
     if bn_record:
         metrics["precise_bn"] = bn_record
     record_warnings(metrics, tested_row(state))
+    backend = run.backend
     metrics.update(versions=package_versions(backend), hardware=hardware_info(threads, backend))
-    write_outputs(run, model, state["history"], out)
-    timings.lap("finish")
-    metrics["timings"] = timings.rounded()
-    write_json(metrics, out["metrics"])
-    checkpoint.delete()
-    progress(f"[{run.id}] done: test top-1 {test[1]:.4f} in {state['train_seconds']:.1f}s")
-    return metrics
+    return model, metrics
 
 
 def _evaluate(model, streams: dict, run: RunPlan, raw_weights):

@@ -5,10 +5,10 @@ TensorFlow traces every one of them into each training job's graph: for networks
 small tensors (MobileNetV2: 158, Inception V3: 190) that is seconds of a short job's fixed
 cost. With TensorFlow's fused `ResourceApplyAdam` kernel the first training step (tracing
 included) of MobileNetV2-32 takes about 2 s less and that of the quarter-width Inception V3
-about 4 s less, while steady steps are as fast as before (bench/tracing.py,
-bench/results/tracing.json). The kernel computes Keras's formula (Kingma & Ba 2015, epsilon
+about 4 s less, while steady steps are as fast as before (studies/tracing.py,
+studies/results/tracing.json). The kernel computes Keras's formula (Kingma & Ba 2015, epsilon
 outside the square root), which tests/test_optimizers.py checks against keras.optimizers.Adam.
-RMSProp showed no such difference (bench/results/fused_optimizers_batch32.json) and stays
+RMSProp showed no such difference (studies/results/fused_optimizers_batch32.json) and stays
 Keras's own.
 
 On another Keras backend, or with amsgrad (which the kernel lacks), `make` returns Keras's

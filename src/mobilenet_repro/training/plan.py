@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from mobilenet_repro.config import recipe_with_defaults
 from mobilenet_repro.data.numpy_batches import steps_per_epoch
+from mobilenet_repro.run_model import recipe_with_defaults
+from mobilenet_repro.runs import DEFAULT as DEFAULT_BACKEND
 from mobilenet_repro.runs import Run
-from mobilenet_repro.training.backends import DEFAULT as DEFAULT_BACKEND
 from mobilenet_repro.training.schedules import make_schedule
 
 DIVERGENCE_FACTOR = 1000  # a loss this many times a uniform guess's (ln classes) = diverged

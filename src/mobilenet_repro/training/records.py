@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from mobilenet_repro.training.backends import DEFAULT as DEFAULT_BACKEND
+from mobilenet_repro.runs import DEFAULT as DEFAULT_BACKEND
 from mobilenet_repro.training.backends import PACKAGES, accelerators
 
 

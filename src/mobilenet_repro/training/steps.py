@@ -75,7 +75,7 @@ def build_model(
 
     jit_compile (None: backends.JIT_COMPILE for the backend Keras runs on) stays off on
     TensorFlow: XLA on this CPU costs 4 min of compilation and makes steps 12x slower
-    (bench/throughput.py variant keras_xla); Keras's "auto" would turn it on.
+    (studies/throughput.py variant keras_xla); Keras's "auto" would turn it on.
     """
     if jit_compile is None:
         jit_compile = JIT_COMPILE[keras.backend.backend()]
@@ -142,7 +142,7 @@ def restore_or_build(
             features=features,
         )
     # The same computation up to float rounding, in fewer kernels
-    # (tests/training/test_fused_bn.py; speed: bench/throughput.py variant keras_stock_bn).
+    # (tests/training/test_fused_bn.py; speed: studies/throughput.py variant keras_stock_bn).
     use_fused_batch_norm(model)
     return state, model
 
@@ -152,7 +152,7 @@ def build_training_state(model, element_spec) -> None:
 
     Otherwise Keras (TensorFlow backend, no distribution strategy) creates them while
     tracing, and tf.function then traces the whole train step a second time without
-    variable creation: about half of a job's first-epoch overhead (bench/throughput.py).
+    variable creation: about half of a job's first-epoch overhead (studies/throughput.py).
     """
     x_spec, y_spec = element_spec
     symbolic_build = getattr(model, "_symbolic_build", None)  # Keras 3 trainers

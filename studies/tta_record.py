@@ -1,0 +1,96 @@
+"""Every test-time augmentation's top-1 on one saved run's weights.
+
+    .venv/bin/python studies/tta_record.py results/runs/<exp>/<dataset>/<model>/seed<k>
+        [--translate 1] [--data resources/datasets/<dataset>.npz] [--out tta.json]
+
+Loads the run's model.keras with plain Keras (the weights it was tested with: the averaged
+ones with ema_decay) and the test split of the prepared data set the workflow trained it on
+(resources/datasets/<dataset>.npz; the run's metrics.json names the data set, resolution and
+preprocessing), batched as training tests it (data.numpy_batches: the same images as the
+tf.data path). Prints, and writes to --out (default: tta.json in the run's folder), the top-1
+of each view on those same weights: plain, flip, translate and flip_translate (airbench's
+views, training.evaluation), with the variants the run itself recorded beside them. A run
+trained without test-time augmentation is measured with it here without retraining.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from mobilenet_repro import paths  # noqa: E402
+
+VIEWS = {"plain": (False, False), "flip": (True, False)}
+VIEWS.update(translate=(False, True), flip_translate=(True, True))
+
+
+def test_stream(metrics: dict, data: Path, classes: int):
+    """The run's test split as its training tested it: resized to the model's resolution and
+    preprocessed as the run's model expects."""
+    from mobilenet_repro.data import load_dataset
+    from mobilenet_repro.data.numpy_batches import Batches, preprocessing_fn
+    from mobilenet_repro.models.catalog import ARCHITECTURES
+    from mobilenet_repro.training.steps import EVAL_BATCH_SIZE
+
+    model_cfg = metrics["model_config"]
+    arch = ARCHITECTURES[model_cfg["arch"]]
+    weights = model_cfg.get("weights")
+    x, y = load_dataset(data, metrics["dataset"]).splits["test"]
+    return Batches(
+        x,
+        y,
+        resolution=model_cfg["resolution"],
+        batch_size=EVAL_BATCH_SIZE,
+        classes=classes,
+        preprocess=preprocessing_fn(arch.imagenet_preprocess if weights else None),
+    )
+
+
+def main(run_dir: Path, translate: int = 1, data: Path | None = None, out: Path | None = None):
+    import keras
+
+    from mobilenet_repro.training.evaluation import top1
+
+    run_dir = Path(run_dir)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    data = Path(data or ROOT / paths.DATASET.format(dataset=metrics["dataset"]))
+    # Plain Keras, safe mode: the weights need nothing of this package. compile=False: runs
+    # saved before model.keras dropped its compile state name this package's optimizer.
+    model = keras.models.load_model(run_dir / paths.RUN_FILES["model"], compile=False)
+    stream = test_stream(metrics, data, classes=model.output_shape[-1])
+    record = {
+        "run": metrics.get("run", str(run_dir)),
+        "data": str(data),
+        "test_images": len(stream.labels),
+        "translate_pixels": translate,
+        "test_top1": {
+            name: top1(model, stream, flip, translate if moved else 0)
+            for name, (flip, moved) in VIEWS.items()
+            if translate or not moved
+        },
+        # The run's own record, for comparison: its tested variant is the weights saved.
+        "recorded": {
+            "test_top1": metrics.get("test_top1"),
+            "tested_variant": metrics.get("tested_variant"),
+            "test_top1_variants": metrics.get("test_top1_variants", {}),
+        },
+    }
+    out = Path(out or run_dir / "tta.json")
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    print(json.dumps(record, indent=2))
+    return record
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_dir", type=Path, help="results/runs/<exp>/<dataset>/<model>/<seed>")
+    parser.add_argument("--translate", type=int, default=1, help="pixels (airbench: 1)")
+    parser.add_argument("--data", type=Path, help="the prepared data set (.npz)")
+    parser.add_argument("--out", type=Path, help="JSON written (default: <run_dir>/tta.json)")
+    args = parser.parse_args()
+    main(args.run_dir, args.translate, args.data, args.out)

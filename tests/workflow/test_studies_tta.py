@@ -1,0 +1,64 @@
+"""studies/tta_record.py on a tiny saved model and data set: each test-time view's top-1 on the
+saved weights, the plain one equal to Keras's own accuracy on the same test split."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+from conftest import ROOT
+
+from mobilenet_repro.data import save_dataset
+from mobilenet_repro.data.prepare import prepare_dataset
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("tta_record", ROOT / "studies/tta_record.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _tiny_run(folder, classes):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(4, 3, strides=4, activation="relu")(inputs)
+    outputs = keras.layers.Dense(classes, activation="softmax")(keras.layers.Flatten()(x))
+    model = keras.Model(inputs, outputs)
+    folder.mkdir(parents=True)
+    model.save(folder / "model.keras")
+    metrics = {
+        "run": "tiny/digits/tiny_model/seed0",
+        "dataset": "digits",
+        "model_config": {"arch": "mobilenet_v1", "resolution": 32, "weights": None},
+        "test_top1": 0.5,
+        "tested_variant": "raw_flip",
+        "test_top1_variants": {"raw": 0.4, "raw_flip": 0.5},
+    }
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    return model
+
+
+def test_every_view_is_measured_on_the_saved_weights(tmp_path):
+    ds = prepare_dataset("digits", {"source": "sklearn_digits", "max_per_class": 10}, "resources")
+    save_dataset(ds, tmp_path / "digits.npz")
+    run = tmp_path / "runs/tiny/digits/tiny_model/seed0"
+    model = _tiny_run(run, ds.num_classes)
+    record = _load().main(run, translate=1, data=tmp_path / "digits.npz")
+    assert set(record["test_top1"]) == {"plain", "flip", "translate", "flip_translate"}
+    assert record["test_images"] == len(ds.splits["test"][1])
+    assert record["recorded"]["test_top1_variants"]["raw_flip"] == 0.5
+    assert json.loads((run / "tta.json").read_text()) == record
+    # The plain view is Keras's own accuracy of the model on the pipeline's test batches.
+    from mobilenet_repro.training.evaluation import batches
+
+    stream = _load().test_stream(
+        json.loads((run / "metrics.json").read_text()), tmp_path / "digits.npz", ds.num_classes
+    )
+    x, y = (np.concatenate(a) for a in zip(*batches(stream), strict=True))
+    plain = float(np.mean(model.predict(x, verbose=0).argmax(1) == y.argmax(1)))
+    assert record["test_top1"]["plain"] == plain
+    assert len(set(record["test_top1"].values())) > 1  # the views differ on this model
