@@ -33,11 +33,11 @@ def main() -> None:
     import keras
     import numpy as np
 
-    from mobilenet_repro.run_model import run_spec
-    from mobilenet_repro.validation import load_config
     from mobilenet_repro.data.tf_pipeline import make_dataset
+    from mobilenet_repro.run_model import run_spec
     from mobilenet_repro.training.plan import RunPlan
     from mobilenet_repro.training.steps import EVAL_BATCH_SIZE, build_model
+    from mobilenet_repro.validation import load_config
 
     backends.configure("tensorflow", args.threads)
     config = load_config(args.config)

@@ -310,7 +310,8 @@ def accuracy_context(verdicts_path, arch_verdicts_path, published: dict, run_nam
             if "architecture" in card
             else None,
             {
-                "what": "published counts of Keras models against ours: consistency, not reproductions",
+                "what": "published counts of Keras models against ours: consistency, not "
+                "reproductions",
                 **card["consistency"],
             }
             if "consistency" in card

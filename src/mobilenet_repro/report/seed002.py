@@ -116,9 +116,7 @@ def fully_trained_context(table: pd.DataFrame, labels: dict) -> dict:
     # said of none while the step cap stopped any.
     lead = "Fully trained" if stopped == runs else "Where training ended"
     if len(ranked) == 1:
-        parts.append(
-            f"{lead}, {ranked[0]['label']} reached {ranked[0]['top1']}% test top-1."
-        )
+        parts.append(f"{lead}, {ranked[0]['label']} reached {ranked[0]['top1']}% test top-1.")
     elif ranked:
         best, second = ranked[0], ranked[1]
         others = "; ".join(f"{r['label']} {r['top1']}%" for r in ranked)
