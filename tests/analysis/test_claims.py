@@ -157,7 +157,7 @@ def test_a_network_keras_lacks_is_judged_on_its_papers_counts(tmp_path):
     architecture tables: reproduced, naming the count that matched; no run trains it."""
     from conftest import ROOT
 
-    from mobilenet_repro.config import load_config
+    from mobilenet_repro.validation import load_config
 
     claim = next(c for c in load_claims()["claims"] if c["id"] == "mnv1_notes.shallow_variant")
     arch_dir = ROOT / "tests/analysis/default_run/report/architectures"
