@@ -37,6 +37,10 @@ REFERENCE = ("reproduced", "not_reproduced", "not_run", "no_reference")
 # application as built here, or the counts a network's original paper prints for it (a
 # network Keras does not have, built here as the statement says).
 INDEPENDENT = ("keras", "paper")
+# A reference that exists but that nothing here can reach (a protocol in another group's code
+# or data): the statement is "not run here", with what checking it would take, never "no
+# reference to check".
+UNREACHED = "elsewhere"
 FIDELITY = ("followed", "deviated", "not_run")
 OUTCOMES = {
     "result": RESULT,
@@ -280,7 +284,9 @@ def _published_cells(claim: dict, evidence: Evidence, errata: list[dict]) -> dic
             col = "quantity" if key == "verdicts" else "column"
             for r in part.itertuples():
                 erratum = _in_erratum(errata, table["published"], r.row, getattr(r, col))
-                if erratum is not None:
+                # An erratum's cell that our build matches anyway is compared like any other,
+                # so the counts here agree with the appendix's "cells differ".
+                if erratum is not None and not as_bool(r.matches):
                     # A misprinted cell is read as the erratum says, never held against the
                     # document a second time.
                     corrected.append(erratum["id"])
@@ -351,6 +357,8 @@ def _judge_result(claim: dict, evidence: Evidence, errata: list[dict]) -> tuple[
 def _judge_design(claim: dict, evidence: Evidence, errata: list[dict]) -> tuple[str, Finding]:
     """A design statement against its independent reference (Keras's build, or the counts
     the network's original paper prints), if it has one."""
+    if claim.get("reference") == UNREACHED:
+        return "not_run", Finding("not_run", {"reason": "nothing_produces_it", **_needs(claim)})
     if claim.get("reference") not in INDEPENDENT:
         return "no_reference", Finding("no_reference", {"why": _text(claim.get("why"))})
     if "check" in claim:
@@ -397,6 +405,8 @@ def _judge_fidelity(
     document. A statement about the document's own network is followed when our builder's
     network satisfies it (the same check that would test a reference) and our runs do not
     change what it depends on. `reference` is the claim's reference check, as judged."""
+    if claim.get("reference") == UNREACHED and "fidelity_check" not in claim:
+        return "no_run_uses_it", Finding("not_run", {})
     if "fidelity_check" in claim:
         if claim.get("experiments") and not running_experiments(claim, evidence):
             return "no_run_uses_it", Finding("not_run", {})

@@ -174,7 +174,7 @@ def _scorecard(table: pd.DataFrame, source: str) -> list[dict]:
         _line("errata", of_type("erratum"), "verdict", OUTCOMES["erratum"], source),
         _line("opinions", of_type("opinion"), "verdict", OUTCOMES["opinion"], source),
         _line(
-            "claims checked only for consistency (Keras against itself)",
+            "claims checked only for consistency (the document prints Keras's own counts)",
             table[table["consistency_only"]],
             "verdict",
             ("reproduced", "not_reproduced"),

@@ -290,8 +290,7 @@ def surprises(rows: list[dict], sides: dict[tuple, int]) -> list[str]:
                     text += (
                         f": its stride-2 layers shrink its {a['resolution']}-pixel input to a "
                         f"{sa}x{sa} map, where {b['label']}'s last map is {sb}x{sb}, so most of "
-                        "its layers run on tiny feature maps (whether that also limits its "
-                        "accuracy at this resolution is not tested here)"
+                        "its layers run on tiny feature maps"
                     )
                 out.append(text + ".")
     return out

@@ -150,7 +150,7 @@ def fully_trained_context(table: pd.DataFrame, labels: dict) -> dict:
         parts.append(
             f"Only {stopped} of {runs} runs stopped early; the others reached the {cap}-step "
             "cap before the stopping rule ended them, so their accuracy may still have been "
-            "rising: a lower bound on the fully trained one (raise the recipe's steps)."
+            "rising: a lower bound on the fully trained one."
         )
     else:
         parts.append(f"Every run stopped early, before the {cap}-step cap.")

@@ -176,15 +176,11 @@ MINIATURE_SOURCES = {"sklearn_digits"}  # scikit-learn's 8x8 digits, upsampled
 
 def _plan_differences(evidence: Evidence, exp: str) -> dict:
     """How the plan's comparison as run here differs from a comparison of the architectures:
-    miniature data, too few seeds, or a 'large' network that is not larger."""
+    miniature data, or a 'large' network that is not larger. Too few seeds is not among them:
+    it leaves a like-for-like comparison inconclusive (`_fewest_seeds`), not incomparable."""
     out = {}
     if _sources(evidence, [exp]) & MINIATURE_SOURCES:
         out["miniature_data"] = True
-    runs = evidence.runs[evidence.runs["experiment"] == exp]
-    if len(runs):
-        seeds = int(runs.groupby(["model", "dataset"])["seed"].nunique().min())
-        if seeds < MIN_SEEDS_FOR_STD:
-            out["seeds"] = seeds
     table = _model_accuracies(evidence, exp)
     mobile = table[[_is_mobilenet(m) for m in table["model"]]]
     others = table[[not _is_mobilenet(m) for m in table["model"]]]
@@ -201,6 +197,12 @@ def _plan_differences(evidence: Evidence, exp: str) -> dict:
                 "params": float(big["params"]),
             }
     return out
+
+
+def _fewest_seeds(evidence: Evidence, exp: str) -> int:
+    """The fewest seeds any (model, data set) of the experiment ran."""
+    runs = evidence.runs[evidence.runs["experiment"] == exp]
+    return int(runs.groupby(["model", "dataset"])["seed"].nunique().min()) if len(runs) else 0
 
 
 def _rows(frame: pd.DataFrame, evidence: Evidence, columns) -> list[dict]:
@@ -268,15 +270,18 @@ def small_data_relation(evidence: Evidence, params: dict, claim: dict) -> Findin
     others = small[[not _is_mobilenet(m) for m in small["model"]]]
     if mobile.empty or others.empty:
         return Finding("not_run", {"measure": measure, "missing": "model"})
-    values = {"measure": measure, "rows": _rows(small, evidence, (measure,))}
-    differences = _plan_differences(evidence, exp)
-    if differences:
-        return Finding("not_comparable", values | {"differences": differences})
     better = (
         mobile[measure].max() < others[measure].min()
         if measure in ("gap_mean", "drop")
         else mobile[measure].min() > others[measure].max()
     )
+    values = {"measure": measure, "rows": _rows(small, evidence, (measure,)), "as_claimed": better}
+    differences = _plan_differences(evidence, exp)
+    if differences:
+        return Finding("not_comparable", values | {"differences": differences})
+    seeds = _fewest_seeds(evidence, exp)
+    if seeds < MIN_SEEDS_FOR_STD:
+        return Finding("inconclusive", values | {"seeds": seeds})
     # Like for like, the relation still has to clear the test set's noise per model pair.
     return Finding("inconclusive" if better else "not_reproduced", values)
 
