@@ -356,13 +356,18 @@ def count_readings(evidence: Evidence, params: dict, claim: dict) -> Finding:
     return Finding(_verdict(supported), {"classes": params["classes"], "models": models})
 
 
-def _non_depthwise_bn_channels(graph: pd.DataFrame) -> int:
-    """Channels of the batch norms that follow an ordinary (not depthwise) convolution."""
-    classes = dict(zip(graph["layer"], graph["class"], strict=True))
-    total = 0
-    for r in graph[graph["class"] == "BatchNormalization"].itertuples():
-        if classes.get(str(r.inbound).split(";")[0]) == "Conv2D":
+def _non_depthwise_bn_channels(evidence: Evidence, model: str) -> int:
+    """Channels of the batch norms that follow an ordinary (not depthwise) convolution, in
+    the model at width 1.0 and 224 px (the layer table: the graph file keeps one width per
+    architecture, whichever the configuration builds first, and channels depend on it)."""
+    net = _layers(evidence, model, **FULL)
+    net = net[net["head"] == "own"].sort_values("index")
+    total, before = 0, None
+    for r in net.itertuples():
+        if r.kind == "batch_norm" and before in ("conv", "pointwise"):
             total += _channels(r.output_shape)
+        if r.kind != "batch_norm":
+            before = r.kind
     return total
 
 
@@ -376,7 +381,7 @@ def bias_for_batch_norm(evidence: Evidence, params: dict, claim: dict) -> Findin
         built[model] = int(evidence.stat(model, 1.0, 224, params["classes"])["params"])
         ours[model] = built[model]
         if model in params["replaced_in"]:
-            ours[model] -= 3 * _non_depthwise_bn_channels(evidence.graph(model))
+            ours[model] -= 3 * _non_depthwise_bn_channels(evidence, model)
     holds = all(ours[m] == c for m, c in params["counts"].items())
     return Finding(_verdict(holds), {"classes": params["classes"], "built": built, "ours": ours})
 
