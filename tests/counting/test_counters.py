@@ -121,7 +121,21 @@ def test_parameter_readings():
         "trainable_params": kernel + 2 * 4 + dense,
         "params_bn_folded": kernel + 4 + dense,  # BN folds into one bias per channel
         "kernel_params": kernel + 4 * 2,
+        # A bias instead of the batch norm after an ordinary convolution (TF checkpoints).
+        "params_bn_depthwise_only": kernel + 4 + dense,
     }
+
+
+def test_batch_norm_after_a_depthwise_convolution_is_kept_in_checkpoint_counts():
+    inputs = keras.Input((8, 8, 3))
+    x = layers.DepthwiseConv2D(3, padding="same", use_bias=False)(inputs)
+    x = layers.BatchNormalization()(x)
+    x = layers.Conv2D(4, 1, use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    model = keras.Model(inputs, x)
+    depthwise, pointwise = 3 * 3 * 3, 3 * 4
+    # batch norm after the depthwise kept whole (4 x 3), after the pointwise one bias (4)
+    assert param_readings(model)["params_bn_depthwise_only"] == depthwise + 12 + pointwise + 4
 
 
 def test_nested_models_are_walked():

@@ -144,14 +144,24 @@ def param_readings(model) -> dict[str, int]:
       offset); the moving statistics are excluded;
     - params_bn_folded: what an inference graph keeps once every batch norm is folded into
       the convolution before it: kernels, biases and one bias per batch-norm channel;
-    - kernel_params: convolution and dense kernels only (no biases, no batch norm).
+    - kernel_params: convolution and dense kernels only (no biases, no batch norm);
+    - params_bn_depthwise_only: every weight of a checkpoint that keeps batch norm (four
+      values a channel) only after depthwise convolutions and a bias (one) after the others,
+      as tensorflow/models' MobileNetV2 checkpoints do (the MobileNet V1 architecture notes'
+      Metal port of V2 counts them).
     """
     total, trainable = count_params(model)
-    kernels = biases = bn_channels = 0
+    kernels = biases = bn_channels = after_ordinary = 0
+    before = None  # the last layer with weights: which kind of convolution a batch norm follows
     for layer in iter_layers(model):
         if isinstance(layer, keras.layers.BatchNormalization):
-            bn_channels += int(math.prod(layer.moving_mean.shape))
+            channels = int(math.prod(layer.moving_mean.shape))
+            bn_channels += channels
+            if before is not None and not isinstance(before, keras.layers.DepthwiseConv2D):
+                after_ordinary += channels
             continue
+        if layer.weights:
+            before = layer
         for w in layer.weights:
             name = w.name.split("/")[-1].split(":")[0]
             if name in KERNEL_NAMES:
@@ -163,6 +173,7 @@ def param_readings(model) -> dict[str, int]:
         "trainable_params": trainable,
         "params_bn_folded": kernels + biases + bn_channels,
         "kernel_params": kernels,
+        "params_bn_depthwise_only": total - 3 * after_ordinary,
     }
 
 

@@ -11,7 +11,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 IMAGENET_CLASSES = 1000
-PARAM_QUANTITIES = ("params", "trainable_params", "params_bn_folded", "kernel_params")
+PARAM_QUANTITIES = (
+    "params",
+    "trainable_params",
+    "params_bn_folded",
+    "kernel_params",
+    "params_bn_depthwise_only",
+)
 ARCH_QUANTITIES = (*PARAM_QUANTITIES, "mult_adds", "separable_ratio")
 STAT_COLUMNS = [
     "model",
@@ -25,6 +31,7 @@ STAT_COLUMNS = [
     "mult_adds",
     "params_bn_folded",
     "kernel_params",
+    "params_bn_depthwise_only",
     "keras_applications_params",
     "keras_check",
     "in_grid",

@@ -81,6 +81,9 @@ def published_cells(published: dict) -> list[dict]:
                         f"must be 'rounding' or {{relative: x}}; received {tolerance!r}"
                     )
                 model = row["model"]
+                # A cell may name its own count convention (one row of a table counted
+                # another way, as the document's note says).
+                quantity = cell.get("quantity", meta["quantity"])
                 cells.append(
                     {
                         "table": table["id"],
@@ -91,7 +94,7 @@ def published_cells(published: dict) -> list[dict]:
                         "reading": " ".join(str(table.get("reading", "")).split()),
                         "row": row["label"],
                         "column": meta.get("label", col),
-                        "quantity": meta["quantity"],
+                        "quantity": quantity,
                         "text": text,
                         "value": value,
                         "unit": unit,
@@ -157,6 +160,7 @@ def verdict_rows(stats: pd.DataFrame, ratios: pd.DataFrame, published: dict) -> 
                     q
                     for q in PARAM_QUANTITIES
                     if q != cell["quantity"]
+                    and q in stat.index
                     and abs(float(stat[q]) - cell["value"]) <= cell["abs_tol"] + 1e-9
                 ]
         diff = ours - cell["value"]

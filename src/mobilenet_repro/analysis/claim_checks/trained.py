@@ -174,6 +174,15 @@ def _is_mobilenet(model: str) -> bool:
 MINIATURE_SOURCES = {"sklearn_digits"}  # scikit-learn's 8x8 digits, upsampled
 
 
+def _narrowed(evidence: Evidence, exp: str) -> list[str]:
+    """The experiment's networks run at less than full width, by label: the plan compares the
+    full networks, so for our fidelity to it a narrower one is a deviation (for a result it
+    is not, as long as the widths keep the full networks' parameter order)."""
+    models = evidence.config.get("models", {})
+    names = evidence.experiments().get(exp, {}).get("models", [])
+    return [_label(evidence, m) for m in names if float(models.get(m, {}).get("alpha", 1.0)) < 1]
+
+
 def _plan_differences(evidence: Evidence, exp: str) -> dict:
     """How the plan's comparison as run here differs from a comparison of the architectures:
     miniature data, or a 'large' network that is not larger. Too few seeds is not among them:
@@ -230,6 +239,8 @@ def plan_question(evidence: Evidence, params: dict, claim: dict) -> Finding:
     if table == "training_set_size":
         frame = frame[frame["per_class"] == frame["per_class"].min()]
     differences = _plan_differences(evidence, exp)
+    if narrowed := _narrowed(evidence, exp):
+        differences["narrowed"] = narrowed
     values = {"table": table, "experiment": exp}
     values["title"] = evidence.experiments()[exp].get("title") or exp
     values |= {"rows": _rows(frame, evidence, PLAN_TABLES[table]), "differences": differences}
@@ -275,13 +286,14 @@ def small_data_relation(evidence: Evidence, params: dict, claim: dict) -> Findin
         if measure in ("gap_mean", "drop")
         else mobile[measure].min() > others[measure].max()
     )
-    values = {"measure": measure, "rows": _rows(small, evidence, (measure,)), "as_claimed": better}
+    seeds = _fewest_seeds(evidence, exp)
+    values = {"measure": measure, "rows": _rows(small, evidence, (measure,))}
+    values |= {"as_claimed": better, "seeds": seeds}
     differences = _plan_differences(evidence, exp)
     if differences:
         return Finding("not_comparable", values | {"differences": differences})
-    seeds = _fewest_seeds(evidence, exp)
     if seeds < MIN_SEEDS_FOR_STD:
-        return Finding("inconclusive", values | {"seeds": seeds})
+        return Finding("inconclusive", values)
     # Like for like, the relation still has to clear the test set's noise per model pair.
     return Finding("inconclusive" if better else "not_reproduced", values)
 
