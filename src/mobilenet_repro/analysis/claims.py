@@ -458,7 +458,9 @@ def _judge_identity(claim: dict, evidence: Evidence) -> tuple[str, Finding]:
     outcome = {"reproduced": "holds", "not_reproduced": "fails"}.get(found.outcome)
     if outcome is None:
         raise ValueError(f"claim {claim['id']}: identity check gave {found.outcome!r}")
-    return claim["check"]["kind"], Finding(outcome, {**found.values, "identity": True})
+    # The kind's own outcome stays with its values: its sentence is worded by it.
+    values = {**found.values, "identity": True, "check_outcome": found.outcome}
+    return claim["check"]["kind"], Finding(outcome, values)
 
 
 def judge(claim: dict, evidence: Evidence, errata: list[dict] = ()) -> dict:

@@ -241,7 +241,7 @@ def plan_question(evidence: Evidence, params: dict, claim: dict) -> Finding:
     differences = _plan_differences(evidence, exp)
     if narrowed := _narrowed(evidence, exp):
         differences["narrowed"] = narrowed
-    values = {"table": table, "experiment": exp}
+    values = {"table": table, "experiment": exp, "seeds": _fewest_seeds(evidence, exp)}
     values["title"] = evidence.experiments()[exp].get("title") or exp
     values |= {"rows": _rows(frame, evidence, PLAN_TABLES[table]), "differences": differences}
     capped = 0
