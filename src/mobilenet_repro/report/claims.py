@@ -41,15 +41,21 @@ def _text(value) -> str:
     return " ".join(str(value or "").split())
 
 
-def _line(what: str, part: pd.DataFrame, column: str, outcomes, source: str) -> dict:
+def _line(what: str, part: pd.DataFrame, column: str, outcomes, source: str, words=None) -> dict:
+    words = {**VERDICT_WORDS, **(words or {})}
     return {
         "what": what,
         "all": _count(len(part), source, f"{what}: all"),
         "counts": [
-            (VERDICT_WORDS[v], _count(int((part[column] == v).sum()), source, f"{what}: {v}"))
+            (words[v], _count(int((part[column] == v).sum()), source, f"{what}: {v}"))
             for v in outcomes
         ],
     }
+
+
+# Agreement of a count the document copied from Keras with Keras is consistency, never a
+# reproduction: its line says so in its own words.
+CONSISTENCY_WORDS = {"reproduced": "consistent", "not_reproduced": "inconsistent"}
 
 
 def _verdict(r, source: str, column: str = "verdict") -> Number:
@@ -179,6 +185,7 @@ def _scorecard(table: pd.DataFrame, source: str) -> list[dict]:
             "verdict",
             ("reproduced", "not_reproduced"),
             source,
+            CONSISTENCY_WORDS,
         ),
     ]
 
