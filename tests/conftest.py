@@ -65,6 +65,16 @@ TINY_CONFIG = {
 WORKFLOW_FILES = ("Snakefile", "workflow", "config", "notebooks", "src", "envs", "report")
 
 
+def load_study(name: str):
+    """A script of studies/ (not a package) imported as a module, for its tests."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "studies" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def copy_workflow(dest: Path) -> Path:
     """A copy of the workflow's files in `dest` (returned): a run there touches no checkout.
 

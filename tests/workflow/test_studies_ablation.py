@@ -3,19 +3,9 @@ validation, the validation images counted once, two seeds never called a finding
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
-from conftest import ROOT
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location(
-        "ablation_record", ROOT / "studies/ablation_record.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from conftest import load_study
 
 
 def _run(folder, seed, val, test):
@@ -27,7 +17,7 @@ def _run(folder, seed, val, test):
 
 
 def test_each_arm_is_judged_against_the_reference_on_validation(tmp_path):
-    record = _load()
+    record = load_study("ablation_record")
     for seed, (ref, far, near) in enumerate([(0.80, 0.86, 0.805), (0.81, 0.87, 0.81)]):
         _run(tmp_path / record.REFERENCE, seed, ref, 0.5)
         _run(tmp_path / "far", seed, far, 0.5)

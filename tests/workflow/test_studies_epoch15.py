@@ -3,20 +3,10 @@ mean only from three seeds (the test images counted once), the 88% goal judged o
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
-from conftest import ROOT
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location(
-        "epoch15_record", ROOT / "studies/epoch15_record.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from conftest import load_study
 
 
 def _run(folder, seed, top1):
@@ -38,7 +28,7 @@ def _run(folder, seed, top1):
 
 
 def test_two_seeds_give_values_not_a_mean(tmp_path):
-    record = _load()
+    record = load_study("epoch15_record")
     for seed, top1 in enumerate([0.885, 0.879]):
         _run(tmp_path, seed, top1)
     record.main([str(tmp_path)])
@@ -50,7 +40,7 @@ def test_two_seeds_give_values_not_a_mean(tmp_path):
 
 
 def test_three_seeds_judge_the_goal_on_the_mean(tmp_path):
-    record = _load()
+    record = load_study("epoch15_record")
     for seed, top1 in enumerate([0.885, 0.879, 0.881]):
         _run(tmp_path, seed, top1)
     record.main([str(tmp_path)])

@@ -5,12 +5,11 @@ a missing file. The render itself (minutes of Snakemake) is not run here."""
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import load_study
 
 from mobilenet_repro.run_model import run_spec
 from mobilenet_repro.training.records import fingerprint
@@ -26,15 +25,6 @@ CONFIG = {
         "e": {"datasets": ["digits"], "models": ["v1"], "recipe": "r", "seeds": [0, 1]}
     },
 }
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location(
-        "rerender_record", ROOT / "studies/rerender_record.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _record(folder, benchmark=True):
@@ -62,7 +52,7 @@ def _record(folder, benchmark=True):
 
 
 def test_each_run_is_staged_where_the_train_rule_writes_it(tmp_path):
-    rerender = _load()
+    rerender = load_study("rerender_record")
     _record(tmp_path / "record", benchmark=False)
     raw, notes = rerender.as_trained(copy.deepcopy(CONFIG), tmp_path / "record")
     assert raw["recipes"]["r"]["precise_bn_batches"] == 0
@@ -82,7 +72,7 @@ def test_each_run_is_staged_where_the_train_rule_writes_it(tmp_path):
 
 
 def test_a_missing_run_file_is_named(tmp_path, capsys):
-    rerender = _load()
+    rerender = load_study("rerender_record")
     _record(tmp_path / "record")
     (tmp_path / "record/config.yaml").write_text(yaml.safe_dump(CONFIG))
     (tmp_path / "record/seed1/history.csv").unlink()
@@ -95,7 +85,7 @@ def test_a_missing_run_file_is_named(tmp_path, capsys):
 
 
 def test_a_configuration_of_other_runs_is_refused(tmp_path):
-    rerender = _load()
+    rerender = load_study("rerender_record")
     _record(tmp_path / "record")
     other = copy.deepcopy(CONFIG)
     other["recipes"]["r"]["learning_rate"] = 0.01

@@ -3,21 +3,13 @@ saved weights, the plain one equal to Keras's own accuracy on the same test spli
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import numpy as np
-from conftest import ROOT
+from conftest import load_study
 
 from mobilenet_repro.data import save_dataset
 from mobilenet_repro.data.prepare import prepare_dataset
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("tta_record", ROOT / "studies/tta_record.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _tiny_run(folder, classes):
@@ -47,7 +39,7 @@ def test_every_view_is_measured_on_the_saved_weights(tmp_path):
     save_dataset(ds, tmp_path / "digits.npz")
     run = tmp_path / "runs/tiny/digits/tiny_model/seed0"
     model = _tiny_run(run, ds.num_classes)
-    record = _load().main(run, translate=1, data=tmp_path / "digits.npz")
+    record = load_study("tta_record").main(run, translate=1, data=tmp_path / "digits.npz")
     assert set(record["test_top1"]) == {"plain", "flip", "translate", "flip_translate"}
     assert record["test_images"] == len(ds.splits["test"][1])
     assert record["recorded"]["test_top1_variants"]["raw_flip"] == 0.5
@@ -55,7 +47,7 @@ def test_every_view_is_measured_on_the_saved_weights(tmp_path):
     # The plain view is Keras's own accuracy of the model on the pipeline's test batches.
     from mobilenet_repro.training.evaluation import batches
 
-    stream = _load().test_stream(
+    stream = load_study("tta_record").test_stream(
         json.loads((run / "metrics.json").read_text()), tmp_path / "digits.npz", ds.num_classes
     )
     x, y = (np.concatenate(a) for a in zip(*batches(stream), strict=True))
