@@ -206,7 +206,9 @@ def _evaluate(model, streams: dict, run: RunPlan, raw_weights):
     variants = None
     recipe = run.recipe
     if recipe["ema_decay"] or recipe["test_time_flip"] or recipe["test_time_translate"]:
-        variants = test_variants(model, streams["test"], raw_weights, recipe["test_time_translate"])
+        # Without a weight average the model holds the raw weights: no "ema" variants.
+        raw = raw_weights if recipe["ema_decay"] else None
+        variants = test_variants(model, streams["test"], raw, recipe["test_time_translate"])
         test = [test[0], variants[tested_variant(run.recipe)]]
     if not np.isfinite(test[0]):
         raise TrainingDiverged(f"run {run.id}: test loss is {test[0]}")
