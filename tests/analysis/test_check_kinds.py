@@ -237,11 +237,10 @@ def _node(layer, cls, inbound="", shape="4x4x8", activation="", model="m"):
 
 @pytest.mark.parametrize("printed, outcome", [(976, "reproduced"), (1000, "not_reproduced")])
 def test_bias_for_batch_norm(tmp_path, printed, outcome):
-    """Counted on the layer table at width 1.0 and 224 px: a batch norm after a depthwise
-    convolution keeps its four weights a channel; one after an ordinary one becomes a bias."""
-    order = [("conv", 10), ("batch_norm", 11), ("depthwise", 12), ("batch_norm", 13)]
-    layers = [{**_layer(m, kind=k), "head": "own", "index": i} for i, (k, m) in enumerate(order)]
-    ev = evidence(tmp_path, stats=[_stat(classes=1001, params=1000)], layers=layers)
+    """The counting stage's count with a bias in place of each batch norm after an ordinary
+    convolution (8 channels here: 3 weights fewer each)."""
+    stat = _stat(classes=1001, params=1000, params_bn_depthwise_only=1000 - 3 * 8)
+    ev = evidence(tmp_path, stats=[stat])
     params = {"classes": 1001, "counts": {"m": printed}, "replaced_in": ["m"]}
     found = run("bias_for_batch_norm", ev, **params)
     assert found.outcome == outcome and found.values["ours"] == {"m": 1000 - 3 * 8}

@@ -356,32 +356,18 @@ def count_readings(evidence: Evidence, params: dict, claim: dict) -> Finding:
     return Finding(_verdict(supported), {"classes": params["classes"], "models": models})
 
 
-def _non_depthwise_bn_channels(evidence: Evidence, model: str) -> int:
-    """Channels of the batch norms that follow an ordinary (not depthwise) convolution, in
-    the model at width 1.0 and 224 px (the layer table: the graph file keeps one width per
-    architecture, whichever the configuration builds first, and channels depend on it)."""
-    net = _layers(evidence, model, **FULL)
-    net = net[net["head"] == "own"].sort_values("index")
-    total, before = 0, None
-    for r in net.itertuples():
-        if r.kind == "batch_norm" and before in ("conv", "pointwise"):
-            total += _channels(r.output_shape)
-        if r.kind != "batch_norm":
-            before = r.kind
-    return total
-
-
 @kind("bias_for_batch_norm", required=("classes", "counts", "replaced_in"))
 def bias_for_batch_norm(evidence: Evidence, params: dict, claim: dict) -> Finding:
     """Each model's weights, where in `replaced_in` a bias (1 weight a channel) stands in
     for each batch norm (4 a channel) that follows an ordinary convolution, against the
-    counts the document prints (as a port of the network without those batch norms has)."""
+    counts the document prints (as a port of the network without those batch norms has):
+    the counting stage's `params_bn_depthwise_only`."""
     ours, built = {}, {}
     for model in params["counts"]:
-        built[model] = int(evidence.stat(model, 1.0, 224, params["classes"])["params"])
-        ours[model] = built[model]
-        if model in params["replaced_in"]:
-            ours[model] -= 3 * _non_depthwise_bn_channels(evidence, model)
+        stat = evidence.stat(model, 1.0, 224, params["classes"])
+        built[model] = int(stat["params"])
+        replaced = model in params["replaced_in"]
+        ours[model] = int(stat["params_bn_depthwise_only"]) if replaced else built[model]
     holds = all(ours[m] == c for m, c in params["counts"].items())
     return Finding(_verdict(holds), {"classes": params["classes"], "built": built, "ours": ours})
 
