@@ -72,14 +72,14 @@ def steps_context(table: pd.DataFrame, labels: dict) -> dict:
     finding = ""
     if ranked:
         first = ranked[0]
+        seeds = int(table["seeds"].min())
+        # Validation every few steps: a mean over seeds need not be one of them, so say so.
+        means = f", means of {seeds} seeds" if seeds > 1 else ""
         finding = (
             f"{first['label']} reached {target * 100:.1f}% validation top-1 first, after "
-            f"{first['steps']} optimizer steps ({first['images']} images, {first['seconds']} s)"
+            f"{first['steps']} optimizer steps{means} ({first['images']} images, "
+            f"{first['seconds']} s)"
         )
-        seeds = int(table["seeds"].min())
-        if seeds > 1:  # validation every few steps: a mean over seeds need not be one of them
-            means = f" optimizer steps, means of {seeds} seeds ("
-            finding = finding.replace(" optimizer steps (", means, 1)
         if len(ranked) > 1:
             others = [f"{r['label']} {r['steps']}" for r in ranked[1:]]
             finding += f"; {_join(others)} steps for the others"
