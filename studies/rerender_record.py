@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT / "src"))
 import yaml  # noqa: E402
 
 from mobilenet_repro import paths  # noqa: E402
+from mobilenet_repro.analysis import seed002  # noqa: E402
 from mobilenet_repro.errors import ConfigError  # noqa: E402
 from mobilenet_repro.files import read_json  # noqa: E402
 from mobilenet_repro.run_model import (  # noqa: E402
@@ -317,7 +318,9 @@ def rebuilt_outputs(config: dict) -> dict[str, str]:
             experiment=next(iter(config["experiments"]))
         )
         figures = [f"{stem}.png" for stem in paths.ANALYSIS_FIGURES.values()]
-        for fname in (paths.ANALYSIS_TABLE, *figures):
+        # The comparison slides' plan: its three tables and their figures (seed002).
+        plan = [*seed002.TABLES.values(), *(f"{name}.png" for name in seed002.ANALYSES)]
+        for fname in (paths.ANALYSIS_TABLE, *figures, *plan):
             out[fname] = f"{analysis}/{fname}"
     return out
 

@@ -442,32 +442,62 @@ def _plan(tmp_path, rows, source="stanford_dogs", seeds=3, table="training_set_s
     return ev
 
 
-def _size_rows(mobile_gap, other_gap):
-    gaps = (("mobilenet", mobile_gap), ("vgg", other_gap))
-    return [{"model": m, "per_class": 5, "gap_mean": gap, "test_top1_mean": 1 - gap,
-             "train_images": 50} for m, gap in gaps]  # fmt: skip
+def _size_row(model, per_class, test, gap, std=0.01, seeds=3, train=None):
+    """A training_set_size.csv row as seed002.training_set_size writes it (fractions)."""
+    train = test + gap if train is None else train
+    return {"model": model, "per_class": per_class, "train_images": 10 * per_class,
+            "seeds": seeds, "classes": 10, "test_images": 10_000,
+            "test_top1_mean": test, "test_top1_std": std, "train_top1_mean": train,
+            "train_top1_std": std, "gap_mean": gap, "gap_std": std}  # fmt: skip
+
+
+def _size_rows(mobile_gap, other_gap, std=0.01, seeds=3):
+    return [_size_row(m, 5, 0.9 - gap, gap, std, seeds)
+            for m, gap in (("mobilenet", mobile_gap), ("vgg", other_gap))]  # fmt: skip
 
 
 @pytest.mark.parametrize(
-    "mobile, other, source, outcome",
+    "mobile, other, std, source, outcome",
     [
-        (0.1, 0.3, "stanford_dogs", "inconclusive"),  # as claimed, with no interval yet
-        (0.3, 0.1, "stanford_dogs", "not_reproduced"),
-        (0.1, 0.3, "sklearn_digits", "not_comparable"),  # a miniature
+        (0.1, 0.3, 0.01, "stanford_dogs", "reproduced"),  # the interval clears zero
+        (0.3, 0.1, 0.01, "stanford_dogs", "not_reproduced"),
+        (0.1, 0.12, 0.05, "stanford_dogs", "inconclusive"),  # inside the seeds' spread
+        (0.1, 0.3, 0.01, "sklearn_digits", "not_comparable"),  # a miniature
     ],
 )
-def test_small_data_relation(tmp_path, mobile, other, source, outcome):
-    ev = _plan(tmp_path, _size_rows(mobile, other), source)
-    assert run("small_data_relation", ev, CLAIM, measure="gap_mean").outcome == outcome
+def test_small_data_relation(tmp_path, mobile, other, std, source, outcome):
+    ev = _plan(tmp_path, _size_rows(mobile, other, std), source)
+    found = run("small_data_relation", ev, CLAIM, measure="gap_mean")
+    assert found.outcome == outcome
+    if outcome != "not_comparable":
+        (pair,) = found.values["pairs"]
+        assert pair["difference"] == pytest.approx((other - mobile) * 100)
+        assert pair["low"] < pair["difference"] < pair["high"]
+
+
+def test_small_data_relation_needs_three_seeds(tmp_path):
+    """Two seeds measure no spread: a gap difference beyond the test set's noise alone is
+    no finding."""
+    ev = _plan(tmp_path, _size_rows(0.1, 0.3, seeds=2), seeds=2)
+    found = run("small_data_relation", ev, CLAIM, measure="gap_mean")
+    assert (found.outcome, found.values["pairs"][0]["outcome"]) == ("inconclusive", "few_seeds")
+
+
+def test_small_data_relation_gap_of_a_network_that_fit_nothing(tmp_path):
+    """A network at chance on its own training images has a small gap without generalising:
+    its gap is no evidence about over-fitting either way."""
+    rows = [_size_row("mobilenet", 5, 0.6, 0.3), _size_row("vgg", 5, 0.1, 0.0, train=0.1)]
+    found = run("small_data_relation", _plan(tmp_path, rows), CLAIM, measure="gap_mean")
+    assert found.outcome == "inconclusive"
+    assert found.values["pairs"][0]["outcome"] == "did_not_fit"
 
 
 @pytest.mark.parametrize("mobile_drop, other_drop, outcome",
-                         [(0.1, 0.4, "inconclusive"), (0.4, 0.1, "not_reproduced")])  # fmt: skip
+                         [(0.1, 0.4, "reproduced"), (0.4, 0.1, "not_reproduced")])  # fmt: skip
 def test_small_data_relation_by_accuracy_lost(tmp_path, mobile_drop, other_drop, outcome):
     """'Too dependent on large data sets': test top-1 lost from the largest training set to
     the smallest, per model, in points."""
-    rows = [{"model": m, "per_class": size, "gap_mean": 0.1, "train_images": 10 * size,
-             "test_top1_mean": 0.9 - (drop if size == 5 else 0)}
+    rows = [_size_row(m, size, 0.9 - (drop if size == 5 else 0), 0.1)
             for m, drop in (("mobilenet", mobile_drop), ("vgg", other_drop))
             for size in (5, 50)]  # fmt: skip
     found = run("small_data_relation", _plan(tmp_path, rows), CLAIM, measure="drop")

@@ -139,3 +139,42 @@ def test_results_table_marks_a_run_at_chance():
     )
     table = results_table(runs).set_index("model")
     assert table.loc["good", "learned"] and not table.loc["chance", "learned"]
+
+
+def test_three_seeds_give_intervals_of_means_and_differences(tmp_path):
+    """From three seeds each table carries the 95% interval of its means (steps: Student's t
+    over seeds; accuracies and the gap: the seeds' spread plus the test set's noise), and the
+    findings rank by the interval of the difference."""
+    from mobilenet_repro.analysis.noise import mean_interval
+
+    CURVES.update({("fast", "big", 100, 2): ([0.5, 0.82, 0.9, 0.9], 0.89, 0.96),
+                   ("slow", "big", 100, 2): ([0.2, 0.45, 0.85, 0.81], 0.79, 0.85)})  # fmt: skip
+    try:
+        files = [f for f in write_runs(tmp_path / "runs") if "stuck" not in str(f)]
+    finally:
+        del CURVES[("fast", "big", 100, 2)], CURVES[("slow", "big", 100, 2)]
+    for f in files:
+        f.write_text(json.dumps(json.loads(f.read_text()) | {"test_images": 10_000}))
+    tables = compare(files)
+    b = tables["fully_trained"].set_index("model")
+    assert (b.loc["fast", "test_top1_low"], b.loc["fast", "test_top1_high"]) == pytest.approx(
+        mean_interval([0.88, 0.90, 0.89], 10_000)
+    )
+    a = tables["steps_to_accuracy"].set_index("model")
+    assert a.loc["slow", "steps_low"] < a.loc["slow", "steps_mean"] < a.loc["slow", "steps_high"]
+    c = tables["training_set_size"].set_index(["model", "per_class"])
+    assert c.loc[("fast", 100), "gap_low"] < c.loc[("fast", 100), "gap_mean"]
+    assert c.loc[("fast", 10), "gap_low"] != c.loc[("fast", 10), "gap_low"]  # two seeds: NaN
+
+    folder = tmp_path / "tables"
+    folder.mkdir()
+    for name, table in tables.items():
+        table.to_csv(folder / TABLES[name], index=False)
+    ctx = seed002_context(folder, list(TABLES), {}, figure=lambda name: None)
+    assert "fast was the most accurate" in ctx["fully_trained"]["finding"]
+    assert (
+        "fast was ahead of slow: 95% interval of the difference in steps"
+        in (ctx["steps_to_accuracy"]["finding"])
+    )
+    row = ctx["fully_trained"]["rows"][0]
+    assert str(row["interval"]).count("-") == 1 and "row" not in row

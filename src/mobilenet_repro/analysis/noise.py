@@ -52,8 +52,43 @@ def _seed_variance(values) -> float:
     if k < MIN_SEEDS_FOR_STD:
         return 0.0
     mean = sum(values) / k
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (k - 1))
-    return (t975(k - 1) / Z95 * std / math.sqrt(k)) ** 2
+    return seed_variance(math.sqrt(sum((v - mean) ** 2 for v in values) / (k - 1)), k)
+
+
+def seed_variance(std: float, seeds: int) -> float:
+    """`_seed_variance` from a table's sample std over `seeds` seeds (0 below three)."""
+    if seeds < MIN_SEEDS_FOR_STD or std != std:
+        return 0.0
+    return (t975(seeds - 1) / Z95 * std / math.sqrt(seeds)) ** 2
+
+
+def seeds_interval(mean: float, std: float, seeds: int) -> tuple[float, float]:
+    """95% Student's t interval of a mean over seeds of a quantity without a test-set noise
+    of its own (optimizer steps to an accuracy); NaN below three seeds."""
+    if seeds < MIN_SEEDS_FOR_STD:
+        return math.nan, math.nan
+    half = Z95 * math.sqrt(seed_variance(std, seeds))
+    return mean - half, mean + half
+
+
+def combined_interval(terms) -> tuple[float, float]:
+    """95% interval of a signed sum of means over seeds, from tables' summaries: `terms` are
+    (sign, mean, std, seeds, test top-1 or None, test images), each mean's seed variance
+    t-scaled as in `_seed_variance`, plus the test set's binomial variance of every test
+    top-1 involved (None: a quantity without one, such as optimizer steps)."""
+    value, var = 0.0, 0.0
+    for sign, mean, std, seeds, accuracy, images in terms:
+        value += sign * mean
+        var += seed_variance(std, seeds)
+        if accuracy is not None:
+            var += binomial_variance(accuracy, images)
+    half = Z95 * math.sqrt(var)
+    return value - half, value + half
+
+
+def binomial_variance(p: float, images: int) -> float:
+    """Binomial variance of a test top-1 `p` (a fraction) over `images` test images."""
+    return p * (1 - p) / images if images else 0.0
 
 
 def mean_interval(values, images: int) -> tuple[float, float]:

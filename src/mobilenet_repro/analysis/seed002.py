@@ -6,7 +6,9 @@
 (c) training_set_size: test accuracy and the train-test gap against training images per class.
 
 Every number comes from the runs' metrics.json and history.csv; a table has one row per
-model (per model and training-set size for c), mean and sample std over seeds. A run within
+model (per model and training-set size for c), mean and sample std over seeds, and from three
+seeds the 95% interval of the mean (`*_low`, `*_high`: Student's t over seeds, plus the test
+set's noise for an accuracy; `analysis.noise`). A run within
 `training.diagnosis.CHANCE_MARGIN` of chance is marked as not learned, never ranked.
 """
 
@@ -17,7 +19,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD
+from mobilenet_repro.analysis.noise import (
+    MIN_SEEDS_FOR_STD,
+    combined_interval,
+    mean_interval,
+    seeds_interval,
+)
 from mobilenet_repro.files import read_json
 from mobilenet_repro.training.diagnosis import learned
 
@@ -80,6 +87,25 @@ def _mean_std(frame: pd.DataFrame, column: str) -> dict:
     return {f"{column}_mean": frame[column].mean(), f"{column}_std": frame[column].std()}
 
 
+def _accuracy_interval(frame: pd.DataFrame, column: str, images) -> dict:
+    """The 95% interval of a mean test top-1 over three or more seeds (NaN below)."""
+    values = list(frame[column])
+    if len(values) < MIN_SEEDS_FOR_STD or not images or images != images:
+        return {f"{column}_low": np.nan, f"{column}_high": np.nan}
+    low, high = mean_interval(values, int(images))
+    return {f"{column}_low": low, f"{column}_high": high}
+
+
+def _gap_interval(frame: pd.DataFrame, images) -> dict:
+    """The 95% interval of the mean train-test gap: the seeds' spread (Student's t) plus the
+    test top-1's noise over the test images (the training split is measured whole)."""
+    if len(frame) < MIN_SEEDS_FOR_STD or not images or images != images:
+        return {"gap_low": np.nan, "gap_high": np.nan}
+    term = (1, frame["gap"].mean(), frame["gap"].std(), len(frame))
+    low, high = combined_interval([(*term, frame["test_top1"].mean(), int(images))])
+    return {"gap_low": low, "gap_high": high}
+
+
 def steps_to_accuracy(runs: pd.DataFrame, target: float) -> pd.DataFrame:
     """Per model: runs reaching `target`, and steps, images and seconds to it (mean, std)."""
     per_run = pd.DataFrame(
@@ -98,6 +124,13 @@ def steps_to_accuracy(runs: pd.DataFrame, target: float) -> pd.DataFrame:
                 "seeds": len(part),
                 "reached": len(hit),
                 **_mean_std(hit, "steps"),
+                **dict(
+                    zip(
+                        ("steps_low", "steps_high"),
+                        seeds_interval(hit["steps"].mean(), hit["steps"].std(), len(hit)),
+                        strict=True,
+                    )
+                ),
                 **_mean_std(hit, "images"),
                 **_mean_std(hit, "seconds"),
             }
@@ -115,6 +148,7 @@ def fully_trained(runs: pd.DataFrame) -> pd.DataFrame:
                 "seeds": len(part),
                 "classes": int(part["classes"].iloc[0]),
                 **_mean_std(part, "test_top1"),
+                **_accuracy_interval(part, "test_top1", part["test_images"].iloc[0]),
                 **_mean_std(part, "val_top1"),
                 **_mean_std(part, "tested_step"),
                 **_mean_std(part, "steps"),
@@ -143,8 +177,11 @@ def training_set_size(runs: pd.DataFrame) -> pd.DataFrame:
                 "seeds": len(part),
                 "classes": int(part["classes"].iloc[0]),
                 **_mean_std(part, "test_top1"),
+                **_accuracy_interval(part, "test_top1", part["test_images"].iloc[0]),
                 **_mean_std(part, "train_top1"),
                 **_mean_std(part, "gap"),
+                **_gap_interval(part, part["test_images"].iloc[0]),
+                "test_images": part["test_images"].iloc[0],
                 **_mean_std(part, "tested_step"),
                 "learned": learned(part["test_top1"].mean(), int(part["classes"].iloc[0])),
             }

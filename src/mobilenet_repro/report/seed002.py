@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD, difference_interval
+from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD, combined_interval
 from mobilenet_repro.analysis.seed002 import TABLES
 from mobilenet_repro.formatting import as_bool, fmt_int, mean_std, missing
 from mobilenet_repro.report.numbers import Number, sourced
@@ -39,6 +39,28 @@ def _predictions(r) -> int | None:
     return int(n)
 
 
+def _interval(r, column: str, scale: float = 100.0, digits: int = 1) -> str:
+    """A mean's 95% interval from the table's `<column>_low` and `_high` (three seeds or
+    more; '-' otherwise), as 'low-high' in the table's unit times `scale`."""
+    low, high = getattr(r, f"{column}_low", None), getattr(r, f"{column}_high", None)
+    if missing(low) or missing(high):
+        return "-"
+    return f"{low * scale:,.{digits}f}-{high * scale:,.{digits}f}"
+
+
+def _difference(first, second, column: str, accuracy: bool) -> tuple[float, float]:
+    """95% interval of first's mean `column` minus second's (rows of one table), over seeds
+    (`<column>_std`, `seeds` or `reached`) and, for a test top-1, the test images."""
+
+    def term(r, sign):
+        seeds = int(getattr(r, "reached", None) or r.seeds)
+        mean, std = getattr(r, f"{column}_mean"), getattr(r, f"{column}_std")
+        images = _predictions(r)
+        return (sign, mean, std, seeds, mean if accuracy and images else None, images)
+
+    return combined_interval([term(first, 1), term(second, -1)])
+
+
 def _spread(r, std):
     """A standard deviation over seeds only from three seeds (two measure no spread)."""
     return std if int(getattr(r, "seeds", 0) or 0) >= MIN_SEEDS_FOR_STD else float("nan")
@@ -61,9 +83,11 @@ def steps_context(table: pd.DataFrame, labels: dict) -> dict:
                 "label": labels.get(r.model, r.model),
                 "reached": f"{r.reached} of {r.seeds}",
                 "steps": _num(r.steps_mean, _spread(r, r.steps_std)),
+                "steps_interval": _interval(r, "steps", 1.0, 0),
                 "images": _num(r.images_mean, _spread(r, r.images_std)),
                 "seconds": _num(r.seconds_mean, _spread(r, r.seconds_std), 1),
                 "steps_mean": r.steps_mean,
+                "row": r,
                 "all_reached": r.reached == r.seeds,
             }
         )
@@ -83,9 +107,19 @@ def steps_context(table: pd.DataFrame, labels: dict) -> dict:
         if len(ranked) > 1:
             others = [f"{r['label']} {r['steps']}" for r in ranked[1:]]
             finding += f"; {_join(others)} steps for the others"
+            if seeds >= MIN_SEEDS_FOR_STD:
+                second = ranked[1]
+                low, high = _difference(second["row"], first["row"], "steps", accuracy=False)
+                ahead = "ahead" if low > 0 else "not ahead beyond the seeds' spread"
+                finding += (
+                    f". {first['label']} was {ahead} of {second['label']}: 95% interval of "
+                    f"the difference in steps {low:+,.0f} to {high:+,.0f} over {seeds} seeds"
+                )
         finding += "."
     if missed:
         finding += f" Not reached by every seed: {_join(missed)}."
+    for r in rows:
+        r.pop("row")  # the table's row, for the intervals above; not for the template
     return {
         "target": f"{target * 100:.1f}",
         "dataset": table["dataset"].iloc[0],
@@ -103,6 +137,7 @@ def fully_trained_context(table: pd.DataFrame, labels: dict) -> dict:
                 "label": labels.get(r.model, r.model),
                 "learned": as_bool(r.learned),
                 "top1": mean_std(r.test_top1_mean, _spread(r, r.test_top1_std)),
+                "interval": _interval(r, "test_top1"),
                 "val": mean_std(r.val_top1_mean, _spread(r, r.val_top1_std)),
                 "tested_step": _num(r.tested_step_mean, _spread(r, r.tested_step_std)),
                 "steps": _num(r.steps_mean, _spread(r, r.steps_std)),
@@ -110,6 +145,7 @@ def fully_trained_context(table: pd.DataFrame, labels: dict) -> dict:
                 "stopped": f"{r.stopped_early} of {r.seeds}",
                 "top1_mean": r.test_top1_mean,
                 "predictions": _predictions(r),
+                "row": r,
             }
         )
     ranked = sorted((r for r in rows if r["learned"]), key=lambda r: -r["top1_mean"])
@@ -125,9 +161,7 @@ def fully_trained_context(table: pd.DataFrame, labels: dict) -> dict:
         best, second = ranked[0], ranked[1]
         others = "; ".join(f"{r['label']} {r['top1']}%" for r in ranked)
         if best["predictions"] and second["predictions"]:
-            low, high = difference_interval(
-                best["top1_mean"], best["predictions"], second["top1_mean"], second["predictions"]
-            )
+            low, high = _difference(best["row"], second["row"], "test_top1", accuracy=True)
             spread = f"95% interval of the difference {low * 100:+.1f} to {high * 100:+.1f}"
             seeds = int(table["seeds"].min())
             if low > 0 and seeds >= MIN_SEEDS_FOR_STD:
@@ -158,6 +192,8 @@ def fully_trained_context(table: pd.DataFrame, labels: dict) -> dict:
         )
     else:
         parts.append(f"Every run stopped early, before the {cap}-step cap.")
+    for r in rows:
+        r.pop("row")  # the table's row, for the intervals above; not for the template
     return {
         "dataset": table["dataset"].iloc[0],
         "max_steps": fmt_int(table["max_steps"].iloc[0]),
@@ -177,8 +213,10 @@ def training_set_size_context(table: pd.DataFrame, labels: dict) -> dict:
                 "train_images": fmt_int(r.train_images),
                 "learned": as_bool(r.learned),
                 "top1": mean_std(r.test_top1_mean, _spread(r, r.test_top1_std)),
+                "interval": _interval(r, "test_top1"),
                 "train_top1": mean_std(r.train_top1_mean, _spread(r, r.train_top1_std)),
                 "gap": _num(r.gap_mean * 100, _spread(r, r.gap_std * 100), 1),
+                "gap_interval": _interval(r, "gap"),
                 "tested_step": _num(r.tested_step_mean, _spread(r, r.tested_step_std)),
                 "top1_mean": r.test_top1_mean,
                 "per_class_value": r.per_class,
@@ -242,11 +280,13 @@ SOURCE_FIELDS = {
     "steps_to_accuracy": {
         "reached": "reached, seeds",
         "steps": "steps_mean, steps_std",
+        "steps_interval": "steps_low, steps_high",
         "images": "images_mean, images_std",
         "seconds": "seconds_mean, seconds_std",
     },
     "fully_trained": {
         "top1": "test_top1_mean, test_top1_std",
+        "interval": "test_top1_low, test_top1_high",
         "val": "val_top1_mean, val_top1_std",
         "tested_step": "tested_step_mean, tested_step_std",
         "steps": "steps_mean, steps_std",
@@ -257,8 +297,10 @@ SOURCE_FIELDS = {
         "per_class": "per_class",
         "train_images": "train_images",
         "top1": "test_top1_mean, test_top1_std",
+        "interval": "test_top1_low, test_top1_high",
         "train_top1": "train_top1_mean, train_top1_std",
         "gap": "gap_mean, gap_std",
+        "gap_interval": "gap_low, gap_high",
         "tested_step": "tested_step_mean, tested_step_std",
     },
 }

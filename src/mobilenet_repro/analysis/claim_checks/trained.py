@@ -11,7 +11,12 @@ import pandas as pd
 
 from mobilenet_repro.analysis.claims import Evidence, running_experiments
 from mobilenet_repro.analysis.kinds import Finding, kind
-from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD, means_difference
+from mobilenet_repro.analysis.noise import (
+    MIN_SEEDS_FOR_STD,
+    combined_interval,
+    means_difference,
+)
+from mobilenet_repro.training.diagnosis import learned
 
 
 def _models(evidence: Evidence, exp: str) -> list[dict]:
@@ -261,16 +266,66 @@ def _with_drop(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.join(drop, on="model")
 
 
+def _terms(frame: pd.DataFrame, model: str, measure: str) -> list[tuple] | None:
+    """`measure` of `model` as signed means for `noise.combined_interval`: its test top-1 or
+    train-test gap on the smallest training set, or its test top-1 on the largest minus that
+    on the smallest (`drop`). None without the test images behind the accuracies."""
+    rows = frame[frame["model"] == model].sort_values("per_class")
+    small, large = rows.iloc[0], rows.iloc[-1]
+    images = small.get("test_images")
+    if images is None or images != images:
+        return None
+
+    def term(row, column, sign=1):
+        mean, std = row[f"{column}_mean"], row[f"{column}_std"]
+        return (sign, mean, std, int(row["seeds"]), row["test_top1_mean"], int(images))
+
+    if measure == "drop":
+        return [term(large, "test_top1"), term(small, "test_top1", -1)]
+    return [term(small, measure.removesuffix("_mean"))]
+
+
+def _pair(frame, mobile: str, other: str, measure: str, labels) -> dict:
+    """Whether `mobile` does better than `other` on `measure` (a smaller gap or drop, a higher
+    test top-1), by the 95% interval of the difference; `did_not_fit` where a network fits
+    neither split (its gap says nothing about over-fitting)."""
+    first, second = (other, mobile) if measure in ("gap_mean", "drop") else (mobile, other)
+    a, b = _terms(frame, first, measure), _terms(frame, second, measure)
+    values = {"mobile": labels(mobile), "other": labels(other)}
+    if a is None or b is None:
+        return values | {"outcome": "tied"}
+    flipped = [(-sign, *rest) for sign, *rest in b]
+    low, high = combined_interval([*a, *flipped])
+    diff = sum(t[0] * t[1] for t in a) - sum(t[0] * t[1] for t in b)
+    values |= {"difference": diff * 100, "low": low * 100, "high": high * 100}
+    small = frame[frame["per_class"] == frame["per_class"].min()].set_index("model")
+    seeds = int(small.loc[[mobile, other], "seeds"].min())
+    unfit = [
+        labels(m)
+        for m in (mobile, other)
+        if not learned(small.at[m, "train_top1_mean"], int(small.at[m, "classes"]))
+    ]
+    if measure == "gap_mean" and unfit:
+        return values | {"outcome": "did_not_fit", "unfit": unfit}
+    if low <= 0 <= high:
+        return values | {"outcome": "tied"}
+    if seeds < MIN_SEEDS_FOR_STD:
+        return values | {"outcome": "few_seeds"}
+    return values | {"outcome": "holds" if low > 0 else "reversed"}
+
+
 @kind(
     "small_data_relation",
     required=("measure",),
     choices={"measure": ("gap_mean", "test_top1_mean", "drop")},
 )
 def small_data_relation(evidence: Evidence, params: dict, claim: dict) -> Finding:
-    """On the plan's smallest training set, MobileNets against the larger networks: a
+    """On the plan's smallest training set, each MobileNet against each larger network: a
     smaller train-test gap (`measure: gap_mean`), a higher test top-1 (`test_top1_mean`) or
-    less test top-1 lost from the largest training set (`drop`). Without an interval of the
-    difference, at best inconclusive."""
+    less test top-1 lost from the largest training set (`drop`), by the 95% interval of the
+    difference (seeds and test set; `noise.combined_interval`). Reproduced where every pair
+    holds, not reproduced where one is reversed, inconclusive otherwise; on a miniature or
+    with a 'larger' network that is not larger, not comparable as run."""
     exp, frame = _analysis_table(evidence, claim, "training_set_size")
     measure = params["measure"]
     if frame is None:
@@ -292,10 +347,13 @@ def small_data_relation(evidence: Evidence, params: dict, claim: dict) -> Findin
     differences = _plan_differences(evidence, exp)
     if differences:
         return Finding("not_comparable", values | {"differences": differences})
-    if seeds < MIN_SEEDS_FOR_STD:
-        return Finding("inconclusive", values)
-    # Like for like, the relation still has to clear the test set's noise per model pair.
-    return Finding("inconclusive" if better else "not_reproduced", values)
+    pairs = [
+        _pair(frame, m, o, measure, lambda name: _label(evidence, name))
+        for m in mobile["model"]
+        for o in others["model"]
+    ]
+    values["pairs"] = pairs
+    return Finding(_verdict([p["outcome"] for p in pairs]), values)
 
 
 # ------------------------------------------- the Stanford Dogs learning curves, as run
