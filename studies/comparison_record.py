@@ -50,7 +50,8 @@ def collect(checkout: Path, record: Path) -> list[str]:
     for metrics in sorted(runs_dir.glob("*/*/*/metrics.json")):
         run_id = metrics.parent.relative_to(checkout / paths.RUNS_DIR).as_posix()
         dest = record / run_id
-        dest.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(dest, ignore_errors=True)  # no file of an earlier run stays beside it
+        dest.mkdir(parents=True)
         for name, rel in _run_files(run_id).items():
             if (checkout / rel).is_file():
                 shutil.copyfile(checkout / rel, dest / name)
@@ -84,6 +85,8 @@ def read_runs(record: Path) -> list[dict]:
                 "job_seconds": wall,
                 "cpu_seconds": cpu,
                 "cpu": (m.get("hardware") or {}).get("cpu"),
+                # A resumed run's benchmark is its last job's: its cost is a lower bound.
+                "resumed": bool(m.get("resumed")),
             }
         )
     return sorted(rows, key=lambda r: (r["model"], r["per_class"], r["seed"]))
@@ -104,6 +107,10 @@ def summarise(rows: list[dict]) -> dict:
             if not r["stopped_early"]
         ],
         "cpu_hours": round(sum(cpu) / 3600, 2) if cpu else None,
+        # Runs whose CPU-seconds are missing (no benchmark) or a lower bound (resumed): the
+        # total above then undercounts.
+        "without_benchmark": sum(r["cpu_seconds"] is None for r in rows),
+        "resumed": sum(r["resumed"] for r in rows),
         "job_hours": round(sum(r["job_seconds"] or 0 for r in rows) / 3600, 2),
         "seeds_per_cell": cells,
         "cpus": sorted({r["cpu"] for r in rows if r["cpu"]}),

@@ -492,6 +492,16 @@ def test_small_data_relation_gap_of_a_network_that_fit_nothing(tmp_path):
     assert found.values["pairs"][0]["outcome"] == "did_not_fit"
 
 
+def test_small_data_relation_never_ranks_a_network_that_did_not_learn(tmp_path):
+    """At chance on the largest set, a network has nothing to lose: its small drop is no
+    evidence that it depends less on large data sets."""
+    rows = [_size_row("mobilenet", size, 0.7 if size == 50 else 0.4, 0.1) for size in (5, 50)]
+    rows += [_size_row("vgg", size, 0.1, 0.0) for size in (5, 50)]
+    found = run("small_data_relation", _plan(tmp_path, rows), CLAIM, measure="drop")
+    assert found.outcome == "inconclusive"
+    assert found.values["pairs"][0]["outcome"] == "did_not_learn"
+
+
 @pytest.mark.parametrize("mobile_drop, other_drop, outcome",
                          [(0.1, 0.4, "reproduced"), (0.4, 0.1, "not_reproduced")])  # fmt: skip
 def test_small_data_relation_by_accuracy_lost(tmp_path, mobile_drop, other_drop, outcome):

@@ -62,24 +62,28 @@ def seed_variance(std: float, seeds: int) -> float:
     return (t975(seeds - 1) / Z95 * std / math.sqrt(seeds)) ** 2
 
 
-def seeds_interval(mean: float, std: float, seeds: int) -> tuple[float, float]:
+def seeds_interval(mean: float, std: float, seeds: int, resolution: float = 0.0):
     """95% Student's t interval of a mean over seeds of a quantity without a test-set noise
-    of its own (optimizer steps to an accuracy); NaN below three seeds."""
+    of its own (optimizer steps to an accuracy), NaN below three seeds. `resolution` is the
+    spacing of the values (steps are counted at validations only): each value is known to
+    within it, a uniform error of variance resolution^2 / 12, so seeds that agree exactly
+    still leave an interval."""
     if seeds < MIN_SEEDS_FOR_STD:
         return math.nan, math.nan
-    half = Z95 * math.sqrt(seed_variance(std, seeds))
+    half = Z95 * math.sqrt(seed_variance(std, seeds) + resolution**2 / 12 / seeds)
     return mean - half, mean + half
 
 
-def combined_interval(terms) -> tuple[float, float]:
+def combined_interval(terms, resolution: float = 0.0) -> tuple[float, float]:
     """95% interval of a signed sum of means over seeds, from tables' summaries: `terms` are
     (sign, mean, std, seeds, test top-1 or None, test images), each mean's seed variance
     t-scaled as in `_seed_variance`, plus the test set's binomial variance of every test
-    top-1 involved (None: a quantity without one, such as optimizer steps)."""
+    top-1 involved (None: a quantity without one, such as optimizer steps), plus each mean's
+    `resolution` error (`seeds_interval`)."""
     value, var = 0.0, 0.0
     for sign, mean, std, seeds, accuracy, images in terms:
         value += sign * mean
-        var += seed_variance(std, seeds)
+        var += seed_variance(std, seeds) + resolution**2 / 12 / seeds
         if accuracy is not None:
             var += binomial_variance(accuracy, images)
     half = Z95 * math.sqrt(var)

@@ -108,12 +108,15 @@ def _gap_interval(frame: pd.DataFrame, images) -> dict:
 
 def steps_to_accuracy(runs: pd.DataFrame, target: float) -> pd.DataFrame:
     """Per model: runs reaching `target`, and steps, images and seconds to it (mean, std)."""
+    histories = {r.history: pd.read_csv(r.history) for r in runs.itertuples()}
     per_run = pd.DataFrame(
         [
-            {"model": r.model, "seed": r.seed, **_first_reach(pd.read_csv(r.history), target)}
+            {"model": r.model, "seed": r.seed, **_first_reach(histories[r.history], target)}
             for r in runs.itertuples()
         ]
     )
+    # Steps are known at validations only: their spacing bounds each run's count.
+    resolution = float(min(h["step"].diff().min() for h in histories.values()))
     rows = []
     for model, part in per_run.groupby("model", sort=False):
         hit = part[part["reached"]]
@@ -123,11 +126,14 @@ def steps_to_accuracy(runs: pd.DataFrame, target: float) -> pd.DataFrame:
                 "target": target,
                 "seeds": len(part),
                 "reached": len(hit),
+                "step_resolution": resolution,
                 **_mean_std(hit, "steps"),
                 **dict(
                     zip(
                         ("steps_low", "steps_high"),
-                        seeds_interval(hit["steps"].mean(), hit["steps"].std(), len(hit)),
+                        seeds_interval(
+                            hit["steps"].mean(), hit["steps"].std(), len(hit), resolution
+                        ),
                         strict=True,
                     )
                 ),

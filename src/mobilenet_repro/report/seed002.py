@@ -45,7 +45,7 @@ def _interval(r, column: str, scale: float = 100.0, digits: int = 1) -> str:
     low, high = getattr(r, f"{column}_low", None), getattr(r, f"{column}_high", None)
     if missing(low) or missing(high):
         return "-"
-    return f"{low * scale:,.{digits}f}-{high * scale:,.{digits}f}"
+    return f"{low * scale:,.{digits}f} to {high * scale:,.{digits}f}"
 
 
 def _difference(first, second, column: str, accuracy: bool) -> tuple[float, float]:
@@ -58,7 +58,8 @@ def _difference(first, second, column: str, accuracy: bool) -> tuple[float, floa
         images = _predictions(r)
         return (sign, mean, std, seeds, mean if accuracy and images else None, images)
 
-    return combined_interval([term(first, 1), term(second, -1)])
+    resolution = getattr(first, "step_resolution", 0.0) if column == "steps" else 0.0
+    return combined_interval([term(first, 1), term(second, -1)], resolution or 0.0)
 
 
 def _spread(r, std):
@@ -110,10 +111,11 @@ def steps_context(table: pd.DataFrame, labels: dict) -> dict:
             if seeds >= MIN_SEEDS_FOR_STD:
                 second = ranked[1]
                 low, high = _difference(second["row"], first["row"], "steps", accuracy=False)
-                ahead = "ahead" if low > 0 else "not ahead beyond the seeds' spread"
+                spread = "" if low > 0 else " beyond the seeds' spread"
                 finding += (
-                    f". {first['label']} was {ahead} of {second['label']}: 95% interval of "
-                    f"the difference in steps {low:+,.0f} to {high:+,.0f} over {seeds} seeds"
+                    f". {first['label']} was {'' if low > 0 else 'not '}ahead of "
+                    f"{second['label']}{spread}: 95% interval of the difference in steps "
+                    f"{low:+,.0f} to {high:+,.0f} over {seeds} seeds"
                 )
         finding += "."
     if missed:
@@ -175,9 +177,11 @@ def fully_trained_context(table: pd.DataFrame, labels: dict) -> dict:
                     f"set's noise ({others}; {spread}), not yet a finding with {seeds} seeds."
                 )
             else:
+                few = seeds < MIN_SEEDS_FOR_STD
+                noise = "the test set's" if few else "the seeds' and the test set's"
                 parts.append(
-                    f"{lead}, the two most accurate were tied within the test set's "
-                    f"noise ({others}; first against second: {spread})."
+                    f"{lead}, the two most accurate were tied within {noise} noise "
+                    f"({others}; first against second: {spread})."
                 )
         else:
             parts.append(f"{lead}: {others} (no test-set size recorded, so no ranking).")

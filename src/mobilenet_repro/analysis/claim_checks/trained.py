@@ -266,12 +266,17 @@ def _with_drop(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.join(drop, on="model")
 
 
+def _ends(frame: pd.DataFrame, model: str) -> tuple[pd.Series, pd.Series]:
+    """`model`'s rows on the smallest and the largest training set."""
+    rows = frame[frame["model"] == model].sort_values("per_class")
+    return rows.iloc[0], rows.iloc[-1]
+
+
 def _terms(frame: pd.DataFrame, model: str, measure: str) -> list[tuple] | None:
     """`measure` of `model` as signed means for `noise.combined_interval`: its test top-1 or
     train-test gap on the smallest training set, or its test top-1 on the largest minus that
     on the smallest (`drop`). None without the test images behind the accuracies."""
-    rows = frame[frame["model"] == model].sort_values("per_class")
-    small, large = rows.iloc[0], rows.iloc[-1]
+    small, large = _ends(frame, model)
     images = small.get("test_images")
     if images is None or images != images:
         return None
@@ -285,31 +290,42 @@ def _terms(frame: pd.DataFrame, model: str, measure: str) -> list[tuple] | None:
     return [term(small, measure.removesuffix("_mean"))]
 
 
+def _unusable(frame, models, measure: str, labels) -> dict:
+    """Why a pair says nothing about `measure`: a network that fit none of its training
+    images (its gap is no over-fitting), or that did not learn where the measure reads its
+    test top-1 (the smallest set; for `drop` the largest, where it has to have learned
+    something to lose). Empty when both are usable."""
+    classes = int(frame["classes"].iloc[0])
+    end, column, outcome = 0, "test_top1_mean", "did_not_learn"
+    if measure == "gap_mean":
+        column, outcome = "train_top1_mean", "did_not_fit"
+    elif measure == "drop":
+        end = 1
+    stuck = [m for m in models if not learned(_ends(frame, m)[end][column], classes)]
+    return {"outcome": outcome, "unfit": [labels(m) for m in stuck]} if stuck else {}
+
+
 def _pair(frame, mobile: str, other: str, measure: str, labels) -> dict:
     """Whether `mobile` does better than `other` on `measure` (a smaller gap or drop, a higher
-    test top-1), by the 95% interval of the difference; `did_not_fit` where a network fits
-    neither split (its gap says nothing about over-fitting)."""
+    test top-1), by the 95% interval of the difference. Not judged (`_unusable`) where a
+    network fit or learned nothing, nor (`no_interval`) without the test images."""
     first, second = (other, mobile) if measure in ("gap_mean", "drop") else (mobile, other)
     a, b = _terms(frame, first, measure), _terms(frame, second, measure)
     values = {"mobile": labels(mobile), "other": labels(other)}
     if a is None or b is None:
-        return values | {"outcome": "tied"}
+        return values | {"outcome": "no_interval"}
     flipped = [(-sign, *rest) for sign, *rest in b]
     low, high = combined_interval([*a, *flipped])
     diff = sum(t[0] * t[1] for t in a) - sum(t[0] * t[1] for t in b)
     values |= {"difference": diff * 100, "low": low * 100, "high": high * 100}
-    small = frame[frame["per_class"] == frame["per_class"].min()].set_index("model")
-    seeds = int(small.loc[[mobile, other], "seeds"].min())
-    unfit = [
-        labels(m)
-        for m in (mobile, other)
-        if not learned(small.at[m, "train_top1_mean"], int(small.at[m, "classes"]))
-    ]
-    if measure == "gap_mean" and unfit:
-        return values | {"outcome": "did_not_fit", "unfit": unfit}
+    if unusable := _unusable(frame, (mobile, other), measure, labels):
+        return values | unusable
+    if low != low or high != high:
+        return values | {"outcome": "no_interval"}
     if low <= 0 <= high:
         return values | {"outcome": "tied"}
-    if seeds < MIN_SEEDS_FOR_STD:
+    # The fewest seeds behind any mean of the difference (drop reads two training sets).
+    if min(t[3] for t in (*a, *b)) < MIN_SEEDS_FOR_STD:
         return values | {"outcome": "few_seeds"}
     return values | {"outcome": "holds" if low > 0 else "reversed"}
 
