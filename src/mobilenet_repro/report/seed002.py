@@ -213,7 +213,7 @@ def training_set_size_context(table: pd.DataFrame, labels: dict) -> dict:
             {
                 "label": labels.get(r.model, r.model),
                 "model": r.model,
-                "per_class": f"{r.per_class:.0f}",
+                "per_class": fmt_int(r.per_class),
                 "train_images": fmt_int(r.train_images),
                 "learned": as_bool(r.learned),
                 "top1": mean_std(r.test_top1_mean, _spread(r, r.test_top1_std)),
@@ -255,7 +255,7 @@ def training_set_size_context(table: pd.DataFrame, labels: dict) -> dict:
         )
     if drops:
         parts.append(
-            f"From {largest:.0f} to {smallest:.0f} images per class, test top-1 changed by "
+            f"From {largest:,.0f} to {smallest:,.0f} images per class, test top-1 changed by "
             f"{_join(drops)}."
         )
     not_learned = [f"{r['label']} at {r['per_class']} per class" for r in rows if not r["learned"]]
