@@ -70,8 +70,7 @@ def seeds_interval(mean: float, std: float, seeds: int, resolution: float = 0.0)
     still leave an interval."""
     if seeds < MIN_SEEDS_FOR_STD:
         return math.nan, math.nan
-    half = Z95 * math.sqrt(seed_variance(std, seeds) + resolution**2 / 12 / seeds)
-    return mean - half, mean + half
+    return combined_interval([(1, mean, std, seeds, None, 0)], resolution)
 
 
 def combined_interval(terms, resolution: float = 0.0) -> tuple[float, float]:
@@ -99,7 +98,7 @@ def mean_interval(values, images: int) -> tuple[float, float]:
     """95% interval of the mean test top-1 (fractions) over three or more seeds: the test
     set's variance over `images` (once) plus the seeds' (Student's t)."""
     p = sum(values) / len(values)
-    half = Z95 * math.sqrt(p * (1 - p) / images + _seed_variance(values))
+    half = Z95 * math.sqrt(binomial_variance(p, images) + _seed_variance(values))
     return p - half, p + half
 
 

@@ -315,9 +315,8 @@ def _pair(frame, mobile: str, other: str, measure: str, labels) -> dict:
     if a is None or b is None:
         return values | {"outcome": "no_interval"}
     flipped = [(-sign, *rest) for sign, *rest in b]
-    low, high = combined_interval([*a, *flipped])
-    diff = sum(t[0] * t[1] for t in a) - sum(t[0] * t[1] for t in b)
-    values |= {"difference": diff * 100, "low": low * 100, "high": high * 100}
+    low, high = combined_interval([*a, *flipped])  # symmetric about the difference
+    values |= {"difference": (low + high) * 50, "low": low * 100, "high": high * 100}
     if unusable := _unusable(frame, (mobile, other), measure, labels):
         return values | unusable
     if low != low or high != high:
