@@ -75,7 +75,8 @@ ARCH_PREFIX = {"cifar_mobilenetv2": "cifar_mobilenet_v2", "mobilenet": "mobilene
 DEFAULT_MODELS = ("cifar_mobilenetv2_1.00_32", "mobilenet_1.00_128")
 CONFIG = ROOT / "config" / "cifar10-jpeg.yaml"
 EXPERIMENT, DATASET = "cifar_mobilenetv2", "cifar10_jpeg"
-TARGETS = {"pipeline/keras": 0.95, "pipeline/torch": 1.0}
+# Issue 35: the pipeline at least as fast as bare Keras on the machine at hand.
+TARGETS = {"pipeline/keras": 1.0, "pipeline/torch": 1.0}
 
 
 def model_config(model_id: str) -> dict:
