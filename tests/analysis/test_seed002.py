@@ -178,3 +178,32 @@ def test_three_seeds_give_intervals_of_means_and_differences(tmp_path):
     )
     row = ctx["fully_trained"]["rows"][0]
     assert " to " in str(row["interval"]) and "row" not in row
+
+
+def test_every_pair_gets_its_interval_so_the_last_network_is_answered_too():
+    """The plan compares MobileNetV2 with each other network: beside the leading pair, every
+    other pair's difference comes with its interval, tied or beyond the noise."""
+    from mobilenet_repro.report.seed002 import fully_trained_context, steps_context
+
+    def row(model, mean, std, top1, top1_std):
+        return {"model": model, "target": 0.45, "seeds": 3, "reached": 3,
+                "step_resolution": 100.0, "steps_mean": mean, "steps_std": std,
+                "images_mean": mean * 25, "images_std": std * 25, "seconds_mean": 1.0,
+                "seconds_std": 0.1, "dataset": "d", "classes": 10, "learned": True,
+                "test_top1_mean": top1, "test_top1_std": top1_std, "val_top1_mean": top1,
+                "val_top1_std": top1_std, "tested_step_mean": mean, "tested_step_std": std,
+                "epochs_mean": 1.0, "epochs_std": 0.1,
+                "stopped_early": 3, "max_steps": 20_000, "test_images": 10_000}  # fmt: skip
+
+    table = pd.DataFrame(
+        [
+            row("mnv2", 6733, 451, 0.477, 0.042),
+            row("incep", 3300, 200, 0.589, 0.028),
+            row("vgg", 4733, 404, 0.571, 0.015),
+        ]  # fmt: skip
+    )
+    steps = steps_context(table, {})["finding"]
+    assert "mnv2 minus incep +3,433 steps" in steps and "mnv2 minus vgg +2,000 steps" in steps
+    assert steps.count("beyond the noise") == 2
+    top1 = fully_trained_context(table, {})["finding"]
+    assert "mnv2 minus incep -11.2 points" in top1 and top1.count(": tied)") == 2

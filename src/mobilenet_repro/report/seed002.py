@@ -62,6 +62,28 @@ def _difference(first, second, column: str, accuracy: bool) -> tuple[float, floa
     return combined_interval([term(first, 1), term(second, -1)], resolution or 0.0)
 
 
+def _pairs(ranked: list[dict], column: str, accuracy: bool, unit: str) -> str:
+    """Every pair of `ranked` (best first) beyond the first two: the later minus the
+    earlier with the 95% interval of the difference, so that each network the plan compares
+    (MobileNetV2 with each other) is answered, not only the leading pair."""
+    scale, digits = (100.0, 1) if accuracy else (1.0, 0)
+    parts = []
+    for i, a in enumerate(ranked):
+        for b in ranked[i + 1 :]:
+            if i == 0 and b is ranked[1]:
+                continue  # the leading pair has its own sentence
+            low, high = _difference(b["row"], a["row"], column, accuracy)
+            diff = getattr(b["row"], f"{column}_mean") - getattr(a["row"], f"{column}_mean")
+            verdict = "tied" if low <= 0 <= high else "beyond the noise"
+            parts.append(
+                f"{b['label']} minus {a['label']} {diff * scale:+,.{digits}f} {unit} "
+                f"({low * scale:+,.{digits}f} to {high * scale:+,.{digits}f}: {verdict})"
+            )
+    if not parts:
+        return ""
+    return f" The other pairs, with the 95% interval of the difference: {'; '.join(parts)}."
+
+
 def _spread(r, std):
     """A standard deviation over seeds only from three seeds (two measure no spread)."""
     return std if int(getattr(r, "seeds", 0) or 0) >= MIN_SEEDS_FOR_STD else float("nan")
@@ -118,6 +140,8 @@ def steps_context(table: pd.DataFrame, labels: dict) -> dict:
                     f"{low:+,.0f} to {high:+,.0f} over {seeds} seeds"
                 )
         finding += "."
+        if seeds >= MIN_SEEDS_FOR_STD:
+            finding += _pairs(ranked, "steps", accuracy=False, unit="steps")
     if missed:
         finding += f" Not reached by every seed: {_join(missed)}."
     for r in rows:
@@ -183,6 +207,10 @@ def fully_trained_context(table: pd.DataFrame, labels: dict) -> dict:
                     f"{lead}, the two most accurate were tied within {noise} noise "
                     f"({others}; first against second: {spread})."
                 )
+            if seeds >= MIN_SEEDS_FOR_STD and (
+                pairs := _pairs(ranked, "test_top1", True, "points")
+            ):
+                parts.append(pairs.strip())
         else:
             parts.append(f"{lead}: {others} (no test-set size recorded, so no ranking).")
     if not_learned:
