@@ -207,3 +207,38 @@ def test_every_pair_gets_its_interval_so_the_last_network_is_answered_too():
     assert steps.count("beyond the noise") == 2
     top1 = fully_trained_context(table, {})["finding"]
     assert "mnv2 minus incep -11.2 points" in top1 and top1.count(": tied)") == 2
+
+
+def test_fully_trained_says_which_networks_had_not_fit_their_training_images():
+    from mobilenet_repro.report.seed002 import _underfit
+
+    table = pd.DataFrame(
+        {
+            "model": ["a", "b", "a", "b"],
+            "per_class": [10, 10, 1000, 1000],
+            "train_top1_mean": [1.0, 1.0, 0.594, 0.95],
+        }  # fmt: skip
+    )
+    note = _underfit(table, {"a": "A"})
+    assert "on 1,000 images per class, A 59.4%." in note and " b " not in note
+    assert _underfit(table.assign(train_top1_mean=0.99), {}) == ""
+
+
+def test_training_set_size_names_each_pair_beyond_the_noise_and_ties_the_rest():
+    from mobilenet_repro.report.seed002 import _apart_by_size
+
+    table = pd.DataFrame(
+        {
+            "model": ["m", "v", "m", "v"],
+            "per_class": [10, 10, 100, 100],
+            "seeds": 3,
+            "learned": True,
+            "test_top1_mean": [0.155, 0.204, 0.30, 0.31],
+            "test_top1_std": [0.016, 0.006, 0.01, 0.01],
+            "test_images": 10_000,
+        }  # fmt: skip
+    )
+    text = _apart_by_size(table, {"m": "M"})
+    assert text.startswith("Beyond the seeds' and the test set's noise")
+    assert "M below v on 10 per class by 4.9 points" in text and "every other pair is tied" in text
+    assert _apart_by_size(table.assign(seeds=2), {}) == ""

@@ -197,16 +197,20 @@ def plot_lr_schedule(schedule_files, names=None):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
+    frames = [pd.read_csv(path) for path in schedule_files]
+    # Training sets of several sizes give one schedule in steps but many in epochs (20,000
+    # steps are 5,000 epochs of 100 images): then the axis is steps, which they share.
+    lengths = {round(f["step"].iloc[-1] / f["epoch"].iloc[-1], 6) for f in frames if len(f) > 1}
+    x = "epoch" if len(lengths) <= 1 else "step"
     seen = set()
-    for path in schedule_files:
-        frame = pd.read_csv(path)
+    for path, frame in zip(schedule_files, frames, strict=True):
         key = tuple(frame["learning_rate"].round(12))
         if key in seen:  # every seed of a recipe has the same schedule
             continue
         seen.add(key)
         model = Run.from_path(path).model
-        ax.plot(frame["epoch"], frame["learning_rate"], label=(names or {}).get(model, model))
-    ax.set_xlabel("epoch")
+        ax.plot(frame[x], frame["learning_rate"], label=(names or {}).get(model, model))
+    ax.set_xlabel("epoch" if x == "epoch" else "optimizer step")
     ax.set_ylabel("learning rate")
     ax.grid(True, alpha=0.3)
     if len(seen) > 1:

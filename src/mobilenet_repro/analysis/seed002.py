@@ -93,7 +93,8 @@ def _accuracy_interval(frame: pd.DataFrame, column: str, images) -> dict:
     if len(values) < MIN_SEEDS_FOR_STD or not images or images != images:
         return {f"{column}_low": np.nan, f"{column}_high": np.nan}
     low, high = mean_interval(values, int(images))
-    return {f"{column}_low": low, f"{column}_high": high}
+    # Cut to what an accuracy can be: three seeds' t-factor can reach past 0% or 100%.
+    return {f"{column}_low": max(low, 0.0), f"{column}_high": min(high, 1.0)}
 
 
 def _gap_interval(frame: pd.DataFrame, images) -> dict:
@@ -103,7 +104,7 @@ def _gap_interval(frame: pd.DataFrame, images) -> dict:
         return {"gap_low": np.nan, "gap_high": np.nan}
     term = (1, frame["gap"].mean(), frame["gap"].std(), len(frame))
     low, high = combined_interval([(*term, frame["test_top1"].mean(), int(images))])
-    return {"gap_low": low, "gap_high": high}
+    return {"gap_low": max(low, -1.0), "gap_high": min(high, 1.0)}  # a gap lies in [-1, 1]
 
 
 def steps_to_accuracy(runs: pd.DataFrame, target: float) -> pd.DataFrame:
@@ -225,13 +226,19 @@ def _error_bars(table: pd.DataFrame, column: str) -> pd.Series | None:
     return None if spread.isna().all() else spread.fillna(0.0)
 
 
+def _colours(models) -> dict:
+    """One colour per model, the same in all three figures (by sorted model id)."""
+    return {m: f"C{i}" for i, m in enumerate(sorted(set(models)))}
+
+
 def plot_steps_to_accuracy(table: pd.DataFrame, histories: pd.DataFrame, labels: dict):
     """Validation accuracy against optimizer steps (mean over seeds), the target dashed."""
     fig, ((ax,),) = _axes()
     target = float(table["target"].iloc[0])
+    colours = _colours(histories["model"])
     for model, part in histories.groupby("model", sort=False):
         mean = part.groupby("step")["val_accuracy"].mean()
-        ax.plot(mean.index, mean * 100, label=labels.get(model, model))
+        ax.plot(mean.index, mean * 100, label=labels.get(model, model), color=colours[model])
     ax.axhline(target * 100, color="k", ls="--", lw=1, label=f"target {target * 100:.1f}%")
     ax.set_xlabel("optimizer steps")
     ax.set_ylabel("validation top-1 (%)")
@@ -248,7 +255,10 @@ def plot_fully_trained(table: pd.DataFrame, labels: dict):
     fig, ((ax,),) = _axes()
     # Long model labels wrap onto several lines so that neighbours never overlap.
     names = ["\n".join(textwrap.wrap(labels.get(m, m), 16)) for m in table["model"]]
-    colors = ["C0" if ok else "0.7" for ok in table["learned"]]
+    colours = _colours(table["model"])
+    colors = [
+        colours[m] if ok else "0.7" for m, ok in zip(table["model"], table["learned"], strict=True)
+    ]
     ax.bar(
         names,
         table["test_top1_mean"] * 100,
@@ -275,6 +285,7 @@ def plot_training_set_size(table: pd.DataFrame, labels: dict):
     from matplotlib.ticker import FuncFormatter
 
     rings = False  # the red rings' legend entry, once
+    colours = _colours(table["model"])
     for model, part in table.groupby("model", sort=False):
         label = "\n".join(textwrap.wrap(labels.get(model, model), 28))
         for ax, col in ((left, "test_top1"), (right, "gap")):
@@ -285,6 +296,7 @@ def plot_training_set_size(table: pd.DataFrame, labels: dict):
                 marker="o",
                 capsize=3,
                 label=label,
+                color=colours[model],
             )
         for ax, col in ((left, "test_top1_mean"), (right, "gap_mean")):
             missed = part[~part["learned"].astype(bool)]

@@ -286,10 +286,43 @@ def training_set_size_context(table: pd.DataFrame, labels: dict) -> dict:
             f"From {largest:,.0f} to {smallest:,.0f} images per class, test top-1 changed by "
             f"{_join(drops)}."
         )
+    if apart := _apart_by_size(table, labels):
+        parts.append(apart)
     not_learned = [f"{r['label']} at {r['per_class']} per class" for r in rows if not r["learned"]]
     if not_learned:
         parts.append(f"Did not learn (within the chance margin): {_join(not_learned)}.")
     return {"rows": rows, "finding": " ".join(parts)}
+
+
+def _apart_by_size(table: pd.DataFrame, labels: dict) -> str:
+    """At each training-set size, the pairs of networks that learned whose test top-1 differ
+    beyond the 95% interval of the difference (three seeds or more); every other pair tied."""
+    if int(table["seeds"].min()) < MIN_SEEDS_FOR_STD:
+        return ""
+    apart, pairs = [], 0
+    for per_class, part in table.groupby("per_class"):
+        ranked = part[part["learned"].map(as_bool)].sort_values("test_top1_mean")
+        rows = list(ranked.itertuples())
+        for i, a in enumerate(rows):
+            for b in rows[i + 1 :]:
+                pairs += 1
+                low, high = _difference(a, b, "test_top1", accuracy=True)
+                if high < 0:
+                    apart.append(
+                        f"{labels.get(a.model, a.model)} below {labels.get(b.model, b.model)} "
+                        f"on {fmt_int(per_class)} per class by "
+                        f"{(b.test_top1_mean - a.test_top1_mean) * 100:.1f} points "
+                        f"({low * 100:+.1f} to {high * 100:+.1f})"
+                    )
+    if not pairs:
+        return ""
+    if not apart:
+        return "At every size, every pair is tied within the seeds' and the test set's noise."
+    rest = "every other pair is tied" if len(apart) < pairs else "no pair is tied"
+    return (
+        f"Beyond the seeds' and the test set's noise (95% interval of the difference): "
+        f"{'; '.join(apart)}; {rest}."
+    )
 
 
 def seed002_context(folder: Path, analyses: list[str], labels: dict, figure) -> dict:
@@ -304,7 +337,33 @@ def seed002_context(folder: Path, analyses: list[str], labels: dict, figure) -> 
         table = pd.read_csv(Path(folder) / TABLES[name])
         out[name] = {**builders[name](table, labels), "figure": figure(name)}
         _source(out[name], name, (Path(folder) / TABLES[name]).as_posix(), Path(folder).name)
+    if {"fully_trained", "training_set_size"} <= set(out):
+        note = _underfit(pd.read_csv(Path(folder) / TABLES["training_set_size"]), labels)
+        out["fully_trained"]["finding"] += note
     return out
+
+
+# Below this training-split top-1 a network "fully trained" by early stopping had not fit
+# its own training images: the stopping rule, not the network, set its accuracy.
+UNDERFIT_BELOW = 0.9
+
+
+def _underfit(table: pd.DataFrame, labels: dict) -> str:
+    """(b)'s caveat from (c)'s table: the networks whose tested weights fit less than
+    UNDERFIT_BELOW of their training images on the largest training set."""
+    largest = table[table["per_class"] == table["per_class"].max()]
+    low = largest[largest["train_top1_mean"] < UNDERFIT_BELOW]
+    if low.empty:
+        return ""
+    parts = [
+        f"{labels.get(r.model, r.model)} {r.train_top1_mean * 100:.1f}%" for r in low.itertuples()
+    ]
+    per_class = fmt_int(largest["per_class"].max())
+    return (
+        f" Fully trained means until this stopping rule ended the run, not until the network "
+        f"fit its training images: training-split top-1 of the tested weights on {per_class} "
+        f"images per class, {_join(parts)}."
+    )
 
 
 # Each table's cells: context key -> the table's columns it is read from.

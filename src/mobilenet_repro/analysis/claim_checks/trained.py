@@ -362,6 +362,13 @@ def small_data_relation(evidence: Evidence, params: dict, claim: dict) -> Findin
     differences = _plan_differences(evidence, exp)
     if differences:
         return Finding("not_comparable", values | {"differences": differences})
+    # Like for like in what the claim is about: the networks keep the full ones' parameter
+    # order (checked by _plan_differences), said with the counts beside each verdict.
+    sizes = _model_accuracies(evidence, exp).sort_values("params")
+    values["order"] = [
+        {"model": _label(evidence, r.model), "params": float(r.params)} for r in sizes.itertuples()
+    ]
+    values["narrowed"] = bool(_narrowed(evidence, exp))
     pairs = [
         _pair(frame, m, o, measure, lambda name: _label(evidence, name))
         for m in mobile["model"]
