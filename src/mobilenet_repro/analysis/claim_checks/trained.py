@@ -229,7 +229,7 @@ def _rows(frame: pd.DataFrame, evidence: Evidence, columns) -> list[dict]:
 PLAN_TABLES = {  # the plan's questions: the analysis table answering each, and its columns
     "fully_trained": ("test_top1_mean",),
     "steps_to_accuracy": ("steps_mean", "reached", "seeds", "target"),
-    "training_set_size": ("test_top1_mean", "train_images", "per_class"),
+    "training_set_size": ("test_top1_mean", "gap_mean", "train_images", "per_class"),
 }
 
 
