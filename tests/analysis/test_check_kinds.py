@@ -516,6 +516,17 @@ def test_small_data_relation_by_accuracy_lost(tmp_path, mobile_drop, other_drop,
     assert sorted(drops.values()) == sorted([mobile_drop, other_drop])
 
 
+def test_small_data_relation_reports_larger_sets_beside_the_verdict(tmp_path):
+    """The verdict reads the smallest set; a pair beyond the noise on a larger one, either
+    way, is said beside it and changes nothing."""
+    rows = [_size_row("mobilenet", 5, 0.5, 0.30), _size_row("vgg", 5, 0.5, 0.31),
+            _size_row("mobilenet", 50, 0.6, 0.30), _size_row("vgg", 50, 0.7, 0.10)]  # fmt: skip
+    found = run("small_data_relation", _plan(tmp_path, rows), CLAIM, measure="gap_mean")
+    assert found.outcome == "inconclusive"
+    (other,) = found.values["other_sizes"]
+    assert (other["per_class"], other["outcome"]) == (50, "reversed")
+
+
 def test_small_data_relation_without_its_table(tmp_path):
     ev = _with_runs(tmp_path, _runs(0.9, 0.5))
     assert run("small_data_relation", ev, CLAIM, measure="gap_mean").outcome == "not_run"

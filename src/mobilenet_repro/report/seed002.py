@@ -74,7 +74,7 @@ def _pairs(ranked: list[dict], column: str, accuracy: bool, unit: str) -> str:
                 continue  # the leading pair has its own sentence
             low, high = _difference(b["row"], a["row"], column, accuracy)
             diff = getattr(b["row"], f"{column}_mean") - getattr(a["row"], f"{column}_mean")
-            verdict = "tied" if low <= 0 <= high else "beyond the noise"
+            verdict = "inside the noise: not a finding" if low <= 0 <= high else "beyond the noise"
             parts.append(
                 f"{b['label']} minus {a['label']} {diff * scale:+,.{digits}f} {unit} "
                 f"({low * scale:+,.{digits}f} to {high * scale:+,.{digits}f}: {verdict})"
@@ -136,7 +136,8 @@ def steps_context(table: pd.DataFrame, labels: dict) -> dict:
                 spread = "" if low > 0 else " beyond the seeds' spread"
                 finding += (
                     f". {first['label']} was {'' if low > 0 else 'not '}ahead of "
-                    f"{second['label']}{spread}: 95% interval of the difference in steps "
+                    f"{second['label']}{spread}: 95% interval of {second['label']}'s steps "
+                    f"minus {first['label']}'s "
                     f"{low:+,.0f} to {high:+,.0f} over {seeds} seeds"
                 )
         finding += "."

@@ -375,7 +375,25 @@ def small_data_relation(evidence: Evidence, params: dict, claim: dict) -> Findin
         for o in others["model"]
     ]
     values["pairs"] = pairs
+    if measure != "drop":  # the drop spans the sizes; the others are read at each
+        values["other_sizes"] = _other_sizes(frame, mobile["model"], others["model"], measure,
+                                             lambda name: _label(evidence, name))  # fmt: skip
     return Finding(_verdict([p["outcome"] for p in pairs]), values)
+
+
+def _other_sizes(frame, mobiles, others, measure: str, labels) -> list[dict]:
+    """The pairs beyond the noise on the larger training sets, which the verdict does not read
+    (it reads the smallest): said beside it, whichever way they point."""
+    out = []
+    for per_class, part in frame.groupby("per_class"):
+        if per_class == frame["per_class"].min():
+            continue
+        for m in mobiles:
+            for o in others:
+                pair = _pair(part, m, o, measure, labels)
+                if pair["outcome"] in ("holds", "reversed"):
+                    out.append(pair | {"per_class": int(per_class)})
+    return out
 
 
 # ------------------------------------------- the Stanford Dogs learning curves, as run
