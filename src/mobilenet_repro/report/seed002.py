@@ -7,6 +7,7 @@ named as such and never ranked. Table cells are `numbers.Number`s naming the tab
 
 from __future__ import annotations
 
+from itertools import combinations
 from pathlib import Path
 
 import pandas as pd
@@ -62,23 +63,28 @@ def _difference(first, second, column: str, accuracy: bool) -> tuple[float, floa
     return combined_interval([term(first, 1), term(second, -1)], resolution or 0.0)
 
 
+def _differences(rows, column: str, accuracy: bool):
+    """Each pair (a, b) of table rows in their order, with b's mean `column` minus a's and the
+    95% interval of that difference."""
+    for a, b in combinations(rows, 2):
+        low, high = _difference(b, a, column, accuracy)
+        yield a, b, getattr(b, f"{column}_mean") - getattr(a, f"{column}_mean"), low, high
+
+
 def _pairs(ranked: list[dict], column: str, accuracy: bool, unit: str) -> str:
     """Every pair of `ranked` (best first) beyond the first two: the later minus the
     earlier with the 95% interval of the difference, so that each network the plan compares
     (MobileNetV2 with each other) is answered, not only the leading pair."""
     scale, digits = (100.0, 1) if accuracy else (1.0, 0)
+    label = {r["model"]: r["label"] for r in ranked}
+    pairs = list(_differences([r["row"] for r in ranked], column, accuracy))
     parts = []
-    for i, a in enumerate(ranked):
-        for b in ranked[i + 1 :]:
-            if i == 0 and b is ranked[1]:
-                continue  # the leading pair has its own sentence
-            low, high = _difference(b["row"], a["row"], column, accuracy)
-            diff = getattr(b["row"], f"{column}_mean") - getattr(a["row"], f"{column}_mean")
-            verdict = "inside the noise: not a finding" if low <= 0 <= high else "beyond the noise"
-            parts.append(
-                f"{b['label']} minus {a['label']} {diff * scale:+,.{digits}f} {unit} "
-                f"({low * scale:+,.{digits}f} to {high * scale:+,.{digits}f}: {verdict})"
-            )
+    for a, b, diff, low, high in pairs[1:]:  # the leading two have their own sentence
+        verdict = "inside the noise: not a finding" if low <= 0 <= high else "beyond the noise"
+        parts.append(
+            f"{label[b.model]} minus {label[a.model]} {diff * scale:+,.{digits}f} {unit} "
+            f"({low * scale:+,.{digits}f} to {high * scale:+,.{digits}f}: {verdict})"
+        )
     if not parts:
         return ""
     return f" The other pairs, with the 95% interval of the difference: {'; '.join(parts)}."
@@ -303,18 +309,14 @@ def _apart_by_size(table: pd.DataFrame, labels: dict) -> str:
     apart, pairs = [], 0
     for per_class, part in table.groupby("per_class"):
         ranked = part[part["learned"].map(as_bool)].sort_values("test_top1_mean")
-        rows = list(ranked.itertuples())
-        for i, a in enumerate(rows):
-            for b in rows[i + 1 :]:
-                pairs += 1
-                low, high = _difference(a, b, "test_top1", accuracy=True)
-                if high < 0:
-                    apart.append(
-                        f"{labels.get(a.model, a.model)} below {labels.get(b.model, b.model)} "
-                        f"on {fmt_int(per_class)} per class by "
-                        f"{(b.test_top1_mean - a.test_top1_mean) * 100:.1f} points "
-                        f"({low * 100:+.1f} to {high * 100:+.1f})"
-                    )
+        for a, b, diff, low, high in _differences(list(ranked.itertuples()), "test_top1", True):
+            pairs += 1
+            if low > 0:  # b above a: said as a below b, the interval of a minus b
+                apart.append(
+                    f"{labels.get(a.model, a.model)} below {labels.get(b.model, b.model)} "
+                    f"on {fmt_int(per_class)} per class by {diff * 100:.1f} points "
+                    f"({-high * 100:+.1f} to {-low * 100:+.1f})"
+                )
     if not pairs:
         return ""
     if not apart:
@@ -333,14 +335,13 @@ def seed002_context(folder: Path, analyses: list[str], labels: dict, figure) -> 
         "fully_trained": fully_trained_context,
         "training_set_size": training_set_size_context,
     }
-    out = {}
+    out, tables = {}, {}
     for name in analyses:
-        table = pd.read_csv(Path(folder) / TABLES[name])
-        out[name] = {**builders[name](table, labels), "figure": figure(name)}
+        tables[name] = pd.read_csv(Path(folder) / TABLES[name])
+        out[name] = {**builders[name](tables[name], labels), "figure": figure(name)}
         _source(out[name], name, (Path(folder) / TABLES[name]).as_posix(), Path(folder).name)
     if {"fully_trained", "training_set_size"} <= set(out):
-        note = _underfit(pd.read_csv(Path(folder) / TABLES["training_set_size"]), labels)
-        out["fully_trained"]["finding"] += note
+        out["fully_trained"]["finding"] += _underfit(tables["training_set_size"], labels)
     return out
 
 
