@@ -32,7 +32,12 @@ RECORD = ROOT / "studies/results/cifar10_ablation"
 REFERENCE = "abl5_rmsprop"  # the CPU-hour record's recipe at the ablations' budget
 
 
-def _last_validation(history: Path) -> float:
+def _validation(metrics: dict, history: Path) -> float:
+    """The delivered weights' validation top-1: after the batch-norm statistics were
+    recomputed where they were (the weight-average arm: the averaged weights, whose history.csv
+    rows are the raw weights' during training), else the last epoch's."""
+    if bn := metrics.get("precise_bn"):
+        return float(bn["val_top1_after"])
     rows = list(csv.DictReader(history.open()))
     return float(rows[-1]["val_accuracy"])
 
@@ -41,7 +46,7 @@ def read_arm(folder: Path) -> list[dict]:
     runs = []
     for metrics_file in sorted(folder.glob("seed*/metrics.json")):
         m = json.loads(metrics_file.read_text())
-        val = _last_validation(metrics_file.parent / "history.csv")
+        val = _validation(m, metrics_file.parent / "history.csv")
         n_val = int(m["val_images"])
         low, high = wilson(val * n_val, n_val)
         runs.append(
@@ -134,6 +139,35 @@ def views_table(record: Path) -> str:
     return "\n".join(lines) + "\n" if len(lines) > 2 else ""
 
 
+def average_table(record: Path) -> str:
+    """The weight average against the raw weights of the same run, each with batch-norm
+    statistics of its own (metrics.json test_top1_variants "ema*" and "raw*"): the test split,
+    a measurement of one technique on the same run, never a choice."""
+    lines = [
+        "| arm | seed | raw weights | averaged weights | averaged, flipped too |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for path in sorted(record.glob("*/seed*/metrics.json")):
+        metrics = json.loads(path.read_text())
+        variants = metrics.get("test_top1_variants", {})
+        # Runs without an average list "ema" equal to "raw" where their code (before f314536)
+        # measured the raw weights twice: only a run with an average is one of this table's.
+        if not metrics.get("recipe", {}).get("ema_decay") or "ema" not in variants:
+            continue
+        raw, ema = variants["raw"], variants["ema"]
+        flip = variants.get("ema_flip")
+        flip_cell = (
+            f"{flip * 100:.2f}% ({(flip - variants['raw_flip']) * 100:+.2f} against raw flipped)"
+            if flip is not None
+            else ""
+        )
+        lines.append(
+            f"| {path.parent.parent.name} | {path.parent.name[4:]} | {raw * 100:.2f}% | "
+            f"{ema * 100:.2f}% ({(ema - raw) * 100:+.2f}) | {flip_cell} |"
+        )
+    return "\n".join(lines) + "\n" if len(lines) > 2 else ""
+
+
 def main(record: Path = RECORD) -> dict:
     summary = summarise(record)
     (record / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -141,6 +175,11 @@ def main(record: Path = RECORD) -> dict:
     if views := views_table(record):
         text += (
             "\nTest-time views on the same weights (test split; points against plain):\n\n" + views
+        )
+    if average := average_table(record):
+        text += (
+            "\nThe weight average on the same run (test split; batch-norm statistics recomputed "
+            "for each; points against the raw weights):\n\n" + average
         )
     (record / "table.md").write_text(text)
     print(text)

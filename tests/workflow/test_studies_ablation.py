@@ -28,3 +28,22 @@ def test_each_arm_is_judged_against_the_reference_on_validation(tmp_path):
     assert summary["near"]["finding"] == "tied within the validation set's noise"
     assert (tmp_path / "table.md").read_text().count("| far |") == 3
     assert "difference" not in summary[record.REFERENCE]
+
+
+def test_the_weight_average_arm_is_read_with_its_recomputed_statistics(tmp_path):
+    """Its history.csv holds the raw weights' validation during training: the arm is judged
+    on the averaged weights after the statistics were recomputed, and the average is set
+    against the raw weights of the same run."""
+    record = load_study("ablation_record")
+    _run(tmp_path / record.REFERENCE, 0, 0.80, 0.5)
+    _run(tmp_path / "ema", 0, 0.10, 0.5)  # the raw weights' last validation: not read
+    metrics_file = tmp_path / "ema/seed0/metrics.json"
+    metrics = json.loads(metrics_file.read_text())
+    metrics["recipe"] = {"ema_decay": 0.998}
+    metrics["precise_bn"] = {"val_top1_before": 0.10, "val_top1_after": 0.82}
+    metrics["test_top1_variants"] = {"ema": 0.83, "raw": 0.81, "ema_flip": 0.84, "raw_flip": 0.82}
+    metrics_file.write_text(json.dumps(metrics))
+    summary = record.main(tmp_path)
+    assert summary["ema"]["val_mean"] == 0.82
+    table = (tmp_path / "table.md").read_text()
+    assert "| ema | 0 | 81.00% | 83.00% (+2.00) | 84.00% (+2.00 against raw flipped) |" in table
