@@ -191,10 +191,10 @@ def _check_schedule_options(name: str, recipe: dict) -> list[str]:
     """The optimizer and schedule keys that only make sense together."""
     problems = []
     where = f"recipes.{name}"
-    if recipe["weight_decay"] and recipe["optimizer"] not in ("sgd", "adamw"):
+    if recipe["weight_decay"] and recipe["optimizer"] not in ("sgd", "adamw", "rmsprop"):
         problems.append(
             f"{where}.weight_decay: received {recipe['weight_decay']} with optimizer "
-            f"{recipe['optimizer']!r}; allowed: 0, or set optimizer: sgd or adamw"
+            f"{recipe['optimizer']!r}; allowed: 0, or set optimizer: sgd, adamw or rmsprop"
         )
     if recipe["nesterov"] and (recipe["optimizer"] != "sgd" or not recipe["momentum"]):
         problems.append(

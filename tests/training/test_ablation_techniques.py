@@ -14,7 +14,12 @@ from mobilenet_repro.errors import ConfigError
 from mobilenet_repro.run_model import run_spec
 from mobilenet_repro.training import evaluation, optimizers
 from mobilenet_repro.training.evaluation import predict, shifted
-from mobilenet_repro.training.optimizers import FusedAdamW, KernelAdamW, from_recipe
+from mobilenet_repro.training.optimizers import (
+    FusedAdamW,
+    KernelAdamW,
+    KernelRMSprop,
+    from_recipe,
+)
 from mobilenet_repro.training.schedules import WarmupLinear, lr_at, make_schedule
 from mobilenet_repro.validation import check_config
 
@@ -140,10 +145,25 @@ def test_fused_adamw_equals_keras_adamw_and_restores_with_the_same_exclusions(mo
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
+def test_rmsprop_with_weight_decay_decays_kernels_only_and_without_it_is_keras_own():
+    recipe = {"optimizer": "rmsprop", "weight_decay": 0.1, "rho": 0.9, "momentum": 0.0}
+    optimizer = from_recipe({**recipe, "epsilon": 1e-7}, schedule=0.5)
+    assert isinstance(optimizer, KernelRMSprop)
+    model = _tiny_model()
+    variables = model.trainable_variables
+    # Zero gradients: RMSProp's own step is 0, so only the decay moves a weight.
+    optimizer.apply([keras.ops.zeros(v.shape) for v in variables], variables)
+    for v in variables:
+        want = 0.5 * (1 - 0.5 * 0.1) if v.name.endswith("kernel") else 0.5
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(v), want, rtol=1e-6, err_msg=v.path)
+    plain = from_recipe({**recipe, "weight_decay": 0.0, "epsilon": 1e-7}, schedule=0.5)
+    assert type(plain) is keras.optimizers.RMSprop
+
+
 def test_weight_decay_is_allowed_with_adamw_and_refused_with_adam(tiny_config):
     spec = _spec(tiny_config, optimizer="adamw", weight_decay=0.05)
     assert spec["recipe"]["optimizer"] == "adamw" and spec["recipe"]["weight_decay"] == 0.05
-    with pytest.raises(ConfigError, match="allowed: 0, or set optimizer: sgd or adamw"):
+    with pytest.raises(ConfigError, match="allowed: 0, or set optimizer: sgd, adamw or rmsprop"):
         _spec(tiny_config, optimizer="adam", weight_decay=0.05)
 
 
