@@ -107,19 +107,24 @@ def _adamw(name="adamw", weight_decay=0.1):
     return from_recipe(recipe, schedule=0.5)
 
 
+def _assert_one_step_decays_kernels_only(optimizer, rate=0.5, weight_decay=0.1):
+    """One step of zero gradients: the optimizer's own step is 0 (Adam's, RMSProp's), so only
+    the decay moves a weight, and only a kernel's, by rate * weight_decay."""
+    model = _tiny_model()
+    variables = model.trainable_variables
+    optimizer.apply([keras.ops.zeros(v.shape) for v in variables], variables)
+    for v in variables:
+        want = 0.5 * (1 - rate * weight_decay) if v.name.endswith("kernel") else 0.5
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(v), want, rtol=1e-6, err_msg=v.path)
+    assert {v.name for v in variables} == {"kernel", "bias", "gamma", "beta"}
+
+
 @pytest.mark.parametrize("fused", [True, False])
 def test_adamw_decays_kernels_by_lr_times_wd_and_leaves_batch_norm_and_biases(fused, monkeypatch):
     monkeypatch.setattr(optimizers, "_tf_backend", lambda: fused)
     optimizer = _adamw()
     assert isinstance(optimizer, FusedAdamW if fused else KernelAdamW)
-    model = _tiny_model()
-    variables = model.trainable_variables
-    # Zero gradients: Adam's own step is 0, so only the decay moves a weight.
-    optimizer.apply([keras.ops.zeros(v.shape) for v in variables], variables)
-    for v in variables:
-        want = 0.5 * (1 - 0.5 * 0.1) if v.name.endswith("kernel") else 0.5
-        np.testing.assert_allclose(keras.ops.convert_to_numpy(v), want, rtol=1e-6, err_msg=v.path)
-    assert {v.name for v in variables} == {"kernel", "bias", "gamma", "beta"}
+    _assert_one_step_decays_kernels_only(optimizer)
 
 
 def test_fused_adamw_equals_keras_adamw_and_restores_with_the_same_exclusions(monkeypatch):
@@ -149,13 +154,7 @@ def test_rmsprop_with_weight_decay_decays_kernels_only_and_without_it_is_keras_o
     recipe = {"optimizer": "rmsprop", "weight_decay": 0.1, "rho": 0.9, "momentum": 0.0}
     optimizer = from_recipe({**recipe, "epsilon": 1e-7}, schedule=0.5)
     assert isinstance(optimizer, KernelRMSprop)
-    model = _tiny_model()
-    variables = model.trainable_variables
-    # Zero gradients: RMSProp's own step is 0, so only the decay moves a weight.
-    optimizer.apply([keras.ops.zeros(v.shape) for v in variables], variables)
-    for v in variables:
-        want = 0.5 * (1 - 0.5 * 0.1) if v.name.endswith("kernel") else 0.5
-        np.testing.assert_allclose(keras.ops.convert_to_numpy(v), want, rtol=1e-6, err_msg=v.path)
+    _assert_one_step_decays_kernels_only(optimizer)
     plain = from_recipe({**recipe, "weight_decay": 0.0, "epsilon": 1e-7}, schedule=0.5)
     assert type(plain) is keras.optimizers.RMSprop
 
