@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import json
+import statistics
 import sys
 from pathlib import Path
 
@@ -25,6 +26,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from mobilenet_repro.analysis.noise import (  # noqa: E402
     MIN_SEEDS_FOR_STD,
     means_difference,
+    seeds_interval,
     wilson,
 )
 
@@ -128,15 +130,35 @@ def views_table(record: Path) -> str:
         "| arm | seed | plain | flip | 1-pixel translate | flip + translate |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
+    gains = {v: [] for v in VIEWS[1:]}
     for path in sorted(record.glob("*/seed*/tta.json")):
         top1 = json.loads(path.read_text())["test_top1"]
         cells = [f"{top1['plain'] * 100:.2f}%"] + [
             f"{top1[v] * 100:.2f}% ({(top1[v] - top1['plain']) * 100:+.2f})" for v in VIEWS[1:]
         ]
+        for v in VIEWS[1:]:
+            gains[v].append(top1[v] - top1["plain"])
         lines.append(
             f"| {path.parent.parent.name} | {path.parent.name[4:]} | " + " | ".join(cells) + " |"
         )
-    return "\n".join(lines) + "\n" if len(lines) > 2 else ""
+    if len(lines) == 2:
+        return ""
+    lines.append(
+        f"| mean gain over {len(gains['flip'])} runs (95% t-interval) | | | "
+        + " | ".join(_gain_cell(values) for values in gains.values())
+        + " |"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _gain_cell(values: list[float]) -> str:
+    """The mean gain of a view over runs, with the runs' Student's t interval (each gain is
+    measured on one run's own weights, so the test images' noise is in the runs' spread)."""
+    mean = statistics.fmean(values)
+    if len(values) < MIN_SEEDS_FOR_STD:
+        return f"{mean * 100:+.2f} (fewer than three runs: no interval)"
+    low, high = seeds_interval(mean, statistics.stdev(values), len(values))
+    return f"{mean * 100:+.2f} ({low * 100:+.2f} to {high * 100:+.2f})"
 
 
 def average_table(record: Path) -> str:

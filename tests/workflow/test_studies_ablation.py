@@ -47,3 +47,17 @@ def test_the_weight_average_arm_is_read_with_its_recomputed_statistics(tmp_path)
     assert summary["ema"]["val_mean"] == 0.82
     table = (tmp_path / "table.md").read_text()
     assert "| ema | 0 | 81.00% | 83.00% (+2.00) | 84.00% (+2.00 against raw flipped) |" in table
+
+
+def test_test_time_views_get_the_mean_gain_over_runs_with_a_t_interval(tmp_path):
+    record = load_study("ablation_record")
+    for seed, gain in enumerate([0.01, 0.012, 0.008]):
+        _run(tmp_path / record.REFERENCE, seed, 0.8, 0.8)
+        top1 = {"plain": 0.8, "flip": 0.8 + gain, "translate": 0.8, "flip_translate": 0.8 + gain}
+        (tmp_path / record.REFERENCE / f"seed{seed}/tta.json").write_text(
+            json.dumps({"test_top1": top1})
+        )
+    record.main(tmp_path)
+    row = (tmp_path / "table.md").read_text().splitlines()[-1]
+    # mean +1.00 points, std 0.2 over 3 runs: t(2) = 4.30, half-width 4.30 * 0.2 / sqrt(3) = 0.50
+    assert row.startswith("| mean gain over 3 runs (95% t-interval) | | | +1.00 (+0.50 to +1.50)")
