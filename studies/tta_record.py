@@ -5,12 +5,13 @@
 
 Loads the run's model.keras with plain Keras (the weights it was tested with: the averaged
 ones with ema_decay) and the test split of the prepared data set the workflow trained it on
-(resources/datasets/<dataset>.npz; the run's metrics.json names the data set, resolution and
-preprocessing), batched as training tests it (data.numpy_batches: the same images as the
-tf.data path). Prints, and writes to --out (default: tta.json in the run's folder), the top-1
-of each view on those same weights: plain, flip, translate and flip_translate (airbench's
-views, training.evaluation), with the variants the run itself recorded beside them. A run
-trained without test-time augmentation is measured with it here without retraining.
+(resources/datasets/<dataset>.npz of the checkout holding the run; the run's metrics.json
+names the data set, resolution and preprocessing), batched as training tests it
+(data.numpy_batches: the same images as the tf.data path). Prints, and writes to --out
+(default: tta.json in the run's folder), the top-1 of each view on those same weights: plain,
+flip, translate and flip_translate (airbench's views, training.evaluation), with the variants
+the run itself recorded beside them. A run trained without test-time augmentation is measured
+with it here without retraining.
 """
 
 from __future__ import annotations
@@ -51,6 +52,15 @@ def test_stream(metrics: dict, data: Path, classes: int):
     )
 
 
+def _checkout(run_dir: Path) -> Path:
+    """The checkout whose results/runs/<exp>/<dataset>/<model>/seed<k> `run_dir` is (its
+    prepared data sets sit beside), or this one for a run folder kept elsewhere."""
+    parts = run_dir.resolve().parts
+    if len(parts) > 6 and parts[-6:-4] == ("results", "runs"):
+        return Path(*parts[:-6])
+    return ROOT
+
+
 def main(run_dir: Path, translate: int = 1, data: Path | None = None, out: Path | None = None):
     import keras
 
@@ -58,7 +68,12 @@ def main(run_dir: Path, translate: int = 1, data: Path | None = None, out: Path 
 
     run_dir = Path(run_dir)
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    data = Path(data or ROOT / paths.DATASET.format(dataset=metrics["dataset"]))
+    data = Path(data or _checkout(run_dir) / paths.DATASET.format(dataset=metrics["dataset"]))
+    if not data.is_file():
+        raise SystemExit(
+            f"no prepared data set at {data}: pass the one the run trained on with --data, or "
+            f"prepare it with snakemake {paths.DATASET.format(dataset=metrics['dataset'])}"
+        )
     # Plain Keras, safe mode: the weights need nothing of this package. compile=False: runs
     # saved before model.keras dropped its compile state name this package's optimizer.
     model = keras.models.load_model(run_dir / paths.RUN_FILES["model"], compile=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from conftest import load_study
 
 from mobilenet_repro.data import save_dataset
@@ -36,10 +37,14 @@ def _tiny_run(folder, classes):
 
 def test_every_view_is_measured_on_the_saved_weights(tmp_path):
     ds = prepare_dataset("digits", {"source": "sklearn_digits", "max_per_class": 10}, "resources")
-    save_dataset(ds, tmp_path / "digits.npz")
-    run = tmp_path / "runs/tiny/digits/tiny_model/seed0"
+    run = tmp_path / "results/runs/tiny/digits/tiny_model/seed0"
     model = _tiny_run(run, ds.num_classes)
-    record = load_study("tta_record").main(run, translate=1, data=tmp_path / "digits.npz")
+    with pytest.raises(SystemExit, match="pass the one the run trained on with --data"):
+        load_study("tta_record").main(run, translate=1)
+    # The run's own checkout's prepared data set, found without --data.
+    (tmp_path / "resources/datasets").mkdir(parents=True)
+    save_dataset(ds, tmp_path / "resources/datasets/digits.npz")
+    record = load_study("tta_record").main(run, translate=1)
     assert set(record["test_top1"]) == {"plain", "flip", "translate", "flip_translate"}
     assert record["test_images"] == len(ds.splits["test"][1])
     assert record["recorded"]["test_top1_variants"]["raw_flip"] == 0.5
@@ -48,7 +53,9 @@ def test_every_view_is_measured_on_the_saved_weights(tmp_path):
     from mobilenet_repro.training.evaluation import batches
 
     stream = load_study("tta_record").test_stream(
-        json.loads((run / "metrics.json").read_text()), tmp_path / "digits.npz", ds.num_classes
+        json.loads((run / "metrics.json").read_text()),
+        tmp_path / "resources/datasets/digits.npz",
+        ds.num_classes,
     )
     x, y = (np.concatenate(a) for a in zip(*batches(stream), strict=True))
     plain = float(np.mean(model.predict(x, verbose=0).argmax(1) == y.argmax(1)))
