@@ -55,9 +55,10 @@ def test_stream(metrics: dict, data: Path, classes: int):
 def _checkout(run_dir: Path) -> Path:
     """The checkout whose results/runs/<exp>/<dataset>/<model>/seed<k> `run_dir` is (its
     prepared data sets sit beside), or this one for a run folder kept elsewhere."""
-    parts = run_dir.resolve().parts
-    if len(parts) > 6 and parts[-6:-4] == ("results", "runs"):
-        return Path(*parts[:-6])
+    run_dir = run_dir.resolve()
+    depth, runs = len(Path(paths.RUN_DIR).parts), Path(paths.RUNS_DIR).parts
+    if run_dir.parts[-depth:][: len(runs)] == runs:  # the templates' depth, not a copy of it
+        return run_dir.parents[depth - 1]
     return ROOT
 
 
