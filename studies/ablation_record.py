@@ -190,6 +190,29 @@ def average_table(record: Path) -> str:
     return "\n".join(lines) + "\n" if len(lines) > 2 else ""
 
 
+def statistics_table(record: Path) -> str:
+    """Batch-norm statistics on the same weights (studies/precise_bn_record.py's
+    precise_bn.json of each run): validation top-1 with the statistics training left, and
+    recomputed on unaugmented and on augmented training batches."""
+    lines = [
+        "| arm | seed | batches | as trained | recomputed, unaugmented | recomputed, augmented |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for path in sorted(record.glob("*/seed*/precise_bn.json")):
+        study = json.loads(path.read_text())
+        val = {k: v["val"] for k, v in study["top1"].items()}
+        lines.append(
+            f"| {path.parent.parent.name} | {path.parent.name[4:]} | {study['batches']} | "
+            f"{val['saved'] * 100:.2f}% | "
+            + " | ".join(
+                f"{val[k] * 100:.2f}% ({(val[k] - val['saved']) * 100:+.2f})"
+                for k in ("unaugmented", "augmented")
+            )
+            + " |"
+        )
+    return "\n".join(lines) + "\n" if len(lines) > 2 else ""
+
+
 def main(record: Path = RECORD) -> dict:
     summary = summarise(record)
     (record / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -202,6 +225,11 @@ def main(record: Path = RECORD) -> dict:
         text += (
             "\nThe weight average on the same run (test split; batch-norm statistics recomputed "
             "for each; points against the raw weights):\n\n" + average
+        )
+    if bn := statistics_table(record):
+        text += (
+            "\nBatch-norm statistics recomputed on training batches, on the same weights "
+            "(validation split; points against the statistics as trained):\n\n" + bn
         )
     (record / "table.md").write_text(text)
     print(text)
