@@ -7,7 +7,7 @@ saved run's weights.
 The pipeline's batch-norm pass (training.precise_bn) recomputes the moving statistics on
 training images as tested, without augmentation. detectron2's PreciseBN hook (and Wu and
 Johnson, "Rethinking 'Batch' in BatchNorm", 2021) uses the training loader's batches, augmented
-as trained. With CIFAR-10's zero-padded crops (about a tenth of each crop's pixels are the black
+as trained. With CIFAR-10's zero-padded crops (on average 13% of each crop's pixels are the black
 border) the two differ. This loads the run's model.keras with plain Keras and gives the
 validation and test top-1 (plain view) of the same weights with three sets of statistics:
 

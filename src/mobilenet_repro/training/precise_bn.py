@@ -18,8 +18,8 @@ training images augmented as trained, as detectron2's hook takes them from the t
 loader, in an order fixed by the run's seed (`steps.make_streams`), and the pass starts from
 the final weights, which a resumed run reproduces: the result is a function of the seed.
 Unaugmented images are not the safer choice they seem: the weights downstream of each layer
-were trained under the augmented statistics, and with CIFAR-10's zero-padded crops (about a
-tenth of a crop's pixels are border) statistics of unaugmented images cost 2.2 points of
+were trained under the augmented statistics, and with CIFAR-10's zero-padded crops (on average
+13% of a crop's pixels are border) statistics of unaugmented images cost 2.2-3.8 points of
 validation top-1 on the same weights (`studies/precise_bn_record.py`, the ablation record).
 """
 

@@ -212,7 +212,7 @@ def make_streams(ds, run: RunPlan, start_step: int) -> dict:
     # The training split as tested (no augmentation): the train-test gap of seed 002 (c).
     streams["train_eval"] = make(x_train, y_train, batch_size=EVAL_BATCH_SIZE, **common)
     # The batch-norm pass's batches (precise_bn): training images augmented as trained (the
-    # statistics the weights were trained under; unaugmented ones cost 2.2 points of
+    # statistics the weights were trained under; unaugmented ones cost 2.2-3.8 points of
     # validation top-1 with CIFAR-10's zero-padded crops, studies/precise_bn_record.py), in
     # the order of the epoch after the run's last, so that they are a function of the seed.
     streams["precise_bn"] = make(
