@@ -32,9 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "studies"))
 
-from tta_record import _checkout  # noqa: E402
-
-from mobilenet_repro import paths  # noqa: E402
+from tta_record import load_run  # noqa: E402
 
 
 def streams(metrics: dict, data: Path, classes: int) -> dict:
@@ -79,20 +77,11 @@ def streams(metrics: dict, data: Path, classes: int) -> dict:
 
 
 def main(run_dir: Path, batches: int = 50, data: Path | None = None, out: Path | None = None):
-    import keras
-
     from mobilenet_repro.training.evaluation import top1
     from mobilenet_repro.training.precise_bn import recompute_bn_statistics
 
     run_dir = Path(run_dir)
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    data = Path(data or _checkout(run_dir) / paths.DATASET.format(dataset=metrics["dataset"]))
-    if not data.is_file():
-        raise SystemExit(
-            f"no prepared data set at {data}: pass the one the run trained on with --data, or "
-            f"prepare it with snakemake {paths.DATASET.format(dataset=metrics['dataset'])}"
-        )
-    model = keras.models.load_model(run_dir / paths.RUN_FILES["model"], compile=False)
+    metrics, data, model = load_run(run_dir, data)
     data_streams = streams(metrics, data, classes=model.output_shape[-1])
     saved = model.get_weights()
     evaluated = [s for s in ("val", "test") if s in data_streams]

@@ -62,12 +62,12 @@ def _checkout(run_dir: Path) -> Path:
     return ROOT
 
 
-def main(run_dir: Path, translate: int = 1, data: Path | None = None, out: Path | None = None):
+def load_run(run_dir: Path, data: Path | None = None):
+    """(metrics.json, the prepared data set's path, the saved model) of a run folder; the data
+    set is the run's checkout's unless `data` names one. Fails before loading anything when
+    the data set is missing, naming both fixes."""
     import keras
 
-    from mobilenet_repro.training.evaluation import top1
-
-    run_dir = Path(run_dir)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     data = Path(data or _checkout(run_dir) / paths.DATASET.format(dataset=metrics["dataset"]))
     if not data.is_file():
@@ -77,7 +77,14 @@ def main(run_dir: Path, translate: int = 1, data: Path | None = None, out: Path 
         )
     # Plain Keras, safe mode: the weights need nothing of this package. compile=False: runs
     # saved before model.keras dropped its compile state name this package's optimizer.
-    model = keras.models.load_model(run_dir / paths.RUN_FILES["model"], compile=False)
+    return metrics, data, keras.models.load_model(run_dir / paths.RUN_FILES["model"], compile=False)
+
+
+def main(run_dir: Path, translate: int = 1, data: Path | None = None, out: Path | None = None):
+    from mobilenet_repro.training.evaluation import top1
+
+    run_dir = Path(run_dir)
+    metrics, data, model = load_run(run_dir, data)
     stream = test_stream(metrics, data, classes=model.output_shape[-1])
     record = {
         "run": metrics.get("run", str(run_dir)),
