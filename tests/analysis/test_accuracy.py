@@ -277,3 +277,46 @@ def test_stanford_dogs_rows_match_the_same_architecture_width_and_resolution():
     assert row["relation"] == "exact" and json.loads(row["network_differences"]) == []
     assert pd.isna(row["budget_fraction"]) and "not stated" in budget_words(row)
     assert (table["status"] == "compared").sum() == 2  # seed 001's own table has it too
+
+
+def test_a_run_tested_with_extra_views_is_compared_on_one_view():
+    """A published accuracy is of one view of each test image: a run tested with its mirror
+    image and shifted copies is compared on the same weights' single view, the tested
+    number given beside it, and their curve is read against the single view too."""
+    from mobilenet_repro.analysis.results import test_views
+    from mobilenet_repro.report.accuracy import views_words
+
+    metrics = {
+        "test_top1": 0.8797,
+        "tested_variant": "raw_flip_translate",
+        "test_top1_variants": {"raw": 0.8696, "raw_flip": 0.8792, "raw_flip_translate": 0.8797},
+    }
+    assert test_views(metrics) == ("flip_translate", 0.8696)
+    assert test_views({"test_top1": 0.5}) == ("", 0.5)  # before test-time views existed
+    assert test_views(
+        {
+            "test_top1": 0.85,
+            "tested_variant": "ema_flip",
+            "test_top1_variants": {"ema": 0.84, "raw": 0.86},
+        }
+    ) == ("flip", 0.84)
+    runs = _runs([0.8797, 0.8815]).assign(
+        test_views="flip_translate", test_top1_single=[0.8696, 0.8705]
+    )
+    config = {
+        "datasets": {
+            "cifar10_jpeg": {"source": "image_folder", "compare_as": {"source": "cifar10"}}
+        }
+    }
+    row = compare(PUBLISHED, runs, config).query("status == 'compared'").iloc[0]
+    assert json.loads(row["ours_values"]) == pytest.approx([86.96, 87.05])
+    assert row["ours_tested_mean"] == pytest.approx(88.06)
+    assert row["curve_diff_points"] == pytest.approx(row["ours_mean"] - row["curve_at_our_epochs"])
+    words = views_words(row)
+    assert "one view of each test image, as published" in words
+    assert "mirror image and shifted copies" in words and "88.06% (+1.05 points" in words
+    assert "(one view)" in budget_words(row) and "points below our 87.0" in budget_words(row)
+    assert (
+        views_words(compare(PUBLISHED, _runs([0.88]), config).query("status == 'compared'").iloc[0])
+        == ""
+    )

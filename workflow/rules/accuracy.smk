@@ -47,5 +47,8 @@ rule plot_accuracy_curves:
         f"logs/accuracy/{config['name']}/plot_accuracy_curves.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        # The legend names our runs by their labels, not their folders.
+        names=get_display_names(),
     script:
         "../scripts/plot_accuracy_curves.py"

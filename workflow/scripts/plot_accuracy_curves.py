@@ -21,5 +21,6 @@ plot_curves(
     snakemake.output.png,
     snakemake.output.svg,
     published_dir=published_path.parent,
+    names=snakemake.params.names,
 )
 print(f"wrote {snakemake.output.png} and {snakemake.output.svg}", file=sys.stderr)

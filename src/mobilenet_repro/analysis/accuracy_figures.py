@@ -50,9 +50,12 @@ def _histories(history_files) -> dict:
     return histories
 
 
-def plot_curves(verdicts, published, history_files, png, svg, published_dir=PUBLISHED_DIR):
+def plot_curves(
+    verdicts, published, history_files, png, svg, published_dir=PUBLISHED_DIR, names=None
+):
     """Our per-epoch top-1 (test or validation split, as the run evaluated) over each
     published per-epoch curve it is compared with, and the published figure as a star.
+    `names`: what the legend calls our data sets and models, by id.
 
     The x axis is logarithmic so that a 15-epoch run and a 200-epoch schedule both read.
     """
@@ -93,7 +96,10 @@ def plot_curves(verdicts, published, history_files, png, svg, published_dir=PUBL
             markeredgecolor="k",
             label=f"published: {ref['label']}, {ref['text']}% as reported",
         )
+    names = names or {}
     for run in dict.fromkeys(rows["run"]):
+        _, dataset, model = run.split("/")
+        shown = f"{names.get(model, model)} on {names.get(dataset, dataset)}"
         for seed, split, frame in histories.get(run, []):
             ax.plot(
                 frame["epoch"],
@@ -101,7 +107,7 @@ def plot_curves(verdicts, published, history_files, png, svg, published_dir=PUBL
                 "o-",
                 ms=3,
                 lw=1.5,
-                label=f"ours: {run} {seed} ({split})",
+                label=f"ours: {shown}, {seed} ({split}, one view)",
             )
     if not rows.empty:
         from matplotlib.ticker import FuncFormatter

@@ -6,6 +6,8 @@ returns DataFrames or writes figures: the notebooks stay short and the logic sta
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from mobilenet_repro.analysis.accuracy_figures import mark_published
@@ -30,11 +32,23 @@ RUNS_COLUMNS = [
 ]
 
 
+def test_views(metrics: dict) -> tuple[str, float]:
+    """(the tested variant's test-time views, e.g. "flip_translate", "" for one view; the top-1
+    of one view of the same weights) of a run's metrics.json. Published accuracies are of one
+    view of each test image unless they say otherwise, so comparisons use the second."""
+    variant = metrics.get("tested_variant") or ""
+    weights, _, views = variant.partition("_")
+    single = (metrics.get("test_top1_variants") or {}).get(weights, metrics.get("test_top1"))
+    return views, single
+
+
 def runs_table(metrics_files) -> pd.DataFrame:
     """One row per run: the consolidated runs table (paths.RUNS_TABLE)."""
     rows = [read_json(p) for p in metrics_files]
+    for row in rows:
+        row["test_views"], row["test_top1_single"] = test_views(row)
     extra = ["arch", "val_top1", "trainable_params", "resumed", "train_images", "test_images"]
-    extra.append("classes")
+    extra += ["classes", "test_views", "test_top1_single"]
     extra.append("backend")  # Keras backend; runs from before backends existed: TensorFlow
     frame = pd.DataFrame(rows, columns=RUNS_COLUMNS + extra)
     frame["backend"] = frame["backend"].fillna(DEFAULT_BACKEND)
@@ -74,6 +88,10 @@ def history_frame(history_files) -> pd.DataFrame:
         frame["model"] = run.model
         frame["dataset"] = run.dataset
         frame["backend"] = run.backend
+        metrics = Path(path).with_name("metrics.json")
+        recipe = (read_json(metrics).get("recipe") or {}) if metrics.exists() else {}
+        # The held-out split evaluated each epoch: the test split where nothing is held out.
+        frame["val_split"] = "test" if recipe.get("validate_on") == "test" else "validation"
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 
@@ -178,8 +196,9 @@ def plot_learning_curves(history: pd.DataFrame, published=None, names=None):
     mark_published(axes[0], published)
     from matplotlib.ticker import MaxNLocator
 
-    axes[0].set_ylabel("accuracy (%) (dashed: train, solid: validation)")
-    axes[1].set_ylabel("loss (dashed: train, solid: validation)")
+    held_out = " or ".join(sorted(set(history.get("val_split", pd.Series(["validation"])))))
+    axes[0].set_ylabel(f"accuracy (%) (dashed: train, solid: {held_out})")
+    axes[1].set_ylabel(f"loss (dashed: train, solid: {held_out})")
     for ax in axes:
         ax.set_xlabel("optimizer step" if x == "step" else "epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 1.5

@@ -15,6 +15,7 @@ from mobilenet_repro.analysis.noise import (
 )
 from mobilenet_repro.formatting import as_bool, fmt_int, fmt_millions, mean_std
 from mobilenet_repro.paths import ARCHITECTURE_FILES
+from mobilenet_repro.report.accuracy import VIEW_WORDS
 from mobilenet_repro.runs import DEFAULT as DEFAULT_BACKEND
 
 
@@ -70,8 +71,9 @@ def result_row(r, runs: pd.DataFrame, exp_id: str, models: dict, backend_named: 
     backend = r.get("backend", DEFAULT_BACKEND)  # tables from before backends existed
     label = models[r["model"]].get("label") or r["model"]
     values, test_images = _seed_values(runs, exp_id, {**r, "backend": backend})
-    top1 = _top1_text(values, r["test_top1_mean"], r["test_top1_std"])
+    top1 = _top1_text(values, r["test_top1_mean"], r["test_top1_std"], _digits(test_images))
     return {
+        "views": _views_text(runs, exp_id, {**r, "backend": backend}, _digits(test_images)),
         "interval": _interval(values, test_images),
         "test_images": fmt_int(test_images) if test_images else "-",
         "n_images": test_images,
@@ -97,8 +99,8 @@ def result_row(r, runs: pd.DataFrame, exp_id: str, models: dict, backend_named: 
     }
 
 
-def _seed_values(runs: pd.DataFrame, exp_id, row) -> tuple[list[float], int | None]:
-    """Each seed's test top-1 (fractions) of one results-table row, and its test-set size."""
+def _row_runs(runs: pd.DataFrame, exp_id, row) -> pd.DataFrame:
+    """The runs (seeds) of one results-table row."""
     sel = runs[
         (runs["experiment"] == exp_id)
         & (runs["dataset"] == row["dataset"])
@@ -106,8 +108,37 @@ def _seed_values(runs: pd.DataFrame, exp_id, row) -> tuple[list[float], int | No
     ]
     if "backend" in sel:
         sel = sel[sel["backend"].fillna(DEFAULT_BACKEND) == row.get("backend", DEFAULT_BACKEND)]
+    return sel
+
+
+def _views_text(runs: pd.DataFrame, exp_id, row, digits: int) -> str:
+    """The test-time views of a row's tested variant and the same weights' top-1 on one view
+    of each test image, as a sentence; "" where the runs were tested on one view."""
+    sel = _row_runs(runs, exp_id, row)
+    views = sorted({v for v in sel.get("test_views", pd.Series(dtype=str)).fillna("") if v})
+    if not views:
+        return ""
+    single = [float(v) for v in sel["test_top1_single"]]
+    std = pd.Series(single).std() if len(single) > 1 else None
+    return (
+        f"Each test image's prediction is averaged over "
+        f"{' or '.join(VIEW_WORDS.get(v, v) for v in views)} (the recipe's test-time views); "
+        f"on one view of each test image the same weights score "
+        f"{_top1_text(single, sum(single) / len(single), std, digits)}%."
+    )
+
+
+def _seed_values(runs: pd.DataFrame, exp_id, row) -> tuple[list[float], int | None]:
+    """Each seed's test top-1 (fractions) of one results-table row, and its test-set size."""
+    sel = _row_runs(runs, exp_id, row)
     n = pd.to_numeric(sel.get("test_images", pd.Series(dtype=float)), errors="coerce").dropna()
     return [float(v) for v in sel["test_top1"]], (int(n.iloc[0]) if len(n) else None)
+
+
+def _digits(test_images: int | None) -> int:
+    """Decimals of a test top-1 in points: two from 10,000 test images (one image is 0.01
+    points; a mean of 87.97% printed as 88.0 would read as a goal of 88% reached), else one."""
+    return 2 if test_images and test_images >= 10_000 else 1
 
 
 def _interval(values: list[float], test_images: int | None) -> str:
@@ -115,11 +146,12 @@ def _interval(values: list[float], test_images: int | None) -> str:
     mean (the test set once plus the seeds' spread). Never seeds pooled as more images."""
     if not test_images or not values:
         return "-"
+    d = _digits(test_images)
     if len(values) >= MIN_SEEDS_FOR_STD:
         low, high = mean_interval(values, test_images)
-        return f"{low * 100:.1f}-{high * 100:.1f}"
+        return f"{low * 100:.{d}f}-{high * 100:.{d}f}"
     parts = [wilson(v * test_images, test_images) for v in values]
-    return " and ".join(f"{lo * 100:.1f}-{hi * 100:.1f}" for lo, hi in parts)
+    return " and ".join(f"{lo * 100:.{d}f}-{hi * 100:.{d}f}" for lo, hi in parts)
 
 
 def _difference(first: dict, second: dict) -> tuple[float, float] | None:
@@ -130,11 +162,11 @@ def _difference(first: dict, second: dict) -> tuple[float, float] | None:
     )
 
 
-def _top1_text(values: list[float], mean: float, std: float) -> str:
+def _top1_text(values: list[float], mean: float, std: float, digits: int = 1) -> str:
     """Test top-1 in points: each value for one or two seeds, mean ± std from three."""
     if 0 < len(values) < MIN_SEEDS_FOR_STD:
-        return " and ".join(f"{v * 100:.1f}" for v in values)
-    return mean_std(mean, std)
+        return " and ".join(f"{v * 100:.{digits}f}" for v in values)
+    return mean_std(mean, std, digits)
 
 
 def rank_models(rows: list[dict]) -> list[dict]:
