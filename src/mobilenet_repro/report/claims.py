@@ -59,7 +59,11 @@ CONSISTENCY_WORDS = {"reproduced": "consistent", "not_reproduced": "inconsistent
 
 
 def _verdict(r, source: str, column: str = "verdict") -> Number:
-    return Number(VERDICT_WORDS[r[column]], r["id"], source, column, kind="verdict")
+    """A claim's verdict in words; a consistency check's in the scorecard's words for it."""
+    words = VERDICT_WORDS
+    if column == "verdict" and as_bool(r["consistency_only"]):
+        words = VERDICT_WORDS | CONSISTENCY_WORDS
+    return Number(words[r[column]], r["id"], source, column, kind="verdict")
 
 
 def _values(text: str) -> dict:
