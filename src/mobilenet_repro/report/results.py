@@ -72,8 +72,9 @@ def result_row(r, runs: pd.DataFrame, exp_id: str, models: dict, backend_named: 
     label = models[r["model"]].get("label") or r["model"]
     values, test_images = _seed_values(runs, exp_id, {**r, "backend": backend})
     top1 = _top1_text(values, r["test_top1_mean"], r["test_top1_std"], _digits(test_images))
+    views = _views(runs, exp_id, {**r, "backend": backend}, _digits(test_images))
     return {
-        "views": _views_text(runs, exp_id, {**r, "backend": backend}, _digits(test_images)),
+        **views,
         "interval": _interval(values, test_images),
         "test_images": fmt_int(test_images) if test_images else "-",
         "n_images": test_images,
@@ -111,21 +112,26 @@ def _row_runs(runs: pd.DataFrame, exp_id, row) -> pd.DataFrame:
     return sel
 
 
-def _views_text(runs: pd.DataFrame, exp_id, row, digits: int) -> str:
-    """The test-time views of a row's tested variant and the same weights' top-1 on one view
-    of each test image, as a sentence; "" where the runs were tested on one view."""
+def _views(runs: pd.DataFrame, exp_id, row, digits: int) -> dict:
+    """A row's test-time views in words ("views_words"), the same weights' top-1 on one view
+    of each test image ("one_view") and both as a sentence ("views"); empty strings where
+    the runs were tested on one view."""
     sel = _row_runs(runs, exp_id, row)
     views = sorted({v for v in sel.get("test_views", pd.Series(dtype=str)).fillna("") if v})
     if not views:
-        return ""
+        return {"views": "", "views_words": "", "one_view": ""}
     single = [float(v) for v in sel["test_top1_single"]]
     std = pd.Series(single).std() if len(single) > 1 else None
-    return (
-        f"Each test image's prediction is averaged over "
-        f"{' or '.join(VIEW_WORDS.get(v, v) for v in views)} (the recipe's test-time views); "
-        f"on one view of each test image the same weights score "
-        f"{_top1_text(single, sum(single) / len(single), std, digits)}%."
-    )
+    words = " or ".join(VIEW_WORDS.get(v, v) for v in views)
+    one_view = _top1_text(single, sum(single) / len(single), std, digits)
+    return {
+        "views_words": words,
+        "one_view": one_view,
+        "views": (
+            f"Each test image's prediction is averaged over {words} (the recipe's test-time "
+            f"views); on one view of each test image the same weights score {one_view}%."
+        ),
+    }
 
 
 def _seed_values(runs: pd.DataFrame, exp_id, row) -> tuple[list[float], int | None]:
