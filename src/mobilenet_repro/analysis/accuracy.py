@@ -33,7 +33,7 @@ import pandas as pd
 
 from mobilenet_repro.analysis.noise import MIN_SEEDS_FOR_STD, means_difference
 from mobilenet_repro.files import read_json
-from mobilenet_repro.paths import PUBLISHED
+from mobilenet_repro.paths import PUBLISHED, RUN_FILES
 from mobilenet_repro.runs import Run
 
 DEFAULT_TOLERANCE_POINTS = 0.5  # published top-1 figures are printed to 0.1-0.01 points
@@ -345,13 +345,21 @@ def _matching_runs(runs: pd.DataFrame, ref: dict, config: dict) -> pd.DataFrame:
     return hit
 
 
+def validated_on_test(history_file) -> bool:
+    """Whether the run of a history.csv evaluated the test split after every epoch (recipe
+    validate_on: test, nothing held out), read from the metrics.json beside it."""
+    metrics = Path(history_file).with_name(RUN_FILES["metrics"])
+    return (
+        metrics.exists() and (read_json(metrics).get("recipe") or {}).get("validate_on") == "test"
+    )
+
+
 def test_curves(history_files) -> dict[str, dict[int, float]]:
     """Per-epoch test top-1 (percent, mean over seeds) of the runs that evaluated the test
     split after every epoch (recipe validate_on: test), by "experiment/dataset/model"."""
     by_run: dict[str, list[pd.Series]] = {}
     for path in history_files:
-        metrics = read_json(Path(path).with_name("metrics.json"))
-        if (metrics.get("recipe") or {}).get("validate_on") != "test":
+        if not validated_on_test(path):
             continue
         run = Run.from_path(path)
         frame = pd.read_csv(path)
@@ -388,14 +396,20 @@ def comparability(ref: dict, budget: dict) -> list[str]:
     return reasons
 
 
+def tested_views(runs: pd.DataFrame) -> list[str]:
+    """The test-time views of some runs' tested variants (the runs table's test_views), each
+    once; empty where every run was tested on one view of each test image."""
+    return sorted({v for v in runs.get("test_views", pd.Series(dtype=str)).fillna("") if v})
+
+
 def _one_view(group: pd.DataFrame) -> tuple[pd.Series, str]:
     """(each run's top-1 on one view of each test image, the tested views): a published
     accuracy is of one view unless it says otherwise, so a run tested with its mirror image
     or shifted copies is compared on the same weights' single view (results.test_views)."""
     if "test_top1_single" not in group:  # a runs table from before test-time views
         return group["test_top1"], ""
-    views = sorted({v for v in group["test_views"].fillna("") if v})
-    return group["test_top1_single"].fillna(group["test_top1"]), "/".join(views)
+    single = group["test_top1_single"].fillna(group["test_top1"])
+    return single, "/".join(tested_views(group))
 
 
 def _json_lists(values: dict) -> dict:

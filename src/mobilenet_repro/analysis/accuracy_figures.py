@@ -3,14 +3,10 @@ published top-1 as a level on our figures, and our per-epoch curves over the pub
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from mobilenet_repro.analysis.accuracy import PUBLISHED_DIR, reference_rows
-from mobilenet_repro.files import read_json
-from mobilenet_repro.paths import RUN_FILES
+from mobilenet_repro.analysis.accuracy import PUBLISHED_DIR, reference_rows, validated_on_test
 from mobilenet_repro.runs import Run
 
 
@@ -39,13 +35,7 @@ def _histories(history_files) -> dict:
     for path in history_files:
         run = Run.from_path(path)
         key = f"{run.experiment}/{run.dataset}/{run.model}"  # the verdicts' `run` column
-        metrics = Path(path).with_name(RUN_FILES["metrics"])
-        on = (
-            (read_json(metrics).get("recipe") or {}).get("validate_on")
-            if metrics.exists()
-            else None
-        )
-        split = "test split" if on == "test" else "validation split"
+        split = "test split" if validated_on_test(path) else "validation split"
         histories.setdefault(key, []).append((f"seed{run.seed}", split, pd.read_csv(path)))
     return histories
 

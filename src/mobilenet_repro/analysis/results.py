@@ -6,10 +6,9 @@ returns DataFrames or writes figures: the notebooks stay short and the logic sta
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
+from mobilenet_repro.analysis.accuracy import validated_on_test
 from mobilenet_repro.analysis.accuracy_figures import mark_published
 from mobilenet_repro.files import read_json
 from mobilenet_repro.runs import DEFAULT as DEFAULT_BACKEND
@@ -88,10 +87,8 @@ def history_frame(history_files) -> pd.DataFrame:
         frame["model"] = run.model
         frame["dataset"] = run.dataset
         frame["backend"] = run.backend
-        metrics = Path(path).with_name("metrics.json")
-        recipe = (read_json(metrics).get("recipe") or {}) if metrics.exists() else {}
         # The held-out split evaluated each epoch: the test split where nothing is held out.
-        frame["val_split"] = "test" if recipe.get("validate_on") == "test" else "validation"
+        frame["val_split"] = "test" if validated_on_test(path) else "validation"
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 

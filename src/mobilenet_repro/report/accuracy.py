@@ -48,10 +48,15 @@ VIEW_WORDS = {
 }
 
 
+def views_in_words(views: list[str]) -> str:
+    """Test-time views ("flip", "flip_translate", ...) in words; "" for none."""
+    return " or ".join(VIEW_WORDS.get(v, v) for v in views)
+
+
 def _views(row) -> str:
     """ "" for one view of each test image, else our tested variant's views in words."""
     views = _value(row, "test_views")
-    return " or ".join(VIEW_WORDS.get(v, v) for v in views.split("/")) if views else ""
+    return views_in_words(views.split("/")) if views else ""
 
 
 def _ours(row) -> str:
@@ -243,14 +248,7 @@ def curve_words(row) -> str:
 def _verdict_row(r, run_name) -> dict:
     """One published result of a table: with our runs and the verdicts, when compared."""
     if r["status"] != "compared":
-        # A published network built exactly (relation "exact") is listed beside its family
-        # row under the same label: the reader must tell the two apart.
-        return {
-            "label": r["label"],
-            "published": r["published_text"],
-            "compared": False,
-            "exact": r.get("relation") == "exact",
-        }
+        return {"label": r["label"], "published": r["published_text"], "compared": False}
     return {
         "label": r["label"],
         "published": r["published_text"],

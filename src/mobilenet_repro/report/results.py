@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from mobilenet_repro.analysis.accuracy import tested_views
 from mobilenet_repro.analysis.noise import (
     MIN_SEEDS_FOR_STD,
     mean_interval,
@@ -15,7 +16,7 @@ from mobilenet_repro.analysis.noise import (
 )
 from mobilenet_repro.formatting import as_bool, fmt_int, fmt_millions, mean_std
 from mobilenet_repro.paths import ARCHITECTURE_FILES
-from mobilenet_repro.report.accuracy import VIEW_WORDS
+from mobilenet_repro.report.accuracy import views_in_words
 from mobilenet_repro.runs import DEFAULT as DEFAULT_BACKEND
 
 
@@ -70,11 +71,12 @@ def result_row(r, runs: pd.DataFrame, exp_id: str, models: dict, backend_named: 
     """One row of an experiment's results table (results_table.csv's `r`)."""
     backend = r.get("backend", DEFAULT_BACKEND)  # tables from before backends existed
     label = models[r["model"]].get("label") or r["model"]
-    values, test_images = _seed_values(runs, exp_id, {**r, "backend": backend})
-    top1 = _top1_text(values, r["test_top1_mean"], r["test_top1_std"], _digits(test_images))
-    views = _views(runs, exp_id, {**r, "backend": backend}, _digits(test_images))
+    sel = _row_runs(runs, exp_id, {**r, "backend": backend})
+    values, test_images = _seed_values(sel)
+    digits = _digits(test_images)
+    top1 = _top1_text(values, r["test_top1_mean"], r["test_top1_std"], digits)
     return {
-        **views,
+        **_views(sel, digits),
         "interval": _interval(values, test_images),
         "test_images": fmt_int(test_images) if test_images else "-",
         "n_images": test_images,
@@ -112,17 +114,16 @@ def _row_runs(runs: pd.DataFrame, exp_id, row) -> pd.DataFrame:
     return sel
 
 
-def _views(runs: pd.DataFrame, exp_id, row, digits: int) -> dict:
+def _views(sel: pd.DataFrame, digits: int) -> dict:
     """A row's test-time views in words ("views_words"), the same weights' top-1 on one view
-    of each test image ("one_view") and both as a sentence ("views"); empty strings where
-    the runs were tested on one view."""
-    sel = _row_runs(runs, exp_id, row)
-    views = sorted({v for v in sel.get("test_views", pd.Series(dtype=str)).fillna("") if v})
+    of each test image ("one_view") and both as a sentence ("views"), from the row's runs;
+    empty strings where the runs were tested on one view."""
+    views = tested_views(sel)
     if not views:
         return {"views": "", "views_words": "", "one_view": ""}
     single = [float(v) for v in sel["test_top1_single"]]
     std = pd.Series(single).std() if len(single) > 1 else None
-    words = " or ".join(VIEW_WORDS.get(v, v) for v in views)
+    words = views_in_words(views)
     one_view = _top1_text(single, sum(single) / len(single), std, digits)
     return {
         "views_words": words,
@@ -134,9 +135,9 @@ def _views(runs: pd.DataFrame, exp_id, row, digits: int) -> dict:
     }
 
 
-def _seed_values(runs: pd.DataFrame, exp_id, row) -> tuple[list[float], int | None]:
-    """Each seed's test top-1 (fractions) of one results-table row, and its test-set size."""
-    sel = _row_runs(runs, exp_id, row)
+def _seed_values(sel: pd.DataFrame) -> tuple[list[float], int | None]:
+    """Each seed's test top-1 (fractions) of one results-table row's runs, and its test-set
+    size."""
     n = pd.to_numeric(sel.get("test_images", pd.Series(dtype=float)), errors="coerce").dropna()
     return [float(v) for v in sel["test_top1"]], (int(n.iloc[0]) if len(n) else None)
 
