@@ -66,7 +66,7 @@ def test_ragged_evaluation_batches_equal_tf_data():
         np.testing.assert_allclose(x, tx, atol=2e-4)
 
 
-@pytest.mark.parametrize("augment", ["none", "flip_crop", "resize_crop"])
+@pytest.mark.parametrize("augment", ["none", "flip_crop", "flip_translate", "resize_crop"])
 def test_training_order_and_labels_equal_tf_data(augment):
     order = epoch_permutations(len(LABELS), seed=3, first_epoch=0, epochs=2)
     kwargs = {"resolution": 16, "batch_size": 5, "order": order, "augment": augment, "seed": 3}
@@ -98,7 +98,7 @@ def test_crop_and_resize_equals_tensorflows():
     np.testing.assert_allclose(central_square(img, 32), want, atol=1e-3)
 
 
-@pytest.mark.parametrize("augment", ["flip_crop", "resize_crop"])
+@pytest.mark.parametrize("augment", ["flip_crop", "flip_translate", "resize_crop"])
 def test_augmentation_is_a_function_of_seed_and_batch_contents(augment):
     order = epoch_permutations(len(LABELS), seed=1, first_epoch=0, epochs=2)
     kwargs = {"resolution": 16, "batch_size": 5, "augment": augment}

@@ -691,6 +691,49 @@ def test_pipeline_flip_crop_is_per_image():
     assert np.allclose(xb, np.round(xb))  # crops are exact pixels (zero padding aside)
 
 
+@pytest.mark.parametrize("backend", ["tf.data", "numpy"])
+def test_flip_translate_shifts_at_most_2_pixels_with_a_reflected_border(backend):
+    """airbench's augmentation: every crop is the image shifted by at most 2 pixels (or its
+    mirror image), its border reflected, never black; flip_crop's carries zeros."""
+    from mobilenet_repro.data.numpy_batches import load_batch
+    from mobilenet_repro.data.tf_pipeline import make_dataset
+
+    img = np.random.default_rng(1).integers(1, 256, (32, 32, 3), dtype=np.uint8)
+    x = np.repeat(img[None], 64, axis=0)
+
+    def crops(augment):
+        if backend == "numpy":
+            kw = {"resolution": 32, "augment": augment, "seed": 0, "channels": 3}
+            return load_batch(x, np.arange(64), **kw)
+        order = np.arange(64, dtype=np.int32)[None]
+        ds = make_dataset(
+            x,
+            np.zeros(64),
+            resolution=32,
+            batch_size=64,
+            order=order,
+            augment=augment,
+            preprocess=lambda t: t,
+            seed=0,
+        )
+        ((xb, _),) = _batches(ds)
+        return xb
+
+    reflected = np.pad(img, [(2, 2), (2, 2), (0, 0)], mode="reflect").astype(np.float32)
+    views = {
+        (t, s, f): (reflected[:, ::-1] if f else reflected)[t : t + 32, s : s + 32].tobytes()
+        for t in range(5)
+        for s in range(5)
+        for f in (0, 1)
+    }
+    got = crops("flip_translate")
+    assert got.min() >= 1  # no zero padding
+    found = {k for i in range(64) for k, v in views.items() if v == got[i].tobytes()}
+    assert len(found) > 8  # several shifts and both orientations
+    assert all(got[i].tobytes() in views.values() for i in range(64))
+    assert crops("flip_crop").min() == 0  # the standard crop pads with zeros
+
+
 def test_pipeline_pretrained_preprocessing():
     from mobilenet_repro.data.tf_pipeline import make_dataset, preprocessing_fn
 

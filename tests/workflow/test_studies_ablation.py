@@ -30,6 +30,22 @@ def test_each_arm_is_judged_against_the_reference_on_validation(tmp_path):
     assert "difference" not in summary[record.REFERENCE]
 
 
+def test_a_second_stage_arm_is_judged_against_the_arm_it_changes(tmp_path):
+    record = load_study("ablation_record")
+    arm, against = next(iter(record.AGAINST.items()))
+    for seed in (0, 1):
+        _run(tmp_path / record.REFERENCE, seed, 0.70, 0.5)
+        _run(tmp_path / against, seed, 0.80, 0.5)
+        _run(tmp_path / arm, seed, 0.81, 0.5)
+    summary = record.main(tmp_path)
+    assert summary[arm]["against"] == against
+    assert abs(summary[arm]["difference"] - 0.01) < 1e-9  # not +0.11 against the reference
+    assert (
+        f"| {arm} | mean of 2 | 81.00% | | against {against}: +1.00 points"
+        in (tmp_path / "table.md").read_text()
+    )
+
+
 def test_the_weight_average_arm_is_read_with_its_recomputed_statistics(tmp_path):
     """Its history.csv holds the raw weights' validation during training: the arm is judged
     on the averaged weights after the statistics were recomputed, and the average is set

@@ -16,6 +16,8 @@ Augmentations (training only; evaluation always uses the plain central view):
 * none: the central square of each image, resized to the resolution;
 * flip_crop (CIFAR): zero-pad by resolution/8 pixels (4 px at 32), take a random crop at
   the resolution, independently per image, and flip horizontally with probability 1/2;
+* flip_translate (CIFAR, airbench's): the same with resolution/16 pixels (2 px at 32) of
+  reflected padding instead, so no crop carries a black border;
 * resize_crop (Stanford Dogs): a random square crop of 80-100% of the shorter side at a
   random position, per image, resized to the resolution, and flipped with probability 1/2.
 """
@@ -32,6 +34,7 @@ from mobilenet_repro.data.numpy_batches import (  # noqa: F401 (re-exported)
     AUGMENTATIONS,
     CROP_SIDE_RANGE,
     check_inputs,
+    crop_padding,
     epoch_permutations,
     preprocessing_fn,
     steps_per_epoch,
@@ -47,11 +50,11 @@ def _central_square(images, resolution):
     return tf.image.resize(images, (resolution, resolution))
 
 
-def _pad_crop(images, resolution, seed):
-    """Zero padding and a random crop back to resolution, with its own offset per image."""
-    pad = max(1, resolution // 8)
+def _pad_crop(images, resolution, seed, augment="flip_crop"):
+    """Padding (`crop_padding`) and a random crop back to resolution, its own offset per image."""
+    pad, fill = crop_padding(augment, resolution)
     size = resolution + 2 * pad
-    images = tf.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
+    images = tf.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode=fill.upper())
     batch = tf.shape(images)[0]
     offsets = tf.random.stateless_uniform([batch, 2], seed, 0, 2 * pad + 1, dtype=tf.int32)
     top_left = tf.cast(offsets, tf.float32) / (size - 1)
@@ -197,8 +200,8 @@ def _dense_loader(images, labels, resolution, augment, seed, channels):
         else:
             if (h, w) != (resolution, resolution):
                 x = _central_square(x, resolution)
-            if augment == "flip_crop":
-                x = _pad_crop(x, resolution, s)
+            if augment in ("flip_crop", "flip_translate"):
+                x = _pad_crop(x, resolution, s, augment)
                 x = tf.image.stateless_random_flip_left_right(x, seed=s + 1)
         return tf.ensure_shape(x, [None, resolution, resolution, channels]), y
 
@@ -243,8 +246,8 @@ def _ragged_loader(images: RaggedImages, labels, resolution, augment, seed, chan
         x = _to_channels(x, c, channels)
         if augment == "resize_crop":
             x = tf.image.stateless_random_flip_left_right(x, seed=s + 1)
-        elif augment == "flip_crop":
-            x = _pad_crop(x, resolution, s)
+        elif augment in ("flip_crop", "flip_translate"):
+            x = _pad_crop(x, resolution, s, augment)
             x = tf.image.stateless_random_flip_left_right(x, seed=s + 1)
         return tf.ensure_shape(x, [None, resolution, resolution, channels]), y
 
