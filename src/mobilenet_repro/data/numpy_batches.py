@@ -122,20 +122,21 @@ def crop_box(h: int, w: int, u: np.ndarray) -> tuple[float, float, float, float]
     return top / hn, left / wn, (top + side - 1) / hn, (left + side - 1) / wn
 
 
+# Padded-crop augmentations: (padding as a fraction of the resolution's side, its fill).
+# flip_crop: resolution/8 pixels (4 at 32) of zeros, the standard CIFAR-10 crop; flip_translate:
+# resolution/16 (2 at 32) with the image reflected at its edge, the airbench training
+# augmentation (Jordan, "94% on CIFAR-10 in 3.29 seconds on a single GPU", 2024), so a crop
+# never carries a black border.
+PAD_CROPS = {"flip_crop": (8, "constant"), "flip_translate": (16, "reflect")}
+
+
 def crop_padding(augment: str, resolution: int) -> tuple[int, str]:
-    """Pixels of padding on each side and its fill, for flip_crop or flip_translate.
-
-    flip_crop pads resolution/8 pixels (4 at 32) of zeros, the standard CIFAR-10 crop;
-    flip_translate pads resolution/16 (2 at 32) with the image reflected at its edge, the
-    airbench training augmentation (Jordan, "94% on CIFAR-10 in 3.29 seconds on a single GPU",
-    2024), so a crop never carries a black border.
-    """
-    if augment == "flip_translate":
-        return max(1, resolution // 16), "reflect"
-    return max(1, resolution // 8), "constant"
+    """Pixels of padding on each side and its fill, for an augmentation of PAD_CROPS."""
+    divisor, fill = PAD_CROPS[augment]
+    return max(1, resolution // divisor), fill
 
 
-def pad_crop(x: np.ndarray, rng: np.random.Generator, augment: str = "flip_crop") -> np.ndarray:
+def pad_crop(x: np.ndarray, rng: np.random.Generator, augment: str) -> np.ndarray:
     """Padding (`crop_padding`) and a random crop back, its own offset per image."""
     n, res = x.shape[0], x.shape[1]
     pad, fill = crop_padding(augment, res)
@@ -189,7 +190,7 @@ def load_batch(images, idx, *, resolution: int, augment: str, seed: int, channel
         else:
             views.append(central_square(img, resolution))
     x = to_channels(np.stack(views).astype(np.float32, copy=False), channels)
-    if augment in ("flip_crop", "flip_translate"):
+    if augment in PAD_CROPS:
         x = pad_crop(x, rng, augment)
     if augment != "none":
         x = random_flip(x, rng)

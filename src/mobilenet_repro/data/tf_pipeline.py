@@ -33,6 +33,7 @@ from mobilenet_repro.data import RaggedImages
 from mobilenet_repro.data.numpy_batches import (  # noqa: F401 (re-exported)
     AUGMENTATIONS,
     CROP_SIDE_RANGE,
+    PAD_CROPS,
     check_inputs,
     crop_padding,
     epoch_permutations,
@@ -50,7 +51,7 @@ def _central_square(images, resolution):
     return tf.image.resize(images, (resolution, resolution))
 
 
-def _pad_crop(images, resolution, seed, augment="flip_crop"):
+def _pad_crop(images, resolution, seed, augment):
     """Padding (`crop_padding`) and a random crop back to resolution, its own offset per image."""
     pad, fill = crop_padding(augment, resolution)
     size = resolution + 2 * pad
@@ -200,7 +201,7 @@ def _dense_loader(images, labels, resolution, augment, seed, channels):
         else:
             if (h, w) != (resolution, resolution):
                 x = _central_square(x, resolution)
-            if augment in ("flip_crop", "flip_translate"):
+            if augment in PAD_CROPS:
                 x = _pad_crop(x, resolution, s, augment)
                 x = tf.image.stateless_random_flip_left_right(x, seed=s + 1)
         return tf.ensure_shape(x, [None, resolution, resolution, channels]), y
@@ -246,7 +247,7 @@ def _ragged_loader(images: RaggedImages, labels, resolution, augment, seed, chan
         x = _to_channels(x, c, channels)
         if augment == "resize_crop":
             x = tf.image.stateless_random_flip_left_right(x, seed=s + 1)
-        elif augment in ("flip_crop", "flip_translate"):
+        elif augment in PAD_CROPS:
             x = _pad_crop(x, resolution, s, augment)
             x = tf.image.stateless_random_flip_left_right(x, seed=s + 1)
         return tf.ensure_shape(x, [None, resolution, resolution, channels]), y
