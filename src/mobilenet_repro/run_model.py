@@ -47,7 +47,7 @@ def expand_runs(config: dict, experiment: str | None = None) -> list[Run]:
     return runs
 
 
-DISPLAY_ONLY = ("label",)  # model keys that change the report, never a trained result
+DISPLAY_ONLY = ("label", "origins")  # model keys that change the report, never a trained result
 # Recipe keys added after runs were recorded: a run spec holds them only when they differ
 # from these defaults, so runs recorded before keep their specs and fingerprints (and are not
 # rerun). `recipe_with_defaults` puts them back for training.

@@ -164,3 +164,22 @@ def test_a_model_at_chance_is_marked_and_never_called_the_most_accurate(tmp_path
         assert "most accurate" not in text
         assert "no model learned: every test top-1 is within 5 points of chance" in text
         assert "did not learn" in text
+
+
+def test_model_settings_rows_only_recorded_origins():
+    """A model's settings join "Where each setting came from" only where the configuration
+    records their origin; with several models each row names its model."""
+    from mobilenet_repro.report.results import model_settings_rows
+
+    why = {"from": "chosen", "note": "the budget"}
+    narrow = {"arch": "cifar_mobilenet_v2", "alpha": 0.5, "label": "narrow"}
+    narrow["origins"] = {"alpha": why}
+    plain = {"arch": "vgg16", "alpha": 1.0}
+    (row,) = model_settings_rows({"n": narrow})
+    assert row == {"setting": "alpha", "name": "width multiplier", "value": "0.5"} | {
+        "origin": "chosen here",
+        "note": "the budget",
+    }
+    rows = model_settings_rows({"n": narrow, "p": plain})
+    assert [r["name"] for r in rows] == ["narrow: width multiplier"]
+    assert model_settings_rows({"p": plain}) == []

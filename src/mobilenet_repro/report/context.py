@@ -47,6 +47,7 @@ from mobilenet_repro.report.results import (
     cached_features,
     compute_used,
     final_sides,
+    model_settings_rows,
     rank_models,
     result_row,
     settings_rows,
@@ -315,7 +316,8 @@ def _experiment_context(exp_id, exp, inputs: ReportInputs, runs, index) -> dict:
         "target_accuracy": exp.get("target_accuracy"),
         "recipe_name": exp["recipe"],
         "recipe": _recipe(exp_id, exp["recipe"], recipe, found),
-        "settings": settings_rows(recipe),
+        "settings": model_settings_rows({m: config["models"][m] for m in exp["models"]})
+        + settings_rows(recipe),
         # Only a warm-up followed by cosine decay has the shape of the CIFAR-10 MobileNetV2
         # report's Fig. 5; a figure of another schedule must not cite it.
         "fig5_shape": recipe.get("schedule", "cosine") == "cosine"

@@ -496,13 +496,21 @@ def _ctx_counts(stats, verdicts, meta: dict, src: _Sources, datasets: dict) -> d
             "stats",
             "keras_check",
         ),
+        # Per network, so that a claim's count for one builder reads as a part of the total.
+        "keras_by_model": [
+            {
+                "model": ARCH_SPECS[model].label,
+                "checked": count(len(rows), f"keras checked {model}", "stats", "model"),
+            }
+            for model, rows in keras_checked.groupby("model", sort=True)
+        ],
         **{f"n_{k}": count(v, k, "verdicts", "matches") for k, v in verdict_counts.items()},
         "dataset_classes": [
             {
                 "id": k,
                 "name": datasets.get(k, k),
                 "classes": src.one(
-                    fmt_int(v) if v else "unknown until prepared",
+                    fmt_int(v) if v else "counted from its images (its datasheet)",
                     f"classes of {k}",
                     "meta",
                     "dataset_classes",

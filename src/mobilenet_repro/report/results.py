@@ -252,6 +252,43 @@ ORIGIN_WORDS = {
 }
 
 
+# A model's settings as the report names them (only those with a recorded origin are shown).
+MODEL_SETTING_WORDS = {
+    "alpha": "width multiplier",
+    "resolution": "input side (pixels)",
+    "dropout": "dropout before the classifier",
+    "weights": "initial weights",
+}
+
+
+def _origin_row(key: str, name: str, value, origin: dict) -> dict:
+    """One row of the table "Where each setting came from"."""
+    return {
+        "setting": key,
+        "name": name,
+        "value": "none"
+        if value is None
+        else str(value).lower()
+        if isinstance(value, bool)
+        else str(value),
+        "origin": ORIGIN_WORDS[origin["from"]],
+        "note": origin.get("note", ""),
+    }
+
+
+def model_settings_rows(models: dict[str, dict]) -> list[dict]:
+    """The settings of an experiment's models that have a recorded origin (a model's
+    `origins`), named with the model's label where the experiment trains several."""
+    rows = []
+    for model_id, model in models.items():
+        for key, origin in (model.get("origins") or {}).items():
+            name = MODEL_SETTING_WORDS.get(key, key.replace("_", " "))
+            if len(models) > 1:
+                name = f"{model.get('label') or model_id}: {name}"
+            rows.append(_origin_row(key, name, model.get(key), origin))
+    return rows
+
+
 def settings_rows(recipe: dict) -> list[dict]:
     """Every setting of a recipe that matters, with where it came from (recipe `origins`):
     the ones always shown, the optimizer's own, any set away from the schema's default and
@@ -276,19 +313,8 @@ def settings_rows(recipe: dict) -> list[dict]:
         if key not in recipe or recipe.get(unused.get(key, "")) is not None:
             continue
         origin = origins.get(key, {"from": "chosen", "note": "reason not recorded"})
-        rows.append(
-            {
-                "setting": key,
-                "name": SETTING_WORDS.get(key, key.replace("_", " ")),
-                "value": "none"
-                if recipe[key] is None
-                else str(recipe[key]).lower()
-                if isinstance(recipe[key], bool)
-                else str(recipe[key]),
-                "origin": ORIGIN_WORDS[origin["from"]],
-                "note": origin.get("note", ""),
-            }
-        )
+        name = SETTING_WORDS.get(key, key.replace("_", " "))
+        rows.append(_origin_row(key, name, recipe[key], origin))
     return rows
 
 
