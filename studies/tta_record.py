@@ -1,7 +1,8 @@
 """Every test-time augmentation's top-1 on one saved run's weights.
 
     .venv/bin/python studies/tta_record.py results/runs/<exp>/<dataset>/<model>/seed<k>
-        [--translate 1] [--data resources/datasets/<dataset>.npz] [--out tta.json]
+        [--translate 1] [--split test|val] [--data resources/datasets/<dataset>.npz]
+        [--out tta.json]
 
 Loads the run's model.keras with plain Keras (the weights it was tested with: the averaged
 ones with ema_decay) and the test split of the prepared data set the workflow trained it on
@@ -11,7 +12,8 @@ names the data set, resolution and preprocessing), batched as training tests it
 (default: tta.json in the run's folder), the top-1 of each view on those same weights: plain,
 flip, translate and flip_translate (airbench's views, training.evaluation), with the variants
 the run itself recorded beside them. A run trained without test-time augmentation is measured
-with it here without retraining.
+with it here without retraining. `--split val` measures the views on the run's validation split
+instead (`val_top1` in tta_val.json): where test-time views are chosen, not only measured.
 """
 
 from __future__ import annotations
@@ -30,9 +32,9 @@ VIEWS = {"plain": (False, False), "flip": (True, False)}
 VIEWS.update(translate=(False, True), flip_translate=(True, True))
 
 
-def test_stream(metrics: dict, data: Path, classes: int):
-    """The run's test split as its training tested it: resized to the model's resolution and
-    preprocessed as the run's model expects."""
+def test_stream(metrics: dict, data: Path, classes: int, split: str = "test"):
+    """The run's test split (or another `split`) as its training tested it: resized to the
+    model's resolution and preprocessed as the run's model expects."""
     from mobilenet_repro.data import load_dataset
     from mobilenet_repro.data.numpy_batches import Batches, preprocessing_fn
     from mobilenet_repro.models.catalog import ARCHITECTURES
@@ -41,7 +43,13 @@ def test_stream(metrics: dict, data: Path, classes: int):
     model_cfg = metrics["model_config"]
     arch = ARCHITECTURES[model_cfg["arch"]]
     weights = model_cfg.get("weights")
-    x, y = load_dataset(data, metrics["dataset"]).splits["test"]
+    splits = load_dataset(data, metrics["dataset"]).splits
+    if not len(splits.get(split, ((), ()))[1]):
+        raise SystemExit(
+            f"the prepared data set {data} has no {split} split (it has: "
+            f"{', '.join(k for k, v in splits.items() if len(v[1]))})"
+        )
+    x, y = splits[split]
     return Batches(
         x,
         y,
@@ -80,18 +88,24 @@ def load_run(run_dir: Path, data: Path | None = None):
     return metrics, data, keras.models.load_model(run_dir / paths.RUN_FILES["model"], compile=False)
 
 
-def main(run_dir: Path, translate: int = 1, data: Path | None = None, out: Path | None = None):
+def main(
+    run_dir: Path,
+    translate: int = 1,
+    data: Path | None = None,
+    out: Path | None = None,
+    split: str = "test",
+):
     from mobilenet_repro.training.evaluation import top1
 
     run_dir = Path(run_dir)
     metrics, data, model = load_run(run_dir, data)
-    stream = test_stream(metrics, data, classes=model.output_shape[-1])
+    stream = test_stream(metrics, data, classes=model.output_shape[-1], split=split)
     record = {
         "run": metrics.get("run", str(run_dir)),
         "data": str(data),
-        "test_images": len(stream.labels),
+        f"{split}_images": len(stream.labels),
         "translate_pixels": translate,
-        "test_top1": {
+        f"{split}_top1": {
             name: top1(model, stream, flip, translate if moved else 0)
             for name, (flip, moved) in VIEWS.items()
             if translate or not moved
@@ -103,7 +117,7 @@ def main(run_dir: Path, translate: int = 1, data: Path | None = None, out: Path 
             "test_top1_variants": metrics.get("test_top1_variants", {}),
         },
     }
-    out = Path(out or run_dir / "tta.json")
+    out = Path(out or run_dir / ("tta.json" if split == "test" else f"tta_{split}.json"))
     out.write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps(record, indent=2))
     return record
@@ -114,6 +128,9 @@ if __name__ == "__main__":
     parser.add_argument("run_dir", type=Path, help="results/runs/<exp>/<dataset>/<model>/<seed>")
     parser.add_argument("--translate", type=int, default=1, help="pixels (airbench: 1)")
     parser.add_argument("--data", type=Path, help="the prepared data set (.npz)")
-    parser.add_argument("--out", type=Path, help="JSON written (default: <run_dir>/tta.json)")
+    parser.add_argument("--split", choices=("test", "val"), default="test", help="split measured")
+    parser.add_argument(
+        "--out", type=Path, help="JSON written (default: <run_dir>/tta.json, tta_val.json for val)"
+    )
     args = parser.parse_args()
-    main(args.run_dir, args.translate, args.data, args.out)
+    main(args.run_dir, args.translate, args.data, args.out, args.split)

@@ -61,3 +61,19 @@ def test_every_view_is_measured_on_the_saved_weights(tmp_path):
     plain = float(np.mean(model.predict(x, verbose=0).argmax(1) == y.argmax(1)))
     assert record["test_top1"]["plain"] == plain
     assert len(set(record["test_top1"].values())) > 1  # the views differ on this model
+
+
+def test_views_on_the_validation_split(tmp_path):
+    """--split val measures the same views on the validation images, where a test-time
+    variant may be chosen; a data set without that split is refused by name."""
+    ds = prepare_dataset("digits", {"source": "sklearn_digits", "max_per_class": 10}, "resources")
+    run = tmp_path / "results/runs/tiny/digits/tiny_model/seed0"
+    _tiny_run(run, ds.num_classes)
+    (tmp_path / "resources/datasets").mkdir(parents=True)
+    save_dataset(ds, tmp_path / "resources/datasets/digits.npz")
+    record = load_study("tta_record").main(run, translate=1, split="val")
+    assert record["val_images"] == len(ds.splits["val"][1]) > 0
+    assert set(record["val_top1"]) == {"plain", "flip", "translate", "flip_translate"}
+    assert json.loads((run / "tta_val.json").read_text()) == record
+    with pytest.raises(SystemExit, match="has no train_extra split"):
+        load_study("tta_record").main(run, translate=1, split="train_extra")
