@@ -204,6 +204,23 @@ def test_following_a_recipe_is_fidelity_and_departing_is_a_deviation(tmp_path):
     assert out["fidelity"] == "not_run"
 
 
+def test_how_they_trained_a_network_no_run_trains_is_not_run_here():
+    """A recipe statement about one network (the Stanford Dogs report imported Keras's
+    MobileNet V1 unchanged): our builders' agreement with Keras is fidelity only where a run
+    of this configuration trains that network (a reviewer's audit of the 15-epoch report)."""
+    from conftest import ROOT
+
+    from mobilenet_repro.validation import load_config
+
+    claim = next(c for c in load_claims()["claims"] if c["id"] == "dogs.tensorflow_implementation")
+    arch_dir = ROOT / "tests/analysis/default_run/report/architectures"
+    config = load_config(ROOT / "config/config.yaml")  # trains MobileNet V1
+    out = judge(claim, Evidence(arch_dir=arch_dir, config=config))
+    assert out["fidelity"] == "followed"
+    out = judge(claim, Evidence(arch_dir=arch_dir, config=_recipe_config()))
+    assert (out["fidelity"], out["fidelity_kind"]) == ("not_run", "runs_follow")
+
+
 def _runs(tmp_path, rows):
     path = tmp_path / "runs.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
