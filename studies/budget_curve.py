@@ -33,6 +33,7 @@ RECORDS = (
     "cifar10_15epoch/seed2",
     "cifar10_15epoch_second/seed0",  # the second 15-epoch recipe (flip_translate)
     "cifar10_15epoch_second/seed1",
+    "cifar10_15epoch_second/seed2",
 )
 CURVES = ROOT / "report/published_curves/chenyaofo_cifar10_mobilenetv2.csv"
 THEIR_TRAIN_IMAGES = 50_000  # all of CIFAR-10's training split, every epoch
