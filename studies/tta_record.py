@@ -43,11 +43,10 @@ def test_stream(metrics: dict, data: Path, classes: int, split: str = "test"):
     model_cfg = metrics["model_config"]
     arch = ARCHITECTURES[model_cfg["arch"]]
     weights = model_cfg.get("weights")
-    splits = load_dataset(data, metrics["dataset"]).splits
-    if not len(splits.get(split, ((), ()))[1]):
+    splits = {k: v for k, v in load_dataset(data, metrics["dataset"]).splits.items() if len(v[1])}
+    if split not in splits:
         raise SystemExit(
-            f"the prepared data set {data} has no {split} split (it has: "
-            f"{', '.join(k for k, v in splits.items() if len(v[1]))})"
+            f"the prepared data set {data} has no {split} split (it has: {', '.join(splits)})"
         )
     x, y = splits[split]
     return Batches(

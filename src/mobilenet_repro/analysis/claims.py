@@ -429,12 +429,12 @@ def _judge_fidelity(
     else:
         return None
     values = {"check": nested(check_kind, check)}
-    runs = _runs_follow(claim, evidence) if claim.get("arch") else Finding("no_arch")
-    if runs.outcome == "not_run" and claim.get("kind") == "recipe":
+    runs = _runs_follow(claim, evidence) if claim.get("arch") else None
+    if runs and runs.outcome == "not_run" and claim.get("kind") == "recipe":
         # How the authors trained a network: only a run of it can follow that, so with
         # none in this configuration there is no fidelity to judge (a reviewer's audit).
         return "runs_follow", runs
-    if check.outcome == "reproduced" and runs.outcome == "deviated":
+    if runs and check.outcome == "reproduced" and runs.outcome == "deviated":
         return "builder", Finding("deviated", {**values, "runs": runs.values})
     outcome = {"reproduced": "followed", "not_reproduced": "deviated"}.get(check.outcome, "not_run")
     return "builder", Finding(outcome, values)
